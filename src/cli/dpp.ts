@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { openDatabase } from '../db/orm.js';
+import { createLogger } from '../logging/logger.js';
+
+const usage = `dpp: digital product passport backend
+
+Usage:
+  dpp serve                     start the API (same as npm start)
+  dpp migrate                   apply pending database migrations and exit
+  dpp migration:create [name]   generate a migration from the entity definitions (development)
+  dpp help                      this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  const [command = 'help', ...rest] = positionals;
+  switch (command) {
+    case 'serve': {
+      const { main: serve } = await import('../main.js');
+      await serve();
+      return -1;
+    }
+    case 'migrate':
+    case 'migration:create': {
+      const config = loadConfig();
+      const log = createLogger(config.logLevel);
+      const db = await openDatabase(config, log, { migrate: command === 'migrate' });
+      try {
+        if (command === 'migration:create') {
+          const result = await db.orm.migrator.create('migrations', false, false, rest[0]);
+          process.stdout.write(result.fileName ? `created ${result.fileName}\n` : 'no changes\n');
+        } else {
+          process.stdout.write('migrations are up to date\n');
+        }
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'help':
+      process.stdout.write(usage);
+      return 0;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must be a postgres:// or postgresql:// URL');
+
+const origins = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(z.array(z.string().url()).min(1));
+
+/** Every environment variable the server reads, with its default. */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: postgresUrl.optional(),
+  DPP_DATA_DIR: z.string().min(1).default('./.data'),
+  DPP_DB_POOL_SIZE: int(1, 200).default(10),
+  REDIS_URL: z
+    .string()
+    .refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  DPP_BOOTSTRAP_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  WEBAUTHN_RP_ID: z.string().min(1).default('localhost'),
+  WEBAUTHN_ORIGINS: origins.optional(),
+  DPP_RESOLVER_HOST: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DPP_INTROSPECTION: bool.optional(),
+  DPP_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  DPP_MAX_DEPTH: int(2, 100).default(12),
+  DPP_MAX_ALIASES: int(1, 1000).default(30),
+  DPP_MAX_COST: int(100, 1_000_000).default(20_000),
+  DPP_MAX_TOKENS: int(100, 1_000_000).default(5_000),
+  DPP_MAX_DIRECTIVES: int(1, 1000).default(50),
+  DPP_RATE_LIMIT_ANON_PER_MINUTE: int(1, 1_000_000).default(600),
+  DPP_WS_MAX_SUBSCRIPTIONS: int(1, 10_000).default(50),
+  DPP_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  DPP_SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  DPP_TRUST_PROXY: int(0, 10).default(0),
+});
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** PostgreSQL server URL; undefined means the embedded PGlite database. */
+  databaseUrl?: string;
+  /** Where embedded PGlite keeps its files; `memory://` for a throwaway database. */
+  dataDir: string;
+  dbPoolSize: number;
+  redisUrl?: string;
+  bootstrapApiKey?: string;
+  webauthn: { rpId: string; origins: string[] };
+  /** Host (optionally with scheme and port) that GS1 Digital Links point at. */
+  resolverHost: string;
+  logLevel: string;
+  introspection: boolean;
+  limits: {
+    maxBodyBytes: number;
+    maxDepth: number;
+    maxAliases: number;
+    maxCost: number;
+    maxTokens: number;
+    maxDirectives: number;
+    anonRequestsPerMinute: number;
+    wsMaxSubscriptions: number;
+    wsInitTimeoutMs: number;
+  };
+  shutdownTimeoutMs: number;
+  /** Proxy hops whose X-Forwarded-For is believed (0: none), for per-client rate limits behind a load balancer. */
+  trustProxy: number | false;
+};
+
+/** Thrown when the environment does not describe a startable server; lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(schema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`),
+    );
+  }
+  const e = parsed.data;
+  const localOrigin = `http://localhost:${e.PORT}`;
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DPP_DATA_DIR,
+    dbPoolSize: e.DPP_DB_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    bootstrapApiKey: e.DPP_BOOTSTRAP_API_KEY,
+    webauthn: { rpId: e.WEBAUTHN_RP_ID, origins: e.WEBAUTHN_ORIGINS ?? [localOrigin] },
+    resolverHost: e.DPP_RESOLVER_HOST ?? localOrigin,
+    logLevel: e.LOG_LEVEL,
+    introspection: e.DPP_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    limits: {
+      maxBodyBytes: e.DPP_MAX_BODY_BYTES,
+      maxDepth: e.DPP_MAX_DEPTH,
+      maxAliases: e.DPP_MAX_ALIASES,
+      maxCost: e.DPP_MAX_COST,
+      maxTokens: e.DPP_MAX_TOKENS,
+      maxDirectives: e.DPP_MAX_DIRECTIVES,
+      anonRequestsPerMinute: e.DPP_RATE_LIMIT_ANON_PER_MINUTE,
+      wsMaxSubscriptions: e.DPP_WS_MAX_SUBSCRIPTIONS,
+      wsInitTimeoutMs: e.DPP_WS_INIT_TIMEOUT_MS,
+    },
+    shutdownTimeoutMs: e.DPP_SHUTDOWN_TIMEOUT_MS,
+    trustProxy: e.DPP_TRUST_PROXY || false,
+  };
+}

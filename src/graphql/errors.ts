@@ -1,0 +1,67 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import { AppError, ERROR_CODES, type ErrorCode } from '../errors/app-error.js';
+
+/** Protocol-level failures that Apollo or graphql-js label with their own codes: all bad input. */
+const BAD_REQUEST_REASONS = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+function isStableCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+function unwrap(error: unknown): unknown {
+  let e = error;
+  while (e instanceof GraphQLError && e.originalError && e.originalError !== e) e = e.originalError;
+  return e;
+}
+
+export type MappedError = { code: ErrorCode; message: string; extensions: Record<string, unknown>; internal: boolean };
+
+/**
+ * The one mapping from anything thrown to what a client sees. Unknown errors become
+ * INTERNAL_SERVER_ERROR with no detail; the caller logs them.
+ */
+export function mapError(formatted: GraphQLFormattedError, error: unknown): MappedError {
+  const original = unwrap(error);
+  if (original instanceof AppError) {
+    return { code: original.code, message: original.message, extensions: { ...original.details }, internal: false };
+  }
+  if (original instanceof ArgumentValidationError) {
+    return { code: 'BAD_USER_INPUT', message: 'Argument validation failed', extensions: {}, internal: false };
+  }
+  if (original instanceof UniqueConstraintViolationException) {
+    return { code: 'CONFLICT', message: 'A record with the same unique value already exists', extensions: {}, internal: false };
+  }
+  const code = formatted.extensions?.code;
+  if (isStableCode(code) && code !== 'INTERNAL_SERVER_ERROR') {
+    const { code: _c, stacktrace: _s, ...rest } = formatted.extensions ?? {};
+    return { code, message: formatted.message, extensions: rest, internal: false };
+  }
+  if (typeof code === 'string' && BAD_REQUEST_REASONS.has(code)) {
+    return { code: 'BAD_USER_INPUT', message: formatted.message, extensions: { reason: code }, internal: false };
+  }
+  // graphql-js errors raised while coercing input or validating (no original error, not from a resolver).
+  if (error instanceof GraphQLError && !error.originalError && !error.path) {
+    return { code: 'BAD_USER_INPUT', message: formatted.message, extensions: {}, internal: false };
+  }
+  return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {}, internal: true };
+}
+
+/** Apollo's formatError and graphql-ws's result formatting both end here. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const mapped = mapError(formatted, error);
+  return {
+    message: mapped.message,
+    ...(formatted.locations && !mapped.internal ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { ...mapped.extensions, code: mapped.code },
+  };
+}

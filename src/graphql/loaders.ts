@@ -1,0 +1,8 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createOrganizationLoaders } from '../modules/organizations/organization.loaders.js';
+
+/** Per-request DataLoaders of every feature; created with the context, never at module level. */
+export function createLoaders(em: EntityManager) {
+  return { ...createOrganizationLoaders(em) };
+}
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import { UnauthenticatedError } from '../errors/app-error.js';
+import { organizationService } from '../modules/organizations/organization.service.js';
+import type { Context, Viewer } from './context.js';
+import { createLoaders } from './loaders.js';
+
+/** Turns an `Authorization` value into a viewer; a present but bad credential is an error, never anonymous. */
+export async function resolveViewer(orm: MikroORM, authorization: unknown): Promise<Viewer> {
+  if (authorization === undefined || authorization === null || authorization === '') return { kind: 'ANONYMOUS' };
+  const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
+  if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <api key>"');
+  const viewer = await organizationService.authenticate(orm.em.fork(), match[1]!);
+  if (!viewer) throw new UnauthenticatedError('Unknown or revoked API key');
+  return viewer;
+}
+
+/** A fresh context: its own entity manager fork and DataLoaders. */
+export function createContext(orm: MikroORM, log: Logger, viewer: Viewer, requestId: string = randomUUID()): Context {
+  const em = orm.em.fork();
+  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }) };
+}

@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import countries from 'i18n-iso-countries';
+import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
+import type { Viewer } from '../../graphql/context.js';
+import { ApiKey, type IApiKey, type IOrganization, Organization, type OrgKind } from './organization.entity.js';
+
+export const API_KEY_PREFIX = 'dpp_';
+
+export type OrganizationInput = {
+  name: string;
+  kind: OrgKind;
+  gs1CompanyPrefixes?: string[] | null;
+  markets?: string[] | null;
+};
+
+/** SHA-256 of a bearer secret, the only form in which keys are stored. */
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** A new bearer secret: 256 random bits, prefixed so leaked keys are easy to recognise in scans. */
+export function generateApiKeySecret(): string {
+  return API_KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** ISO 3166-1 alpha-2, upper case; throws naming the first bad code. */
+export function normaliseMarkets(markets: readonly string[] | null | undefined, field = 'markets'): string[] {
+  const out = new Set<string>();
+  for (const raw of markets ?? []) {
+    const code = raw.trim().toUpperCase();
+    if (!/^[A-Z]{2}$/.test(code) || !countries.isValid(code)) {
+      throw new BadInputError(`${field}: "${raw}" is not an ISO 3166-1 alpha-2 country code`, { field, value: raw });
+    }
+    out.add(code);
+  }
+  return [...out].sort();
+}
+
+function normalisePrefixes(kind: OrgKind, prefixes: readonly string[] | null | undefined): string[] {
+  const list = [...new Set((prefixes ?? []).map((p) => p.trim()))];
+  if (list.length && kind !== 'BRAND') {
+    throw new BadInputError('gs1CompanyPrefixes: only a BRAND organisation holds GS1 company prefixes', { field: 'gs1CompanyPrefixes' });
+  }
+  for (const p of list) {
+    if (!/^\d{6,12}$/.test(p)) {
+      throw new BadInputError(`gs1CompanyPrefixes: "${p}" is not a GS1 company prefix (6 to 12 digits)`, { field: 'gs1CompanyPrefixes', value: p });
+    }
+  }
+  return list.sort();
+}
+
+function requirePlatformOrSelf(viewer: Viewer, organizationId: string): void {
+  // Shared by key management and every field that lists an organisation's own data.
+  if (viewer.kind !== 'ORGANIZATION') throw new ForbiddenError();
+  if (viewer.orgKind !== 'PLATFORM' && viewer.organizationId !== organizationId) {
+    throw new ForbiddenError('An organisation may only manage its own API keys');
+  }
+}
+
+/** Organisations and their API keys. Knows nothing of GraphQL. */
+export const organizationService = {
+  assertPlatformOrSelf: requirePlatformOrSelf,
+
+  async create(em: EntityManager, input: OrganizationInput): Promise<IOrganization> {
+    const name = input.name.trim();
+    if (name.length < 1 || name.length > 200) throw new BadInputError('name: must be 1 to 200 characters', { field: 'name' });
+    const org = em.create(Organization, {
+      name,
+      kind: input.kind,
+      gs1CompanyPrefixes: normalisePrefixes(input.kind, input.gs1CompanyPrefixes),
+      markets: normaliseMarkets(input.markets),
+    });
+    await em.flush();
+    return org;
+  },
+
+  async get(em: EntityManager, viewer: Viewer, id: string): Promise<IOrganization> {
+    requirePlatformOrSelf(viewer, id);
+    const org = await em.findOne(Organization, { id });
+    if (!org) throw new NotFoundError('Organization', id);
+    return org;
+  },
+
+  /** Creates a key; the secret is returned here once and never stored. */
+  async createApiKey(em: EntityManager, viewer: Viewer, organizationId: string, label: string): Promise<{ key: IApiKey; secret: string }> {
+    requirePlatformOrSelf(viewer, organizationId);
+    const trimmed = label.trim();
+    if (trimmed.length < 1 || trimmed.length > 200) throw new BadInputError('label: must be 1 to 200 characters', { field: 'label' });
+    const org = await em.findOne(Organization, { id: organizationId });
+    if (!org) throw new NotFoundError('Organization', organizationId);
+    const secret = generateApiKeySecret();
+    const key = em.create(ApiKey, {
+      organization: org,
+      label: trimmed,
+      secretHash: hashApiKey(secret),
+      hint: secret.slice(0, 10),
+    });
+    await em.flush();
+    return { key, secret };
+  },
+
+  /** Revoking is final: the key stops working on the next request. */
+  async revokeApiKey(em: EntityManager, viewer: Viewer, id: string): Promise<IApiKey> {
+    const key = await em.findOne(ApiKey, { id });
+    if (!key) throw new NotFoundError('ApiKey', id);
+    requirePlatformOrSelf(viewer, key.organization.id);
+    if (!key.revokedAt) {
+      key.revokedAt = new Date();
+      await em.flush();
+    }
+    return key;
+  },
+
+  /** The viewer behind a bearer secret, or undefined when the key is unknown or revoked. */
+  async authenticate(em: EntityManager, secret: string): Promise<Viewer | undefined> {
+    if (!secret.startsWith(API_KEY_PREFIX) || secret.length > 200) return undefined;
+    const key = await em.findOne(ApiKey, { secretHash: hashApiKey(secret), revokedAt: null }, { populate: ['organization'] });
+    if (!key) return undefined;
+    const org = key.organization.getEntity();
+    return { kind: 'ORGANIZATION', organizationId: org.id, orgKind: org.kind, apiKeyId: key.id };
+  },
+};

@@ -1,0 +1,79 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { type Database, openDatabase } from '../db/orm.js';
+import { getSchema } from '../graphql/schema.js';
+import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
+import { createArmor, createHttpApp } from './http.js';
+import { createMetrics } from './metrics.js';
+import { createRateLimiter } from './rate-limit.js';
+import { attachGraphqlWs } from './ws.js';
+
+export type RunningServer = {
+  url: string;
+  port: number;
+  db: Database;
+  bootstrap: BootstrapResult;
+  /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis and the database. */
+  close(): Promise<void>;
+};
+
+/** Wiring only: database → schema → HTTP + graphql-ws on one port. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const db = await openDatabase(config, log);
+  let redis: Redis | undefined;
+  try {
+    const bootstrap = await bootstrapPlatform(db.orm, config, log);
+    const schema = await getSchema();
+    const metrics = createMetrics();
+    redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
+    redis?.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+    const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, redis });
+
+    const httpServer = createServer();
+    const armor = createArmor(config);
+    const ws = attachGraphqlWs(httpServer, { config, log, orm: db.orm, schema, metrics, validationRules: armor.validationRules });
+    const { app, apollo } = await createHttpApp(httpServer, {
+      config,
+      log,
+      orm: db.orm,
+      schema,
+      metrics,
+      anonLimiter,
+      ready: db.ready,
+      wsDrain: ws.drain,
+    });
+    httpServer.on('request', app);
+    httpServer.requestTimeout = 60_000;
+
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => resolve());
+    });
+    const port = (httpServer.address() as AddressInfo).port;
+    log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      db,
+      bootstrap,
+      close() {
+        closing ??= (async () => {
+          await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
+          await redis?.quit().catch(() => undefined);
+          await db.close();
+          log.info('server stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    redis?.disconnect();
+    await db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,65 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler } from 'express';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server instance (a registry per instance, so tests can run several). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const graphqlRequests = new Counter({
+    name: 'dpp_graphql_requests_total',
+    help: 'GraphQL operations by name, type and outcome',
+    labelNames: ['operation', 'type', 'outcome', 'transport'] as const,
+    registers: [registry],
+  });
+  const graphqlDuration = new Histogram({
+    name: 'dpp_graphql_request_duration_seconds',
+    help: 'GraphQL operation latency by name and type',
+    labelNames: ['operation', 'type', 'transport'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'dpp_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+
+  /** Operation names are client-chosen: keep the label set bounded. */
+  const label = (name: string | null | undefined) => (name && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'anonymous');
+
+  const apolloPlugin: ApolloServerPlugin = {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operation, operationName, errors }) {
+          const type = operation?.operation ?? 'unknown';
+          const op = label(operationName);
+          graphqlRequests.inc({ operation: op, type, outcome: errors?.length ? 'error' : 'ok', transport: 'http' });
+          graphqlDuration.observe({ operation: op, type, transport: 'http' }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+
+  const httpMiddleware: RequestHandler = (req, res, next) => {
+    res.on('finish', () => {
+      const route = req.route?.path ?? (req.path.startsWith('/graphql') ? '/graphql' : 'other');
+      httpRequests.inc({ route: String(route), method: req.method, status: String(res.statusCode) });
+    });
+    next();
+  };
+
+  return {
+    registry,
+    apolloPlugin,
+    httpMiddleware,
+    /** graphql-ws operations are counted here, since Apollo never sees them. */
+    recordWs(operation: string | null | undefined, type: string, ok: boolean, seconds: number) {
+      graphqlRequests.inc({ operation: label(operation), type, outcome: ok ? 'ok' : 'error', transport: 'ws' });
+      graphqlDuration.observe({ operation: label(operation), type, transport: 'ws' }, seconds);
+    },
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
