@@ -1,0 +1,4 @@
+export * from './gtin.js';
+export * from './serial.js';
+export * from './epc.js';
+export * from './digital-link.js';
