@@ -1,5 +1,8 @@
+import { createRequire } from 'node:module';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
 
 // SWC compiles the legacy decorators type-graphql needs, with their metadata (esbuild drops it).
 export default defineConfig({
@@ -12,11 +15,17 @@ export default defineConfig({
       },
     }),
   ],
+  resolve: {
+    // Node loads graphql's CommonJS build for Apollo and type-graphql; vite would pick index.mjs for our
+    // own imports, and two copies of graphql refuse each other's schemas and errors.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     setupFiles: ['test/support/setup.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

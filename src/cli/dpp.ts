@@ -11,11 +11,12 @@ Usage:
   dpp serve                     start the API (same as npm start)
   dpp migrate                   apply pending database migrations and exit
   dpp migration:create [name]   generate a migration from the entity definitions (development)
+  dpp schema [--check]          write schema.graphql from the code (--check: fail if it differs)
   dpp help                      this text
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' } } });
   const [command = 'help', ...rest] = positionals;
   switch (command) {
     case 'serve': {
@@ -38,6 +39,19 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         await db.close();
       }
+      return 0;
+    }
+    case 'schema': {
+      const { getSchema, printContract } = await import('../graphql/schema.js');
+      const { readFileSync, writeFileSync, existsSync } = await import('node:fs');
+      const text = printContract(await getSchema());
+      if (values.check) {
+        const same = existsSync('schema.graphql') && readFileSync('schema.graphql', 'utf8') === text;
+        process.stdout.write(same ? 'schema.graphql is up to date\n' : 'schema.graphql differs from the code: run npm run schema\n');
+        return same ? 0 : 1;
+      }
+      writeFileSync('schema.graphql', text);
+      process.stdout.write('wrote schema.graphql\n');
       return 0;
     }
     case 'help':

@@ -1,5 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config/config.js';
@@ -13,6 +14,22 @@ export type Database = {
   ready(): Promise<boolean>;
   close(): Promise<void>;
 };
+
+/** Arbitrary constant for pg_advisory_lock: replicas starting together migrate one at a time. */
+const MIGRATION_LOCK = 7_420_030;
+
+async function withMigrationLock<T>(url: string | undefined, run: () => Promise<T>): Promise<T> {
+  if (!url) return run(); // embedded: one process owns the database
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    return await run();
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await client.end();
+  }
+}
 
 /** Creates the ORM against the configured PostgreSQL, or against embedded PGlite when none is set. */
 export async function openDatabase(config: Config, log: Logger, opts: { migrate?: boolean } = {}): Promise<Database> {
@@ -36,13 +53,15 @@ export async function openDatabase(config: Config, log: Logger, opts: { migrate?
     allowGlobalContext: false,
   });
   if (opts.migrate !== false) {
-    const applied = await orm.migrator.up();
+    const applied = await withMigrationLock(embedded ? undefined : config.databaseUrl, () => orm.migrator.up());
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
   }
+  let closed = false;
   return {
     orm,
     embedded: Boolean(embedded),
     async ready() {
+      if (closed) return false;
       try {
         await orm.em.getConnection().execute('select 1');
         return (await orm.migrator.getPending()).length === 0;
@@ -51,6 +70,7 @@ export async function openDatabase(config: Config, log: Logger, opts: { migrate?
       }
     },
     async close() {
+      closed = true;
       await orm.close(true);
       await embedded?.close();
     },

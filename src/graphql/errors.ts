@@ -17,9 +17,12 @@ function isStableCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
 }
 
+/** The error a resolver threw, under any GraphQLError wrappers (duck-typed: graphql may be loaded twice). */
 function unwrap(error: unknown): unknown {
   let e = error;
-  while (e instanceof GraphQLError && e.originalError && e.originalError !== e) e = e.originalError;
+  for (let i = 0; i < 10 && e && typeof e === 'object' && 'originalError' in e && e.originalError && e.originalError !== e; i++) {
+    e = e.originalError;
+  }
   return e;
 }
 

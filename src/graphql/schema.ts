@@ -1,4 +1,5 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
@@ -14,6 +15,8 @@ export function getSchema(): Promise<GraphQLSchema> {
     resolvers: [...resolvers],
     authChecker,
     validate: false,
+    // The contract's scalar names: DateTime (RFC 3339) and JSON.
+    scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
   }).then((schema) => {
     assertDenyByDefault(schema);
     return schema;

@@ -37,7 +37,9 @@ export function createArmor(config: Config) {
     maxDepth: { n: l.maxDepth },
     maxAliases: { n: l.maxAliases },
     costLimit: { maxCost: l.maxCost },
-    maxTokens: { n: l.maxTokens },
+    // Token limits are enforced by graphql's own parser (parseOptions below, and in graphql-ws), which
+    // answers 400; armour's token plugin throws from an Apollo hook and turns into a 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: l.maxDirectives },
     blockFieldSuggestion: { enabled: !config.introspection },
   }).protect();
@@ -83,6 +85,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     introspection: config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: config.limits.maxTokens },
     includeStacktraceInErrorResponses: false,
     validationRules: armor.validationRules,
     formatError,

@@ -19,7 +19,7 @@ export enum ViewerKind {
 }
 registerEnumType(ViewerKind, { name: 'ViewerKind' });
 
-@ObjectType({ description: 'A company or authority using the platform.' })
+@ObjectType('Organization', { description: 'A company or authority using the platform.' })
 export class OrganizationType {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
@@ -40,7 +40,7 @@ export class OrganizationType {
   }
 }
 
-@ObjectType({ description: 'An API key; the secret itself is never shown again after creation.' })
+@ObjectType('ApiKey', { description: 'An API key; the secret itself is never shown again after creation.' })
 export class ApiKeyType {
   @Field(() => ID) id!: string;
   @Field(() => String) label!: string;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+describe('configuration', () => {
+  it('has working defaults: embedded database, port 4000, localhost WebAuthn', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(4000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.dataDir).toBe('./.data');
+    expect(c.webauthn).toEqual({ rpId: 'localhost', origins: ['http://localhost:4000'] });
+    expect(c.resolverHost).toBe('http://localhost:4000');
+    expect(c.introspection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', DPP_INTROSPECTION: 'true' }).introspection).toBe(true);
+  });
+
+  it('reads every setting it documents', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u@db:5432/dpp',
+      REDIS_URL: 'redis://cache:6379',
+      WEBAUTHN_ORIGINS: 'https://a.example, https://b.example',
+      DPP_MAX_DEPTH: '8',
+      DPP_TRUST_PROXY: '1',
+    });
+    expect(c).toMatchObject({ port: 8080, databaseUrl: 'postgres://u@db:5432/dpp', redisUrl: 'redis://cache:6379', trustProxy: 1 });
+    expect(c.webauthn.origins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.limits.maxDepth).toBe(8);
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://nope', LOG_LEVEL: 'loud', DPP_BOOTSTRAP_API_KEY: 'short', WEBAUTHN_ORIGINS: 'not a url' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'DPP_BOOTSTRAP_API_KEY', 'WEBAUTHN_ORIGINS']) expect(problems).toContain(name);
+  });
+});
