@@ -1,4 +1,8 @@
+import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
+import { SigningKey } from '../modules/keys/signing-key.entity.js';
 import { ApiKey, Organization } from '../modules/organizations/organization.entity.js';
+import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
+import { ProductModel } from '../modules/product-models/product-model.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
-export const entities = [Organization, ApiKey];
+export const entities = [Organization, ApiKey, ProductModel, SigningKey, MintBatch, Passport, LifecycleEvent];

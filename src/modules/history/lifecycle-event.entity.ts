@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Organization } from '../organizations/organization.entity.js';
+import { Passport } from '../passports/passport.entity.js';
+
+export const LIFECYCLE_EVENT_TYPES = [
+  'MINTED',
+  'SIGNED',
+  'CUSTODY',
+  'SOLD',
+  'OWNERSHIP_CLAIMED',
+  'OWNERSHIP_TRANSFERRED',
+  'WARRANTY_CLAIMED',
+  'SERVICED',
+  'TAMPER_REPORTED',
+  'END_OF_LIFE',
+  'RECYCLED',
+  'REVOKED',
+] as const;
+export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
+
+/** Append-only, hash-chained history of one passport: nothing updates or deletes a row. */
+export const LifecycleEvent = defineEntity({
+  name: 'LifecycleEvent',
+  tableName: 'lifecycle_event',
+  uniques: [{ properties: ['passport', 'seq'] }],
+  triggers: [
+    {
+      name: 'lifecycle_event_append_only',
+      timing: 'before',
+      events: ['update', 'delete'],
+      forEach: 'row',
+      body: "raise exception 'lifecycle_event is append-only';",
+    },
+  ],
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    passport: () => p.manyToOne(Passport).ref(),
+    seq: p.integer(),
+    type: p.enum(LIFECYCLE_EVENT_TYPES).nativeEnumName('lifecycle_event_type'),
+    occurredAt: p.datetime(),
+    recordedAt: p.datetime(),
+    actor: () => p.manyToOne(Organization).ref().nullable(),
+    payload: p.json<Record<string, unknown>>(),
+    prevHash: p.string().length(64).nullable(),
+    /** sha256(JCS(event without hash)), hex. */
+    hash: p.string().length(64),
+  },
+});
+export type ILifecycleEvent = InferEntity<typeof LifecycleEvent>;

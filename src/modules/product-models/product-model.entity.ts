@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Organization } from '../organizations/organization.entity.js';
+
+export const ProductModel = defineEntity({
+  name: 'ProductModel',
+  tableName: 'product_model',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    /** GTIN-14, check digit validated; one model per GTIN. */
+    gtin: p.string().length(14).unique(),
+    brand: () => p.manyToOne(Organization).ref().index(),
+    name: p.string().length(200),
+    category: p.string().length(100).nullable(),
+    warrantyMonths: p.integer().nullable(),
+    authorisedMarkets: p.array().default([]),
+    maxLifetimeScans: p.integer().nullable(),
+    /** Digital product passport data (materials, substances, repair, documents); see product-model.dpp.ts. */
+    dpp: p.json<Record<string, unknown>>().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type IProductModel = InferEntity<typeof ProductModel>;
