@@ -45,6 +45,11 @@ const schema = z.object({
   DPP_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(3_000),
   DPP_SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   DPP_TRUST_PROXY: int(0, 10).default(0),
+  DPP_MASTER_KEY: z
+    .string()
+    .transform((s) => Buffer.from(s.trim(), /^[0-9a-fA-F]{64}$/.test(s.trim()) ? 'hex' : 'base64url'))
+    .refine((b) => b.length === 32, 'must be 32 bytes, as 64 hex characters or base64url')
+    .optional(),
 });
 
 export type Config = {
@@ -77,6 +82,8 @@ export type Config = {
   shutdownTimeoutMs: number;
   /** Proxy hops whose X-Forwarded-For is believed (0: none), for per-client rate limits behind a load balancer. */
   trustProxy: number | false;
+  /** 32-byte master secret (encrypts signing keys at rest, peppers claim codes). */
+  masterKey?: Uint8Array;
 };
 
 /** Thrown when the environment does not describe a startable server; lists every bad variable. */
@@ -101,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.DPP_MASTER_KEY) {
+    throw new ConfigError(['DPP_MASTER_KEY: required when NODE_ENV=production (32 bytes, hex or base64url)']);
+  }
   const localOrigin = `http://localhost:${e.PORT}`;
   return {
     env: e.NODE_ENV,
@@ -128,5 +138,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     shutdownTimeoutMs: e.DPP_SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.DPP_TRUST_PROXY || false,
+    masterKey: e.DPP_MASTER_KEY,
   };
 }

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { KeyStore } from '../modules/keys/key-store.js';
 import type { OrgKind } from '../modules/organizations/organization.entity.js';
 import type { Loaders } from './loaders.js';
 
@@ -7,6 +9,14 @@ import type { Loaders } from './loaders.js';
 export type Viewer =
   | { kind: 'ANONYMOUS' }
   | { kind: 'ORGANIZATION'; organizationId: string; orgKind: OrgKind; apiKeyId: string };
+
+/** Process-wide collaborators that services need besides the database. */
+export type AppServices = {
+  config: Config;
+  keyStore: KeyStore;
+  /** 32-byte secret from DPP_MASTER_KEY (or the development key); derive purpose keys from it with HKDF. */
+  masterKey: Uint8Array;
+};
 
 /** Built once per HTTP request or per graphql-ws operation; never shared between them. */
 export type Context = {
@@ -16,6 +26,7 @@ export type Context = {
   em: EntityManager;
   loaders: Loaders;
   log: Logger;
+  services: AppServices;
 };
 
 export function organizationOf(viewer: Viewer): { organizationId: string; orgKind: OrgKind } | undefined {

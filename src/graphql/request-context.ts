@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { UnauthenticatedError } from '../errors/app-error.js';
 import { organizationService } from '../modules/organizations/organization.service.js';
-import type { Context, Viewer } from './context.js';
+import type { AppServices, Context, Viewer } from './context.js';
 import { createLoaders } from './loaders.js';
 
 /** Turns an `Authorization` value into a viewer; a present but bad credential is an error, never anonymous. */
@@ -17,7 +17,7 @@ export async function resolveViewer(orm: MikroORM, authorization: unknown): Prom
 }
 
 /** A fresh context: its own entity manager fork and DataLoaders. */
-export function createContext(orm: MikroORM, log: Logger, viewer: Viewer, requestId: string = randomUUID()): Context {
+export function createContext(orm: MikroORM, log: Logger, services: AppServices, viewer: Viewer, requestId: string = randomUUID()): Context {
   const em = orm.em.fork();
-  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }) };
+  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }), services };
 }

@@ -4,7 +4,10 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { type Database, openDatabase } from '../db/orm.js';
+import { loadMasterKey } from '../crypto/master-key.js';
+import type { AppServices } from '../graphql/context.js';
 import { getSchema } from '../graphql/schema.js';
+import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { createArmor, createHttpApp } from './http.js';
 import { createMetrics } from './metrics.js';
@@ -16,6 +19,7 @@ export type RunningServer = {
   port: number;
   db: Database;
   bootstrap: BootstrapResult;
+  services: AppServices;
   /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis and the database. */
   close(): Promise<void>;
 };
@@ -32,9 +36,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     redis?.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
     const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, redis });
 
+    const masterKey = loadMasterKey(config, log);
+    const services: AppServices = { config, masterKey, keyStore: new LocalEncryptedKeyStore(masterKey) };
+
     const httpServer = createServer();
     const armor = createArmor(config);
-    const ws = attachGraphqlWs(httpServer, { config, log, orm: db.orm, schema, metrics, validationRules: armor.validationRules });
+    const ws = attachGraphqlWs(httpServer, { config, log, orm: db.orm, schema, metrics, validationRules: armor.validationRules, services });
     const { app, apollo } = await createHttpApp(httpServer, {
       config,
       log,
@@ -44,6 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       anonLimiter,
       ready: db.ready,
       wsDrain: ws.drain,
+      services,
     });
     httpServer.on('request', app);
     httpServer.requestTimeout = 60_000;
@@ -61,6 +69,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       port,
       db,
       bootstrap,
+      services,
       close() {
         closing ??= (async () => {
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
-import type { Context } from '../graphql/context.js';
+import type { AppServices, Context } from '../graphql/context.js';
 import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import type { Metrics } from './metrics.js';
@@ -26,6 +26,7 @@ export type HttpDeps = {
   metrics: Metrics;
   anonLimiter: RateLimiterAbstract;
   ready: () => Promise<boolean>;
+  services: AppServices;
   /** Drains graphql-ws when Apollo stops, so one call shuts both down. */
   wsDrain: ApolloServerPlugin;
 };
@@ -142,7 +143,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
       context: async ({ req, res }) => {
         try {
           const viewer = await resolveViewer(orm, req.headers.authorization);
-          return createContext(orm, log, viewer, res.locals.requestId as string);
+          return createContext(orm, log, deps.services, viewer, res.locals.requestId as string);
         } catch (e) {
           if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
           throw e;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
-import type { Viewer } from '../graphql/context.js';
+import type { AppServices, Viewer } from '../graphql/context.js';
 import { formatError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import type { Metrics } from './metrics.js';
@@ -22,6 +22,7 @@ export type WsDeps = {
   metrics: Metrics;
   /** The same armour rules Apollo applies over HTTP (graphql-ws validates with plain graphql.validate). */
   validationRules: readonly ValidationRule[];
+  services: AppServices;
 };
 
 function toFormatted(errors: readonly GraphQLError[]) {
@@ -77,7 +78,7 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createContext(orm, log, s.viewer ?? { kind: 'ANONYMOUS' }),
+          contextValue: createContext(orm, log, deps.services, s.viewer ?? { kind: 'ANONYMOUS' }),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) => {

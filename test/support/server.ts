@@ -38,6 +38,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DPP_BOOTSTRAP_API_KEY: platformKey,
+    DPP_MASTER_KEY: randomBytes(32).toString('hex'),
     ...db.env,
     ...env,
   });
