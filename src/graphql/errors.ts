@@ -1,4 +1,4 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors/app-error.js';
@@ -42,6 +42,10 @@ export function mapError(formatted: GraphQLFormattedError, error: unknown): Mapp
   }
   if (original instanceof UniqueConstraintViolationException) {
     return { code: 'CONFLICT', message: 'A record with the same unique value already exists', extensions: {}, internal: false };
+  }
+  // invalid_text_representation (a malformed uuid, number or enum reaching SQL): the input was bad.
+  if (original instanceof DriverException && (original as { code?: string }).code === '22P02') {
+    return { code: 'BAD_USER_INPUT', message: 'Malformed identifier or value', extensions: {}, internal: false };
   }
   const code = formatted.extensions?.code;
   if (isStableCode(code) && code !== 'INTERNAL_SERVER_ERROR') {

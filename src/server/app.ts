@@ -41,7 +41,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
     const httpServer = createServer();
     const armor = createArmor(config);
-    const ws = attachGraphqlWs(httpServer, { config, log, orm: db.orm, schema, metrics, validationRules: armor.validationRules, services });
+    const ws = attachGraphqlWs(httpServer, { config, log, orm: db.orm, schema, metrics, validationRules: armor.validationRules, services, anonLimiter });
     const { app, apollo } = await createHttpApp(httpServer, {
       config,
       log,

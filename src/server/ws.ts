@@ -1,18 +1,21 @@
 import type { Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { GraphQLError, type GraphQLSchema, type ValidationRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import type { IncomingMessage } from 'node:http';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type ValidationRule, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import type { AppServices, Viewer } from '../graphql/context.js';
-import { formatError } from '../graphql/errors.js';
+import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Metrics } from './metrics.js';
+import { consume } from './rate-limit.js';
 
-type ConnectionState = { viewer?: Viewer; active: Set<string>; started: Map<string, bigint> };
+type ConnectionState = { viewer?: Viewer; authorization?: unknown; active: Set<string>; started: Map<string, bigint> };
 
 export type WsDeps = {
   config: Config;
@@ -23,10 +26,18 @@ export type WsDeps = {
   /** The same armour rules Apollo applies over HTTP (graphql-ws validates with plain graphql.validate). */
   validationRules: readonly ValidationRule[];
   services: AppServices;
+  anonLimiter: RateLimiterAbstract;
 };
 
-function toFormatted(errors: readonly GraphQLError[]) {
-  return errors.map((e) => formatError(e.toJSON(), e));
+/** The client address, honouring the same number of trusted proxy hops as Express does over HTTP. */
+function clientIp(request: IncomingMessage, trustProxy: number | false): string {
+  const direct = request.socket.remoteAddress ?? 'unknown';
+  if (!trustProxy) return direct;
+  const hops = String(request.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  return hops[hops.length - trustProxy] ?? hops[0] ?? direct;
 }
 
 /**
@@ -36,7 +47,20 @@ function toFormatted(errors: readonly GraphQLError[]) {
 export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
   const { config, log, orm, schema, metrics } = deps;
   const limits = config.limits;
-  const rules = [...specifiedRules, ...deps.validationRules];
+  // Apollo adds the introspection rule and hides field suggestions itself; graphql-ws needs both done here.
+  const rules = [...specifiedRules, ...deps.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const hideSuggestions = (message: string) => (config.introspection ? message : message.replace(/ ?Did you mean .*$/s, ''));
+
+  /** Same mapping as HTTP; a result with no `data` is a request error (bad variables), as Apollo treats it. */
+  const toFormatted = (errors: readonly GraphQLError[], requestError: boolean, requestId?: string) =>
+    errors.map((e) => {
+      const formatted = { ...e.toJSON(), message: hideSuggestions(e.message) };
+      if (requestError && !e.extensions?.code) formatted.extensions = { ...formatted.extensions, code: 'GRAPHQL_VALIDATION_FAILED' };
+      const mapped = mapError(formatted, e);
+      if (mapped.internal) log.error({ err: e.originalError ?? e, requestId }, 'unexpected error (graphql-ws)');
+      const out = formatError(formatted, e);
+      return mapped.internal && requestId ? { ...out, extensions: { ...out.extensions, requestId } } : out;
+    });
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: limits.maxBodyBytes });
   const state = new WeakMap<object, ConnectionState>();
   const stateOf = (extra: object) => {
@@ -51,27 +75,47 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
       connectionInitWaitTimeout: limits.wsInitTimeoutMs,
       onConnect: async (ctx) => {
         try {
-          stateOf(ctx.extra).viewer = await resolveViewer(orm, ctx.connectionParams?.authorization);
+          const st = stateOf(ctx.extra);
+          st.authorization = ctx.connectionParams?.authorization;
+          st.viewer = await resolveViewer(orm, st.authorization);
           return true;
         } catch (e) {
           if (e instanceof AppError) return false; // graphql-ws closes with 4403 Forbidden
           throw e;
         }
       },
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const s = stateOf(ctx.extra);
         if (s.active.size >= limits.wsMaxSubscriptions) {
           return [new GraphQLError(`At most ${limits.wsMaxSubscriptions} operations per connection`, { extensions: { code: 'RATE_LIMITED' } })];
+        }
+        // Reserve the slot before any await, so a burst of subscribe messages cannot overshoot the cap.
+        s.active.add(id);
+        const refuse = (errors: GraphQLError[]) => {
+          s.active.delete(id);
+          return errors;
+        };
+        if (s.viewer?.kind === 'ORGANIZATION') {
+          // Re-check the key per operation: a key revoked while connected opens nothing new.
+          try {
+            s.viewer = await resolveViewer(orm, s.authorization);
+          } catch {
+            return refuse([new GraphQLError('Unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })]);
+          }
+        } else {
+          const wait = await consume(deps.anonLimiter, clientIp(ctx.extra.request, config.trustProxy));
+          if (wait) return refuse([new GraphQLError('Too many requests; slow down', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })]);
         }
         let document: DocumentNode;
         try {
           document = parse(payload.query, { maxTokens: limits.maxTokens });
         } catch (e) {
-          return [e instanceof GraphQLError ? new GraphQLError(e.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } }) : new GraphQLError('Invalid query')];
+          return refuse([new GraphQLError(e instanceof GraphQLError ? e.message : 'Invalid query', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
         }
         const errors = validate(schema, document, rules);
-        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
-        s.active.add(id);
+        if (errors.length) {
+          return refuse(errors.map((e) => new GraphQLError(hideSuggestions(e.message), { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+        }
         s.started.set(id, process.hrtime.bigint());
         return {
           schema,
@@ -81,10 +125,12 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
           contextValue: createContext(orm, log, deps.services, s.viewer ?? { kind: 'ANONYMOUS' }),
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (result.errors?.length) return { ...result, errors: toFormatted(result.errors) };
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return;
+        const requestId = (args.contextValue as { requestId?: string } | undefined)?.requestId;
+        return { ...result, errors: toFormatted(result.errors, !('data' in result), requestId) };
       },
-      onError: (_ctx, _id, _payload, errors) => toFormatted(errors),
+      onError: (_ctx, _id, _payload, errors) => toFormatted(errors, true),
       onComplete: (ctx, id, payload) => {
         const s = stateOf(ctx.extra);
         const started = s.started.get(id);

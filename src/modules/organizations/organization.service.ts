@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import countries from 'i18n-iso-countries';
+import { isUuid } from '../../db/ids.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
 import { ApiKey, type IApiKey, type IOrganization, Organization, type OrgKind } from './organization.entity.js';
@@ -77,7 +78,7 @@ export const organizationService = {
 
   async get(em: EntityManager, viewer: Viewer, id: string): Promise<IOrganization> {
     requirePlatformOrSelf(viewer, id);
-    const org = await em.findOne(Organization, { id });
+    const org = isUuid(id) ? await em.findOne(Organization, { id }) : null;
     if (!org) throw new NotFoundError('Organization', id);
     return org;
   },
@@ -87,7 +88,7 @@ export const organizationService = {
     requirePlatformOrSelf(viewer, organizationId);
     const trimmed = label.trim();
     if (trimmed.length < 1 || trimmed.length > 200) throw new BadInputError('label: must be 1 to 200 characters', { field: 'label' });
-    const org = await em.findOne(Organization, { id: organizationId });
+    const org = isUuid(organizationId) ? await em.findOne(Organization, { id: organizationId }) : null;
     if (!org) throw new NotFoundError('Organization', organizationId);
     const secret = generateApiKeySecret();
     const key = em.create(ApiKey, {
@@ -102,7 +103,7 @@ export const organizationService = {
 
   /** Revoking is final: the key stops working on the next request. */
   async revokeApiKey(em: EntityManager, viewer: Viewer, id: string): Promise<IApiKey> {
-    const key = await em.findOne(ApiKey, { id });
+    const key = isUuid(id) ? await em.findOne(ApiKey, { id }) : null;
     if (!key) throw new NotFoundError('ApiKey', id);
     requirePlatformOrSelf(viewer, key.organization.id);
     if (!key.revokedAt) {
