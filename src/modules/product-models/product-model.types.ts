@@ -1,0 +1,48 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import type { Dpp } from './product-model.dpp.js';
+import type { IProductModel } from './product-model.entity.js';
+
+@ObjectType('ProductModel', { description: 'A product model: one GTIN of one brand, with its digital product passport (DPP) data.' })
+export class ProductModelType {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'GTIN-14 (GTIN-8/12/13 are stored zero-padded).' }) gtin!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String, { nullable: true }) category?: string | null;
+  @Field(() => Int, { nullable: true }) warrantyMonths?: number | null;
+  @Field(() => [String], { description: 'ISO 3166-1 alpha-2 countries where units may be sold; empty means no model-level restriction.' })
+  authorisedMarkets!: string[];
+  @Field(() => Int, { nullable: true, description: 'Lifetime scans of one unit above which a SCAN_COUNT alert fires.' })
+  maxLifetimeScans?: number | null;
+  @Field(() => ID) brandId!: string;
+  @Field(() => Date) createdAt!: Date;
+  /** The full DPP; exposed only through the `dpp` field resolver, which decides the tier. */
+  fullDpp!: Dpp | null;
+
+  static from(m: IProductModel): ProductModelType {
+    return Object.assign(new ProductModelType(), {
+      id: m.id,
+      gtin: m.gtin,
+      name: m.name,
+      category: m.category ?? null,
+      warrantyMonths: m.warrantyMonths ?? null,
+      authorisedMarkets: m.authorisedMarkets,
+      maxLifetimeScans: m.maxLifetimeScans ?? null,
+      brandId: m.brand.id,
+      createdAt: m.createdAt,
+      // Stored only after parseDpp, so the shape holds.
+      fullDpp: (m.dpp ?? null) as Dpp | null,
+    });
+  }
+}
+
+@InputType({ description: 'A new product model. `dpp` follows the DPP shape documented in the README (strict: unknown keys are refused).' })
+export class ProductModelInput {
+  @Field(() => String, { description: 'GTIN-8/12/13/14 with a valid check digit, under one of the brand\'s GS1 company prefixes.' }) gtin!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String, { nullable: true }) category?: string | null;
+  @Field(() => Int, { nullable: true, description: '0 to 600.' }) warrantyMonths?: number | null;
+  @Field(() => [String], { nullable: true, description: 'ISO 3166-1 alpha-2 country codes.' }) authorisedMarkets?: string[] | null;
+  @Field(() => Int, { nullable: true, description: '1 to 1,000,000,000.' }) maxLifetimeScans?: number | null;
+  @Field(() => GraphQLJSON, { nullable: true }) dpp?: unknown;
+}
