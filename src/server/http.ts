@@ -15,6 +15,7 @@ import { AppError } from '../errors/app-error.js';
 import type { AppServices, Context } from '../graphql/context.js';
 import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
+import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
 import type { Metrics } from './metrics.js';
 import { consume } from './rate-limit.js';
 
@@ -123,6 +124,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
+  app.use(wellKnownRouter(orm, config));
 
   app.use(
     '/graphql',

@@ -1,0 +1,32 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Access } from '../../graphql/access.js';
+import type { Context } from '../../graphql/context.js';
+import { signingKeyService } from './signing-key.service.js';
+import { SigningKeyType } from './signing-key.types.js';
+
+@Resolver(() => SigningKeyType)
+export class SigningKeyResolver {
+  @Access('BRAND', 'PLATFORM', 'REGULATOR', 'CUSTOMS')
+  @Query(() => [SigningKeyType], { description: 'A brand sees its own keys; the platform, regulators and customs see every brand\'s. Newest first.' })
+  async signingKeys(@Ctx() ctx: Context): Promise<SigningKeyType[]> {
+    return (await signingKeyService.list(ctx.em, ctx.viewer)).map(SigningKeyType.from);
+  }
+
+  @Access('BRAND')
+  @Mutation(() => SigningKeyType, { description: "Retires the brand's ACTIVE key (it keeps verifying) and returns the new ACTIVE key." })
+  async rotateSigningKey(@Ctx() ctx: Context): Promise<SigningKeyType> {
+    return SigningKeyType.from(await signingKeyService.rotate(ctx.em, ctx.services, ctx.viewer));
+  }
+
+  @Access('BRAND')
+  @Mutation(() => SigningKeyType, {
+    description: 'Revokes one of the brand\'s keys: everything it signed fails verification from now on. Idempotent; reason 1 to 500 characters.',
+  })
+  async revokeSigningKey(
+    @Ctx() ctx: Context,
+    @Arg('kid', () => ID) kid: string,
+    @Arg('reason', () => String) reason: string,
+  ): Promise<SigningKeyType> {
+    return SigningKeyType.from(await signingKeyService.revoke(ctx.em, ctx.viewer, kid, reason));
+  }
+}

@@ -1,0 +1,213 @@
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { canonicalBytes, fromBase64Url, sha256, toBase64Url } from '../../crypto/index.js';
+import { BadInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
+import type { AppServices, Viewer } from '../../graphql/context.js';
+import { Organization } from '../organizations/organization.entity.js';
+import { type ISigningKey, SigningKey, type SigningKeyStatus } from './signing-key.entity.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Kinds that may list every brand's keys (public data; the list shows statuses and revocation reasons). */
+const LIST_ALL_KINDS = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS']);
+/** A unique violation on the one-ACTIVE-key index means another request won a race; try again this often. */
+const MAX_ATTEMPTS = 3;
+
+/** What a verifier needs to know about a key; never the private key reference. */
+export type PublicSigningKey = {
+  kid: string;
+  brandId: string;
+  status: SigningKeyStatus;
+  algorithm: string;
+  /** Raw 32-byte Ed25519 public key. */
+  publicKey: Uint8Array;
+  createdAt: Date;
+  retiredAt: Date | null;
+  revokedAt: Date | null;
+  revocationReason: string | null;
+};
+
+/** Signs with one brand's ACTIVE key; `kid` goes beside every signature it makes. */
+export type Signer = { kid: string; sign(messages: readonly Uint8Array[]): Promise<Uint8Array[]> };
+
+/** RFC 7638 JWK thumbprint of an Ed25519 public key: base64url SHA-256 of `{"crv","kty","x"}` in JCS order. */
+export function kidFor(publicKey: Uint8Array): string {
+  return toBase64Url(sha256(canonicalBytes({ crv: 'Ed25519', kty: 'OKP', x: toBase64Url(publicKey) })));
+}
+
+function toPublic(k: ISigningKey): PublicSigningKey {
+  return {
+    kid: k.kid,
+    brandId: k.brand.id,
+    status: k.status,
+    algorithm: k.algorithm,
+    publicKey: fromBase64Url(k.publicKey),
+    createdAt: k.createdAt,
+    retiredAt: k.retiredAt ?? null,
+    revokedAt: k.revokedAt ?? null,
+    revocationReason: k.revocationReason ?? null,
+  };
+}
+
+/** The brand a viewer manages keys for: only a BRAND organisation manages signing keys, its own. */
+function brandOf(viewer: Viewer): string {
+  if (viewer.kind !== 'ORGANIZATION') throw new UnauthenticatedError();
+  if (viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation manages signing keys');
+  return viewer.organizationId;
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  return e instanceof UniqueConstraintViolationException;
+}
+
+async function newKeyRow(services: Pick<AppServices, 'keyStore'>) {
+  const { publicKey, privateKeyRef } = await services.keyStore.generate();
+  return { kid: kidFor(publicKey), publicKey: toBase64Url(publicKey), privateKeyRef, keyStore: services.keyStore.name };
+}
+
+async function findActive(em: EntityManager, brandId: string): Promise<ISigningKey | null> {
+  return em.findOne(SigningKey, { brand: brandId, status: 'ACTIVE' }, { refresh: true });
+}
+
+/**
+ * Brands' Ed25519 signing keys: the ACTIVE one signs, RETIRED ones still verify what they signed,
+ * REVOKED ones verify nothing. Knows nothing of GraphQL.
+ *
+ * Races: a partial unique index allows one ACTIVE key per brand. Rotation and revocation lock the
+ * brand's organisation row, so they run one at a time per brand; the lazy first key of
+ * {@link activeSigner} does not lock and relies on the index instead (the loser re-reads).
+ */
+export const signingKeyService = {
+  kidFor,
+
+  /**
+   * The brand's ACTIVE signer; creates the brand's first key when it has none (for example after
+   * its ACTIVE key was revoked). Safe to call inside a transaction: the insert runs in a savepoint.
+   * @throws NotFoundError when `brandId` is not a BRAND organisation.
+   */
+  async activeSigner(em: EntityManager, services: AppServices, brandId: string): Promise<Signer> {
+    const signerOf = (k: ISigningKey): Signer => {
+      const ref = k.privateKeyRef;
+      return { kid: k.kid, sign: (messages) => services.keyStore.sign(ref, messages) };
+    };
+    if (!UUID.test(brandId)) throw new NotFoundError('Brand', brandId);
+    const existing = await findActive(em, brandId);
+    if (existing) return signerOf(existing);
+
+    const brand = await em.findOne(Organization, { id: brandId });
+    if (!brand || brand.kind !== 'BRAND') throw new NotFoundError('Brand', brandId);
+    for (let attempt = 1; ; attempt++) {
+      const row = await newKeyRow(services);
+      try {
+        // clear: only this row is flushed, never the caller's pending changes; a failed insert only rolls back the savepoint.
+        const created = await em.transactional(
+          async (tx) => {
+            const key = tx.create(SigningKey, { ...row, brand: brandId, status: 'ACTIVE' });
+            await tx.flush();
+            return key;
+          },
+          { clear: true },
+        );
+        return signerOf(created);
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        // Another request created the brand's key first (the generated key is discarded, never used).
+        const winner = await findActive(em, brandId);
+        if (winner) return signerOf(winner);
+        if (attempt >= MAX_ATTEMPTS) throw e;
+      }
+    }
+  },
+
+  /**
+   * Retires the viewer brand's ACTIVE key (if any) and makes a new one ACTIVE, in one transaction
+   * under a lock on the brand's organisation row. RETIRED keys stay published for verification.
+   */
+  async rotate(em: EntityManager, services: AppServices, viewer: Viewer): Promise<ISigningKey> {
+    const brandId = brandOf(viewer);
+    for (let attempt = 1; ; attempt++) {
+      // Generated outside the lock so a slow key store (HSM, KMS) does not hold it.
+      const row = await newKeyRow(services);
+      try {
+        return await em.transactional(
+          async (tx) => {
+            const brand = await tx.findOne(Organization, { id: brandId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+            if (!brand) throw new NotFoundError('Brand', brandId);
+            const current = await tx.findOne(SigningKey, { brand: brandId, status: 'ACTIVE' });
+            if (current) {
+              current.status = 'RETIRED';
+              current.retiredAt = new Date();
+              await tx.flush(); // before the insert: the one-ACTIVE index checks each statement
+            }
+            const key = tx.create(SigningKey, { ...row, brand: brandId, status: 'ACTIVE' });
+            await tx.flush();
+            return key;
+          },
+          { clear: true },
+        );
+      } catch (e) {
+        // Only a concurrent lazy creation by activeSigner (which takes no lock) can get here; retry.
+        if (!isUniqueViolation(e) || attempt >= MAX_ATTEMPTS) throw e;
+      }
+    }
+  },
+
+  /**
+   * Revokes one of the viewer brand's keys: it no longer verifies anything and is no longer
+   * published. Revoking the ACTIVE key leaves the brand without one until the next signature or
+   * rotation. Idempotent: a second call keeps the first time and reason.
+   * @throws NotFoundError for an unknown kid or another brand's kid (kids do not leak).
+   */
+  async revoke(em: EntityManager, viewer: Viewer, kid: string, reason: string): Promise<ISigningKey> {
+    const brandId = brandOf(viewer);
+    const text = reason.trim();
+    if (text.length < 1 || text.length > 500) throw new BadInputError('reason: must be 1 to 500 characters', { field: 'reason' });
+    if (kid.length > 64) throw new NotFoundError('SigningKey', kid);
+    return em.transactional(
+      async (tx) => {
+        // The same lock as rotate: a rotation must not turn a key revoked meanwhile back into RETIRED.
+        await tx.findOne(Organization, { id: brandId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        const key = await tx.findOne(SigningKey, { kid, brand: brandId });
+        if (!key) throw new NotFoundError('SigningKey', kid);
+        if (key.status !== 'REVOKED') {
+          key.status = 'REVOKED';
+          key.revokedAt = new Date();
+          key.revocationReason = text;
+          await tx.flush();
+        }
+        return key;
+      },
+      { clear: true },
+    );
+  },
+
+  /** A brand sees its own keys; the platform, regulators and customs see every brand's. Newest first. */
+  async list(em: EntityManager, viewer: Viewer): Promise<ISigningKey[]> {
+    if (viewer.kind !== 'ORGANIZATION') throw new UnauthenticatedError();
+    const orderBy = { createdAt: 'desc', kid: 'asc' } as const;
+    if (viewer.orgKind === 'BRAND') return em.find(SigningKey, { brand: viewer.organizationId }, { orderBy });
+    if (LIST_ALL_KINDS.has(viewer.orgKind)) return em.find(SigningKey, {}, { orderBy });
+    throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list signing keys`);
+  },
+
+  /** Keys by kid, whatever their status, for verification; unknown kids are absent from the map. */
+  async keysByKid(em: EntityManager, kids: readonly string[]): Promise<Map<string, PublicSigningKey>> {
+    const wanted = [...new Set(kids)].filter((k) => typeof k === 'string' && k.length > 0 && k.length <= 64);
+    if (!wanted.length) return new Map();
+    const rows = await em.find(SigningKey, { kid: { $in: wanted } });
+    return new Map(rows.map((k) => [k.kid, toPublic(k)]));
+  },
+
+  /**
+   * Every ACTIVE or RETIRED key (of one brand, or of all), oldest first: what JWKS and DID documents
+   * publish. REVOKED keys are left out, so offline verifiers reject what they signed.
+   */
+  async publishedKeys(em: EntityManager, brandId?: string): Promise<PublicSigningKey[]> {
+    if (brandId !== undefined && !UUID.test(brandId)) return [];
+    const rows = await em.find(
+      SigningKey,
+      { status: { $in: ['ACTIVE', 'RETIRED'] }, ...(brandId !== undefined ? { brand: brandId } : {}) },
+      { orderBy: { createdAt: 'asc', kid: 'asc' } },
+    );
+    return rows.map(toPublic);
+  },
+};

@@ -1,0 +1,46 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { type Response, Router } from 'express';
+import type { Config } from '../../config/config.js';
+import { publicKeyToJwk } from '../../crypto/index.js';
+import { brandDid, didDocument, platformDid } from './did.js';
+import { signingKeyService } from './signing-key.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Public keys are public: any origin may read them, and caches may keep them for five minutes. */
+function sendPublic(res: Response, body: unknown): void {
+  res.setHeader('cache-control', 'public, max-age=300');
+  res.setHeader('access-control-allow-origin', '*');
+  res.json(body);
+}
+
+/**
+ * Unauthenticated key publication: `/.well-known/jwks.json` (JWKS), `/.well-known/did.json`
+ * (the platform's did:web document) and `/brands/:brandId/did.json` (one brand's). Only ACTIVE
+ * and RETIRED keys appear; a revoked key disappears at the latest when caches expire.
+ */
+export function wellKnownRouter(orm: MikroORM, config: Config): Router {
+  const router = Router();
+
+  router.get('/.well-known/jwks.json', async (_req, res) => {
+    const keys = await signingKeyService.publishedKeys(orm.em.fork());
+    sendPublic(res, { keys: keys.map((k) => publicKeyToJwk(k.publicKey, k.kid)) });
+  });
+
+  router.get('/.well-known/did.json', async (_req, res) => {
+    const keys = await signingKeyService.publishedKeys(orm.em.fork());
+    sendPublic(res, didDocument(platformDid(config), keys));
+  });
+
+  router.get('/brands/:brandId/did.json', async (req, res) => {
+    const { brandId } = req.params;
+    const keys = UUID.test(brandId) ? await signingKeyService.publishedKeys(orm.em.fork(), brandId) : [];
+    if (!keys.length) {
+      res.status(404).json({ error: 'not found' });
+      return;
+    }
+    sendPublic(res, didDocument(brandDid(config, brandId), keys));
+  });
+
+  return router;
+}
