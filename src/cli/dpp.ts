@@ -11,12 +11,14 @@ Usage:
   dpp serve                     start the API (same as npm start)
   dpp migrate                   apply pending database migrations and exit
   dpp migration:create [name]   generate a migration from the entity definitions (development)
+  dpp verify <link|credential.json> --keys <jwks file or URL> [--json]
+                                check a signed Digital Link or passport credential offline
   dpp schema [--check]          write schema.graphql from the code (--check: fail if it differs)
   dpp help                      this text
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' }, keys: { type: 'string' }, json: { type: 'boolean' } } });
   const [command = 'help', ...rest] = positionals;
   switch (command) {
     case 'serve': {
@@ -40,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
         await db.close();
       }
       return 0;
+    }
+    case 'verify': {
+      const { verifyCommand } = await import('./verify-command.js');
+      return verifyCommand(rest[0], values.keys, Boolean(values.json));
     }
     case 'schema': {
       const { getSchema, printContract } = await import('../graphql/schema.js');

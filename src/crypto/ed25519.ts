@@ -71,7 +71,7 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
 
 /** Unpadded base64url (RFC 4648 §5) text of `bytes`. */
 export function toBase64Url(bytes: Uint8Array): string {
-  return base64urlnopad.encode(bytes);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
 /**

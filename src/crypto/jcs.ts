@@ -1,6 +1,5 @@
 import canonicalize from 'canonicalize';
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { createHash } from 'node:crypto';
 
 /**
  * RFC 8785 (JCS) canonical JSON text of `value`.
@@ -17,15 +16,16 @@ export function canonicalJson(value: unknown): string {
 
 /** UTF-8 bytes of the RFC 8785 canonical form of `value` (see {@link canonicalJson}). */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return utf8ToBytes(canonicalJson(value));
+  return new TextEncoder().encode(canonicalJson(value));
 }
 
 /** SHA-256 digest of `bytes`. */
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return nobleSha256(bytes);
+  return new Uint8Array(createHash('sha256').update(bytes).digest());
 }
 
 /** Lowercase hex SHA-256 of `input`; a string is hashed as its UTF-8 bytes. */
 export function sha256Hex(input: Uint8Array | string): string {
-  return bytesToHex(nobleSha256(typeof input === 'string' ? utf8ToBytes(input) : input));
+  // node:crypto: several times faster than a JS SHA-256 on the minting hot path (one hash per event).
+  return createHash('sha256').update(input).digest('hex');
 }

@@ -1,11 +1,14 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
+import { SigningKeyResolver } from '../modules/keys/signing-key.resolver.js';
+import { PassportResolver } from '../modules/passports/passport.resolver.js';
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
+import { ProductModelResolver } from '../modules/product-models/product-model.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
-const resolvers = [OrganizationResolver] as const;
+const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

@@ -10,8 +10,10 @@ describe('configuration', () => {
     expect(c.webauthn).toEqual({ rpId: 'localhost', origins: ['http://localhost:4000'] });
     expect(c.resolverHost).toBe('http://localhost:4000');
     expect(c.introspection).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', DPP_INTROSPECTION: 'true' }).introspection).toBe(true);
+    const key = 'ab'.repeat(32);
+    expect(loadConfig({ NODE_ENV: 'production', DPP_MASTER_KEY: key }).introspection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', DPP_MASTER_KEY: key, DPP_INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(loadConfig({ DPP_MASTER_KEY: key }).masterKey).toEqual(Buffer.from(key, 'hex'));
   });
 
   it('reads every setting it documents', () => {
@@ -26,6 +28,11 @@ describe('configuration', () => {
     expect(c).toMatchObject({ port: 8080, databaseUrl: 'postgres://u@db:5432/dpp', redisUrl: 'redis://cache:6379', trustProxy: 1 });
     expect(c.webauthn.origins).toEqual(['https://a.example', 'https://b.example']);
     expect(c.limits.maxDepth).toBe(8);
+  });
+
+  it('refuses production without DPP_MASTER_KEY, and a master key of the wrong size', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DPP_MASTER_KEY/);
+    expect(() => loadConfig({ DPP_MASTER_KEY: 'abcd' })).toThrow(/DPP_MASTER_KEY/);
   });
 
   it('names every bad variable at once', () => {

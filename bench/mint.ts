@@ -1,0 +1,133 @@
+/**
+ * `npm run bench:mint`: mint and sign 100,000 units end to end over HTTP against the PostgreSQL in
+ * DATABASE_URL (a fresh database is created beside it and dropped after), beside this machine's own
+ * limits measured in the same run: raw node:crypto Ed25519 signatures/s and raw COPY rows/s of the same rows.
+ */
+import 'reflect-metadata';
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { loadConfig } from '../src/config/config.js';
+import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
+import { createLogger } from '../src/logging/logger.js';
+import { identityBytes } from '../src/modules/passports/identity.js';
+import { startServer } from '../src/server/app.js';
+
+const N = Number(process.env.BENCH_UNITS ?? 100_000);
+const base = process.env.DATABASE_URL;
+if (!base) {
+  process.stderr.write('bench:mint needs DATABASE_URL (a PostgreSQL server; a fresh database is created on it)\n');
+  process.exit(2);
+}
+
+const line = (name: string, value: number, unit: string) => process.stdout.write(`${name}: ${Math.round(value)} ${unit}\n`);
+
+async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `dpp_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(base!);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+/** Raw Ed25519 signatures per second with node:crypto on one core, over the same identity records. */
+function rawSignRate(): number {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const gtin = '0' + '614141' + '00001' + '2';
+  const messages = Array.from({ length: 20_000 }, () => identityBytes({ gtin, serial: generateSerial(), lot: 'L1' }));
+  const t0 = performance.now();
+  for (const m of messages) sign(null, m, privateKey);
+  return messages.length / ((performance.now() - t0) / 1000);
+}
+
+/** Raw COPY rows per second of passport-shaped rows into a same-shaped table, with pg. */
+async function rawCopyRate(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('create table copy_probe (like passport including defaults)');
+  const now = new Date().toISOString();
+  const batch = randomUUID();
+  const brand = randomUUID();
+  const model = randomUUID();
+  const rows = Array.from({ length: N }, () => {
+    const hash = randomBytes(32).toString('hex');
+    return `${randomUUID()}\t00614141000012\t${generateSerial()}\t${brand}\t${model}\t${batch}\tL1\t\\N\t${now}\tQR\t{}\tMINTED\t\\N\t\\N\t\\N\t${hash}\t1\t${hash}\t${now}\t${now}\n`;
+  });
+  const t0 = performance.now();
+  await pipeline(
+    Readable.from(rows),
+    client.query(
+      copyFrom(
+        'copy copy_probe (id, gtin, serial, brand_id, model_id, batch_id, lot, site, manufactured_at, carrier, destination_markets, status, signature, kid, signed_at, head_hash, head_seq, claim_code_hash, created_at, updated_at) from stdin',
+      ),
+    ),
+  );
+  const rate = N / ((performance.now() - t0) / 1000);
+  await client.query('drop table copy_probe');
+  await client.end();
+  return rate;
+}
+
+async function main() {
+  process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
+  await withDatabase(async (url) => {
+    const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`, DPP_MASTER_KEY: randomBytes(32).toString('hex'), DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
+    const server = await startServer(config, createLogger('warn'));
+    const gql = async <T>(query: string, variables: unknown, key: string): Promise<T> => {
+      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data?: T; errors?: unknown };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data!;
+    };
+    try {
+      const brand = await gql<{ createOrganization: { id: string } }>('mutation { createOrganization(input: { name: "Bench", kind: BRAND, gs1CompanyPrefixes: ["0614141"] }) { id } }', {}, config.bootstrapApiKey!);
+      const key = (await gql<{ createApiKey: { secret: string } }>('mutation($o: ID!) { createApiKey(organizationId: $o, label: "bench") { secret } }', { o: brand.createOrganization.id }, config.bootstrapApiKey!)).createApiKey.secret;
+      const body = '061414100001';
+      const gtin = body + gtinCheckDigit(body);
+      await gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin, name: 'Bench model' } }, key);
+      await gql('mutation { rotateSigningKey { kid } }', {}, key);
+
+      const t0 = performance.now();
+      const minted = await gql<{ mintPassports: { id: string; passports: { id: string }[] } }>(
+        'mutation($i: MintInput!) { mintPassports(input: $i) { id passports { id serial sgtinUri digitalLink claimCode } } }',
+        { i: { gtin, quantity: N, lot: 'L1', idempotencyKey: 'bench' } },
+        key,
+      );
+      const t1 = performance.now();
+      const signed = await gql<{ signPassports: { signed: number } }>('mutation($b: ID!) { signPassports(input: { batchId: $b }) { signed } }', { b: minted.mintPassports.id }, key);
+      const t2 = performance.now();
+      if (minted.mintPassports.passports.length !== N || signed.signPassports.signed !== N) throw new Error('unexpected counts');
+
+      const mintRate = N / ((t1 - t0) / 1000);
+      const signRate = N / ((t2 - t1) / 1000);
+      const bothRate = N / ((t2 - t0) / 1000);
+      const sigLimit = rawSignRate();
+      const copyLimit = await rawCopyRate(url);
+      const limit = Math.min(sigLimit, copyLimit);
+      line('units', N, 'units');
+      line('mint (HTTP, one call)', mintRate, 'units/s');
+      line('sign (HTTP, one call)', signRate, 'units/s');
+      line('mint + sign', bothRate, 'units/s');
+      line('limit: node:crypto Ed25519 sign, one core', sigLimit, 'signatures/s');
+      line('limit: pg COPY of the same rows', copyLimit, 'rows/s');
+      process.stdout.write(`mint: ${Math.round(bothRate)} units/s, ${(bothRate / limit).toFixed(2)} of limit (${Math.round(limit)} units/s)\n`);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { createHmac } from 'node:crypto';
+import { canonicalBytes } from '../../crypto/jcs.js';
+import { deriveKey } from '../../crypto/master-key.js';
+
+/**
+ * What a passport's Ed25519 signature covers: only what a GS1 Digital Link carries, so a verifier
+ * holding nothing but the scanned code and the brand's public key can rebuild the exact bytes.
+ * Richer facts (model, brand, site, manufacture time, carrier) are covered by the verifiable credential.
+ */
+export type IdentityRecord = { typ: 'dpp-identity/1'; gtin: string; serial: string; lot?: string };
+
+export function identityRecord(p: { gtin: string; serial: string; lot?: string | null }): IdentityRecord {
+  return { typ: 'dpp-identity/1', gtin: p.gtin, serial: p.serial, ...(p.lot ? { lot: p.lot } : {}) };
+}
+
+/** RFC 8785 bytes of the identity record: the message that is signed. */
+export function identityBytes(p: { gtin: string; serial: string; lot?: string | null }): Uint8Array {
+  return canonicalBytes(identityRecord(p));
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * Claim codes for the inside of the packaging, derived from the passport id with a key held only by
+ * the server (HMAC), so an idempotent retry of a mint returns the same codes while the database stores
+ * only their keyed hash. 16 Crockford base32 characters: 80 bits.
+ */
+export class ClaimCodes {
+  private readonly deriveKey: Buffer;
+  private readonly hashKey: Buffer;
+
+  constructor(masterKey: Uint8Array) {
+    this.deriveKey = deriveKey(masterKey, 'claim-code-derivation');
+    this.hashKey = deriveKey(masterKey, 'claim-code-hash');
+  }
+
+  codeFor(passportId: string): string {
+    const mac = createHmac('sha256', this.deriveKey).update(passportId).digest();
+    let out = '';
+    // 80 bits = two 40-bit halves, each eight 5-bit symbols (numbers stay exact below 2^53).
+    for (const half of [mac.readUIntBE(0, 5), mac.readUIntBE(5, 5)]) {
+      for (let i = 7; i >= 0; i--) out += CROCKFORD[Math.floor(half / 2 ** (5 * i)) % 32];
+    }
+    return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8, 12)}-${out.slice(12)}`;
+  }
+
+  /** Keyed hash of a code as typed by a person (case, spaces and dashes ignored; I/L→1, O→0 as Crockford reads). */
+  hash(code: string): string {
+    const normalised = code.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+    return createHmac('sha256', this.hashKey).update(normalised).digest('hex');
+  }
+}

@@ -1,0 +1,120 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { BadInputError, NotFoundError } from '../../errors/app-error.js';
+import { Access, ANY_ORG } from '../../graphql/access.js';
+import type { Context } from '../../graphql/context.js';
+import { signingKeyService } from '../keys/signing-key.service.js';
+import { ProductModelType } from '../product-models/product-model.types.js';
+import { passportCredential, secureCredential } from './credential.js';
+import { passportService, unitUris } from './passport.service.js';
+import {
+  LifecycleEventConnection,
+  MintBatch,
+  MintInput,
+  PassportConnection,
+  PassportFilter,
+  PassportType,
+  Signature,
+  SignInput,
+  SignResult,
+} from './passport.types.js';
+
+@Resolver(() => PassportType)
+export class PassportResolver {
+  @Access('BRAND')
+  @Mutation(() => MintBatch, { description: 'Mints up to 100,000 units in one transaction; idempotent by idempotencyKey. Claim codes are returned here only.' })
+  async mintPassports(@Ctx() ctx: Context, @Arg('input', () => MintInput) input: MintInput): Promise<MintBatch> {
+    const r = await passportService.mint(ctx.em, ctx.services, ctx.viewer, input);
+    return Object.assign(new MintBatch(), { id: r.batchId, replayed: r.replayed, passports: r.passports });
+  }
+
+  @Access('BRAND')
+  @Mutation(() => SignResult, { description: "Signs the brand's MINTED units (by batch or ids) with its ACTIVE key." })
+  async signPassports(@Ctx() ctx: Context, @Arg('input', () => SignInput) input: SignInput): Promise<SignResult> {
+    return Object.assign(new SignResult(), await passportService.sign(ctx.em, ctx.services, ctx.viewer, input));
+  }
+
+  @Access(ANY_ORG)
+  @Query(() => PassportType, { nullable: true, description: 'A brand sees its own units; other organisations see any.' })
+  async passport(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<PassportType | null> {
+    const p = await passportService.get(ctx.em, ctx.viewer, id);
+    return p ? PassportType.from(p) : null;
+  }
+
+  @Access(ANY_ORG)
+  @Query(() => PassportType, { nullable: true })
+  async passportBySgtin(@Ctx() ctx: Context, @Arg('gtin', () => String) gtin: string, @Arg('serial', () => String) serial: string): Promise<PassportType | null> {
+    const p = await passportService.getBySgtin(ctx.em, ctx.viewer, gtin, serial);
+    return p ? PassportType.from(p) : null;
+  }
+
+  @Access(ANY_ORG)
+  @Query(() => PassportType, { nullable: true, description: 'By GS1 Digital Link URI (with or without ?sig=) or EPC URI.' })
+  async passportByDigitalLink(@Ctx() ctx: Context, @Arg('url', () => String) url: string): Promise<PassportType | null> {
+    const p = await passportService.getByDigitalLink(ctx.em, ctx.viewer, url);
+    return p ? PassportType.from(p) : null;
+  }
+
+  @Access('BRAND', 'PLATFORM', 'REGULATOR', 'CUSTOMS')
+  @Query(() => PassportConnection, { description: 'Brands list their own units; authorities and the platform list all.' })
+  async passports(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => PassportFilter, { nullable: true }) filter: PassportFilter | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<PassportConnection> {
+    const page = await passportService.list(ctx.em, ctx.viewer, filter ?? {}, first ?? 50, after);
+    const edges = page.items.map((p) => ({ cursor: page.cursorOf(p), node: PassportType.from(p) }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @FieldResolver(() => String)
+  async sgtinUri(@Ctx() ctx: Context, @Root() p: PassportType): Promise<string> {
+    const brand = await ctx.loaders.organizationById.load(p.brandId);
+    return unitUris(ctx.services.config, brand!, p.entity).sgtinUri;
+  }
+
+  @FieldResolver(() => String, { description: 'GS1 Digital Link; carries ?sig= once the unit is signed.' })
+  async digitalLink(@Ctx() ctx: Context, @Root() p: PassportType): Promise<string> {
+    const brand = await ctx.loaders.organizationById.load(p.brandId);
+    return unitUris(ctx.services.config, brand!, p.entity).digitalLink;
+  }
+
+  @FieldResolver(() => Signature, { nullable: true })
+  signature(@Root() p: PassportType): Signature | null {
+    const { signature, kid } = p.entity;
+    return signature && kid ? Object.assign(new Signature(), { kid, algorithm: 'Ed25519', value: signature }) : null;
+  }
+
+  @FieldResolver(() => ProductModelType)
+  async model(@Ctx() ctx: Context, @Root() p: PassportType): Promise<ProductModelType> {
+    const m = await ctx.loaders.productModelById.load(p.modelId);
+    if (!m) throw new NotFoundError('ProductModel', p.modelId);
+    return ProductModelType.from(m);
+  }
+
+  @FieldResolver(() => LifecycleEventConnection, { description: 'The hash-chained history, oldest first; `after` is a cursor from this connection.' })
+  async history(
+    @Ctx() ctx: Context,
+    @Root() p: PassportType,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<LifecycleEventConnection> {
+    const size = first ?? 100;
+    if (!Number.isInteger(size) || size < 1 || size > 1000) throw new BadInputError('first: 1 to 1000', { field: 'first' });
+    const afterSeq = after == null ? 0 : Number(Buffer.from(after, 'base64url').toString('utf8').replace(/^seq:/, ''));
+    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new BadInputError('after: not a cursor from this history', { field: 'after' });
+    const rows = await ctx.loaders.historyPage.load({ passportId: p.id, afterSeq, first: size + 1 });
+    const edges = rows.slice(0, size).map((node) => ({ cursor: Buffer.from(`seq:${node.seq}`).toString('base64url'), node }));
+    return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @FieldResolver(() => GraphQLJSON, { nullable: true, description: 'A W3C VC 2.0 for the unit, secured with an eddsa-jcs-2022 Data Integrity proof by the brand.' })
+  async verifiableCredential(@Ctx() ctx: Context, @Root() p: PassportType): Promise<Record<string, unknown> | null> {
+    if (!p.entity.signature) return null;
+    const [brand, model] = await Promise.all([ctx.loaders.organizationById.load(p.brandId), ctx.loaders.productModelById.load(p.modelId)]);
+    if (!brand || !model) return null;
+    const signer = await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brand.id);
+    return secureCredential(ctx.services.config, brand.id, signer, passportCredential(ctx.services.config, p.entity, model, brand));
+  }
+}

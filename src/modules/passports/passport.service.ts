@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { toBase64Url } from '../../crypto/ed25519.js';
+import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { isUuid } from '../../db/ids.js';
+import { rawQuery } from '../../db/raw.js';
+import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
+import type { AppServices, Viewer } from '../../graphql/context.js';
+import { formatDigitalLink, Gs1Error, generateSerial, gtinHasCompanyPrefix, isValidSerial, parseGtin, parseIdentifier, sgtinUri } from '../../gs1/index.js';
+import { type EventDraft, eventHash, insertEvents } from '../history/chain.js';
+import { signingKeyService } from '../keys/signing-key.service.js';
+import { type IOrganization, Organization } from '../organizations/organization.entity.js';
+import { normaliseMarkets } from '../organizations/organization.service.js';
+import { ProductModel } from '../product-models/product-model.entity.js';
+import { ClaimCodes, identityBytes } from './identity.js';
+import { CARRIERS, type Carrier, type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
+
+export const MAX_MINT_QUANTITY = 100_000;
+const CHUNK = 10_000;
+
+export type MintInput = {
+  gtin: string;
+  quantity: number;
+  lot?: string | null;
+  site?: string | null;
+  carrier?: string | null;
+  destinationMarkets?: string[] | null;
+  manufacturedAt?: Date | null;
+  idempotencyKey: string;
+};
+
+export type MintedUnit = { id: string; serial: string; sgtinUri: string; digitalLink: string; claimCode: string };
+export type MintResult = { batchId: string; passports: MintedUnit[]; replayed: boolean };
+
+export type PassportFilter = {
+  gtin?: string | null;
+  lot?: string | null;
+  status?: PassportStatus | null;
+  batchId?: string | null;
+  brandId?: string | null;
+};
+
+/** Organisation kinds that may read every brand's passports (authorities and the operator). */
+const READ_ALL: ReadonlySet<string> = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS']);
+
+function brandOf(viewer: Viewer): { organizationId: string } {
+  if (viewer.kind !== 'ORGANIZATION' || viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation may do this');
+  return viewer;
+}
+
+function gtin14(value: string, field = 'gtin'): string {
+  try {
+    return parseGtin(value);
+  } catch (e) {
+    if (e instanceof Gs1Error) throw new BadInputError(`${field}: ${e.message}`, { field, reason: e.reason });
+    throw e;
+  }
+}
+
+/** The company prefix length of a GTIN under one of the brand's prefixes (longest match). */
+export function prefixLengthFor(brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, gtin: string): number {
+  const matches = brand.gs1CompanyPrefixes.filter((p) => gtinHasCompanyPrefix(gtin, p));
+  return Math.max(7, ...matches.map((p) => p.length));
+}
+
+/** The URIs of one unit: EPC pure identity and the GS1 Digital Link (with `?sig=` once signed). */
+export function unitUris(config: AppServices['config'], brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, p: Pick<IPassport, 'gtin' | 'serial' | 'lot' | 'signature'>) {
+  return {
+    sgtinUri: sgtinUri(p.gtin, p.serial, prefixLengthFor(brand, p.gtin)),
+    digitalLink: formatDigitalLink({ host: config.resolverHost, gtin: p.gtin, serial: p.serial, lot: p.lot ?? undefined, sig: p.signature ?? undefined }),
+  };
+}
+
+function validateMint(input: MintInput) {
+  const gtin = gtin14(input.gtin);
+  if (!Number.isInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_MINT_QUANTITY) {
+    throw new BadInputError(`quantity: must be a whole number from 1 to ${MAX_MINT_QUANTITY}`, { field: 'quantity' });
+  }
+  const lot = input.lot?.trim() || null;
+  if (lot !== null && !isValidSerial(lot)) throw new BadInputError('lot: 1 to 20 characters of the GS1 AI 10 character set', { field: 'lot' });
+  const site = input.site?.trim() || null;
+  if (site !== null && site.length > 200) throw new BadInputError('site: at most 200 characters', { field: 'site' });
+  const carrier = (input.carrier ?? 'QR') as Carrier;
+  if (!CARRIERS.includes(carrier)) throw new BadInputError(`carrier: one of ${CARRIERS.join(', ')}`, { field: 'carrier' });
+  const key = input.idempotencyKey.trim();
+  if (key.length < 1 || key.length > 200) throw new BadInputError('idempotencyKey: 1 to 200 characters', { field: 'idempotencyKey' });
+  const manufacturedAt = input.manufacturedAt ?? null;
+  if (manufacturedAt && (Number.isNaN(manufacturedAt.getTime()) || manufacturedAt.getTime() > Date.now() + 86_400_000)) {
+    throw new BadInputError('manufacturedAt: a valid time, not in the future', { field: 'manufacturedAt' });
+  }
+  const destinationMarkets = normaliseMarkets(input.destinationMarkets, 'destinationMarkets');
+  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets };
+}
+
+/** Mints, signs and reads passports. Knows nothing of GraphQL. */
+export const passportService = {
+  /**
+   * Creates a batch of units in one transaction: random serials, a MINTED event each, claim codes.
+   * Idempotent by (brand, idempotencyKey): a retry answers the same batch; other input is CONFLICT.
+   */
+  async mint(em: EntityManager, services: AppServices, viewer: Viewer, input: MintInput): Promise<MintResult> {
+    const { organizationId: brandId } = brandOf(viewer);
+    const v = validateMint(input);
+    const requestHash = sha256Hex(
+      canonicalJson({ gtin: v.gtin, quantity: v.quantity, lot: v.lot, site: v.site, carrier: v.carrier, destinationMarkets: v.destinationMarkets, manufacturedAt: v.manufacturedAt?.toISOString() ?? null }),
+    );
+    const claimCodes = new ClaimCodes(services.masterKey);
+
+    return em.transactional(async (tx) => {
+      const brand = await tx.findOneOrFail(Organization, { id: brandId });
+      const model = await tx.findOne(ProductModel, { gtin: v.gtin });
+      if (!model) throw new NotFoundError('ProductModel', v.gtin);
+      if (model.brand.id !== brandId) throw new ForbiddenError('This GTIN belongs to another brand');
+
+      const conn = tx.getConnection();
+      const trx = tx.getTransactionContext();
+      const now = new Date();
+      const batchId = randomUUID();
+      // The unique (brand, key) index arbitrates concurrent retries: the loser waits, then sees the winner's row.
+      const inserted = await conn.execute<{ id: string }[]>(
+        `insert into mint_batch (id, brand_id, model_id, gtin, quantity, idempotency_key, request_hash, lot, site, carrier, destination_markets, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::carrier, ?::text[], ?)
+         on conflict (brand_id, idempotency_key) do nothing returning id`,
+        [batchId, brandId, model.id, v.gtin, v.quantity, v.key, requestHash, v.lot, v.site, v.carrier, `{${v.destinationMarkets.join(',')}}`, now],
+        'all',
+        trx,
+      );
+      if (inserted.length === 0) {
+        const existing = await tx.findOneOrFail(MintBatch, { brand: brandId, idempotencyKey: v.key });
+        if (existing.requestHash !== requestHash) {
+          throw new ConflictError('idempotencyKey was already used for a different mint request', { field: 'idempotencyKey', batchId: existing.id });
+        }
+        const units = await tx.find(Passport, { batch: existing.id }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+        return {
+          batchId: existing.id,
+          replayed: true,
+          passports: units.map((p) => ({ id: p.id, serial: p.serial, ...unitUris(services.config, brand, p), claimCode: claimCodes.codeFor(p.id) })),
+        };
+      }
+
+      const manufacturedAt = v.manufacturedAt ?? now;
+      const minted: MintedUnit[] = [];
+      let remaining = v.quantity;
+      // Serials are 80 random bits; a collision is astronomically rare but is still retried, never merged.
+      for (let attempt = 0; remaining > 0 && attempt < 5; attempt++) {
+        const ids: string[] = [];
+        const serials: string[] = [];
+        const heads: string[] = [];
+        const claimHashes: string[] = [];
+        const events: (EventDraft & { id: string; hash: string })[] = [];
+        const drafts: MintedUnit[] = [];
+        for (let i = 0; i < remaining; i++) {
+          const id = randomUUID();
+          const serial = generateSerial();
+          const event: EventDraft = {
+            passportId: id,
+            seq: 1,
+            type: 'MINTED',
+            occurredAt: manufacturedAt,
+            recordedAt: now,
+            actorId: brandId,
+            payload: { batchId, gtin: v.gtin, serial, lot: v.lot, site: v.site, carrier: v.carrier },
+            prevHash: null,
+          };
+          const hash = eventHash(event);
+          events.push({ ...event, id: randomUUID(), hash });
+          const claimCode = claimCodes.codeFor(id);
+          ids.push(id);
+          serials.push(serial);
+          heads.push(hash);
+          claimHashes.push(claimCodes.hash(claimCode));
+          drafts.push({ id, serial, ...unitUris(services.config, brand, { gtin: v.gtin, serial, lot: v.lot, signature: null }), claimCode });
+        }
+        const insertedIds = new Set<string>();
+        for (let i = 0; i < ids.length; i += CHUNK) {
+          // Per-unit columns travel as arrays; batch-wide values are single parameters.
+          const result = await rawQuery<{ id: string }>(
+            tx,
+            `insert into passport (id, serial, head_hash, claim_code_hash, gtin, brand_id, model_id, batch_id, lot, site,
+               manufactured_at, carrier, destination_markets, status, head_seq, created_at, updated_at)
+             select u.id, u.serial, u.head_hash, u.claim_code_hash, $5, $6, $7, $8, $9, $10, $11, $12::carrier, $13::text[],
+               'MINTED', 1, $14, $14
+             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as u(id, serial, head_hash, claim_code_hash)
+             on conflict (gtin, serial) do nothing
+             returning id`,
+            [
+              ids.slice(i, i + CHUNK),
+              serials.slice(i, i + CHUNK),
+              heads.slice(i, i + CHUNK),
+              claimHashes.slice(i, i + CHUNK),
+              v.gtin,
+              brandId,
+              model.id,
+              batchId,
+              v.lot,
+              v.site,
+              manufacturedAt.toISOString(),
+              v.carrier,
+              v.destinationMarkets,
+              now.toISOString(),
+            ],
+          );
+          for (const r of result) insertedIds.add(r.id);
+        }
+        await insertEvents(tx, events.filter((e) => insertedIds.has(e.passportId)));
+        minted.push(...drafts.filter((d) => insertedIds.has(d.id)));
+        remaining = v.quantity - minted.length;
+      }
+      if (remaining > 0) throw new Error('could not allocate unique serials');
+      return { batchId, passports: minted, replayed: false };
+    });
+  },
+
+  /**
+   * Signs MINTED units of the caller's brand (by batch or ids) with its ACTIVE key, in one transaction:
+   * rows are locked, so two concurrent calls sign each unit once. Answers how many were newly signed.
+   */
+  async sign(em: EntityManager, services: AppServices, viewer: Viewer, input: { batchId?: string | null; passportIds?: string[] | null }): Promise<{ signed: number; kid: string }> {
+    const { organizationId: brandId } = brandOf(viewer);
+    const byBatch = input.batchId ?? null;
+    const ids = input.passportIds ?? null;
+    if ((byBatch === null) === (ids === null)) throw new BadInputError('Give exactly one of batchId or passportIds', { field: 'batchId' });
+    if (ids && (ids.length === 0 || ids.length > MAX_MINT_QUANTITY)) {
+      throw new BadInputError(`passportIds: 1 to ${MAX_MINT_QUANTITY} ids`, { field: 'passportIds' });
+    }
+    if (byBatch !== null && !isUuid(byBatch)) throw new NotFoundError('MintBatch', byBatch);
+    const unique = ids ? [...new Set(ids)] : [];
+    const malformed = unique.find((id) => !isUuid(id));
+    if (malformed) throw new NotFoundError('Passport', malformed);
+
+    const signer = await signingKeyService.activeSigner(em.fork(), services, brandId);
+    return em.transactional(async (tx) => {
+      if (byBatch !== null) {
+        const batch = await tx.findOne(MintBatch, { id: byBatch, brand: brandId });
+        if (!batch) throw new NotFoundError('MintBatch', byBatch);
+      }
+      type Row = { id: string; gtin: string; serial: string; lot: string | null; status: PassportStatus; head_hash: string; head_seq: number };
+      const rows = await rawQuery<Row>(
+        tx,
+        byBatch !== null
+          ? `select id, gtin, serial, lot, status, head_hash, head_seq from passport where brand_id = $1 and batch_id = $2 order by id for update`
+          : `select id, gtin, serial, lot, status, head_hash, head_seq from passport where brand_id = $1 and id = any($2::uuid[]) order by id for update`,
+        [brandId, byBatch ?? unique],
+      );
+      if (ids && rows.length !== unique.length) {
+        const found = new Set(rows.map((r) => r.id));
+        // Another brand's units are reported as not found, like units that do not exist.
+        throw new NotFoundError('Passport', unique.find((id) => !found.has(id)));
+      }
+      const toSign = rows.filter((r) => r.status === 'MINTED');
+      if (toSign.length === 0) return { signed: 0, kid: signer.kid };
+
+      const signatures = await signer.sign(toSign.map((r) => identityBytes(r)));
+      const now = new Date();
+      const events: (EventDraft & { id: string; hash: string })[] = [];
+      const updates = toSign.map((r, i) => {
+        const value = toBase64Url(signatures[i]!);
+        const event: EventDraft = {
+          passportId: r.id,
+          seq: r.head_seq + 1,
+          type: 'SIGNED',
+          occurredAt: now,
+          recordedAt: now,
+          actorId: brandId,
+          payload: { kid: signer.kid, algorithm: 'Ed25519', signature: value },
+          prevHash: r.head_hash,
+        };
+        const hash = eventHash(event);
+        events.push({ ...event, id: randomUUID(), hash });
+        return { id: r.id, signature: value, head_hash: hash, head_seq: event.seq };
+      });
+      for (let i = 0; i < updates.length; i += CHUNK) {
+        const chunk = updates.slice(i, i + CHUNK);
+        await rawQuery(
+          tx,
+          `update passport p set signature = u.signature, kid = $5, signed_at = $6, status = 'SIGNED', head_hash = u.head_hash,
+             head_seq = u.head_seq, updated_at = $6
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) as u(id, signature, head_hash, head_seq)
+           where p.id = u.id`,
+          [chunk.map((u) => u.id), chunk.map((u) => u.signature), chunk.map((u) => u.head_hash), chunk.map((u) => u.head_seq), signer.kid, now.toISOString()],
+        );
+      }
+      await insertEvents(tx, events);
+      return { signed: toSign.length, kid: signer.kid };
+    });
+  },
+
+  /** Whether the viewer may read this passport at all (field-level tiers are applied on the type). */
+  canRead(viewer: Viewer, p: Pick<IPassport, 'brand'>): boolean {
+    if (viewer.kind !== 'ORGANIZATION') return false;
+    if (viewer.orgKind === 'BRAND') return p.brand.id === viewer.organizationId;
+    return true;
+  },
+
+  async get(em: EntityManager, viewer: Viewer, id: string): Promise<IPassport | null> {
+    if (!isUuid(id)) return null;
+    const p = await em.findOne(Passport, { id });
+    return p && passportService.canRead(viewer, p) ? p : null;
+  },
+
+  async getBySgtin(em: EntityManager, viewer: Viewer, gtin: string, serial: string): Promise<IPassport | null> {
+    const g = gtin14(gtin);
+    if (!isValidSerial(serial)) throw new BadInputError('serial: 1 to 20 characters of the GS1 AI 21 character set', { field: 'serial' });
+    const p = await em.findOne(Passport, { gtin: g, serial });
+    return p && passportService.canRead(viewer, p) ? p : null;
+  },
+
+  async getByDigitalLink(em: EntityManager, viewer: Viewer, url: string): Promise<IPassport | null> {
+    let parsed;
+    try {
+      parsed = parseIdentifier(url);
+    } catch (e) {
+      if (e instanceof Gs1Error) throw new BadInputError(`url: ${e.message}`, { field: 'url', reason: e.reason });
+      throw e;
+    }
+    return passportService.getBySgtin(em, viewer, parsed.gtin, parsed.serial);
+  },
+
+  /**
+   * A page of passports in (createdAt, id) order, which stays stable while new units are minted.
+   * Brands see their own; authorities and the platform see all (optionally one brand's).
+   */
+  async list(em: EntityManager, viewer: Viewer, filter: PassportFilter, first: number, after?: string | null) {
+    if (viewer.kind !== 'ORGANIZATION') throw new ForbiddenError();
+    if (!Number.isInteger(first) || first < 1 || first > 500) throw new BadInputError('first: 1 to 500', { field: 'first' });
+    const where: Record<string, unknown> = {};
+    if (viewer.orgKind === 'BRAND') where.brand = viewer.organizationId;
+    else if (!READ_ALL.has(viewer.orgKind)) throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list passports`);
+    else if (filter.brandId) where.brand = isUuid(filter.brandId) ? filter.brandId : '00000000-0000-0000-0000-000000000000';
+    if (filter.gtin) where.gtin = gtin14(filter.gtin, 'filter.gtin');
+    if (filter.lot) where.lot = filter.lot;
+    if (filter.status) where.status = filter.status;
+    if (filter.batchId) where.batch = isUuid(filter.batchId) ? filter.batchId : '00000000-0000-0000-0000-000000000000';
+    if (after) {
+      const cursor = decodeCursor(after);
+      where.$or = [{ createdAt: { $gt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $gt: cursor.id } }];
+    }
+    const rows = await em.find(Passport, where, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: first + 1 });
+    const page = rows.slice(0, first);
+    return { items: page, hasNextPage: rows.length > first, cursorOf: encodeCursor };
+  },
+};
+
+export function encodeCursor(p: Pick<IPassport, 'createdAt' | 'id'>): string {
+  return Buffer.from(`${p.createdAt.toISOString()}|${p.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || !isUuid(id) || Number.isNaN(createdAt.getTime())) throw new BadInputError('after: not a cursor from this list', { field: 'after' });
+  return { createdAt, id };
+}

@@ -1,0 +1,158 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { LIFECYCLE_EVENT_TYPES } from '../history/lifecycle-event.entity.js';
+import type { IPassport, PassportStatus as PassportStatusValue } from './passport.entity.js';
+
+export enum PassportStatus {
+  MINTED = 'MINTED',
+  SIGNED = 'SIGNED',
+  IN_SUPPLY_CHAIN = 'IN_SUPPLY_CHAIN',
+  SOLD = 'SOLD',
+  OWNED = 'OWNED',
+  END_OF_LIFE = 'END_OF_LIFE',
+  RECYCLED = 'RECYCLED',
+  REVOKED = 'REVOKED',
+}
+registerEnumType(PassportStatus, { name: 'PassportStatus' });
+
+export const LifecycleEventTypeEnum = Object.fromEntries(LIFECYCLE_EVENT_TYPES.map((t) => [t, t])) as Record<string, string>;
+registerEnumType(LifecycleEventTypeEnum, { name: 'LifecycleEventType' });
+
+@ObjectType({ description: 'An Ed25519 signature over the RFC 8785 form of the unit identity record.' })
+export class Signature {
+  @Field(() => String) kid!: string;
+  @Field(() => String) algorithm!: string;
+  @Field(() => String, { description: 'base64url, no padding.' }) value!: string;
+}
+
+@ObjectType('Passport', { description: 'One manufactured unit: its GS1 identity, signature, status and history.' })
+export class PassportType {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'GTIN-14.' }) gtin!: string;
+  @Field(() => String) serial!: string;
+  @Field(() => String, { nullable: true }) lot?: string | null;
+  @Field(() => String, { nullable: true }) site?: string | null;
+  @Field(() => Date) manufacturedAt!: Date;
+  @Field(() => String, { description: 'QR, NFC_SUN or QR_AND_NFC.' }) carrier!: string;
+  @Field(() => [String]) destinationMarkets!: string[];
+  @Field(() => PassportStatus) status!: PassportStatusValue;
+  @Field(() => ID) batchId!: string;
+  @Field(() => ID) brandId!: string;
+  @Field(() => String, { nullable: true, description: 'Hash of the newest history event.' }) headHash?: string | null;
+  @Field(() => Date) createdAt!: Date;
+  modelId!: string;
+  entity!: IPassport;
+
+  static from(p: IPassport): PassportType {
+    return Object.assign(new PassportType(), {
+      id: p.id,
+      gtin: p.gtin,
+      serial: p.serial,
+      lot: p.lot ?? null,
+      site: p.site ?? null,
+      manufacturedAt: p.manufacturedAt,
+      carrier: p.carrier,
+      destinationMarkets: p.destinationMarkets,
+      status: p.status,
+      batchId: p.batch.id,
+      brandId: p.brand.id,
+      headHash: p.headHash ?? null,
+      createdAt: p.createdAt,
+      modelId: p.model.id,
+      entity: p,
+    });
+  }
+}
+
+@ObjectType({ description: 'One unit of a mint: `claimCode` goes inside the packaging and is never shown by any other query.' })
+export class MintedPassport {
+  @Field(() => ID) id!: string;
+  @Field(() => String) serial!: string;
+  @Field(() => String) sgtinUri!: string;
+  @Field(() => String) digitalLink!: string;
+  @Field(() => String) claimCode!: string;
+}
+
+@ObjectType()
+export class MintBatch {
+  @Field(() => ID) id!: string;
+  @Field(() => Boolean, { description: 'True when this answers a retry of an earlier request with the same idempotency key.' }) replayed!: boolean;
+  @Field(() => [MintedPassport]) passports!: MintedPassport[];
+}
+
+@InputType()
+export class MintInput {
+  @Field(() => String) gtin!: string;
+  @Field(() => Int) quantity!: number;
+  @Field(() => String, { nullable: true }) lot?: string | null;
+  @Field(() => String, { nullable: true }) site?: string | null;
+  @Field(() => String, { nullable: true, description: 'QR (default), NFC_SUN or QR_AND_NFC.' }) carrier?: string | null;
+  @Field(() => [String], { nullable: true }) destinationMarkets?: string[] | null;
+  @Field(() => Date, { nullable: true, description: 'Defaults to now.' }) manufacturedAt?: Date | null;
+  @Field(() => String, { description: 'A retry with the same key answers the same batch.' }) idempotencyKey!: string;
+}
+
+@InputType()
+export class SignInput {
+  @Field(() => ID, { nullable: true }) batchId?: string | null;
+  @Field(() => [ID], { nullable: true }) passportIds?: string[] | null;
+}
+
+@ObjectType()
+export class SignResult {
+  @Field(() => Int, { description: 'Units newly signed by this call (already signed ones are skipped).' }) signed!: number;
+  @Field(() => String) kid!: string;
+}
+
+@InputType()
+export class PassportFilter {
+  @Field(() => String, { nullable: true }) gtin?: string | null;
+  @Field(() => String, { nullable: true }) lot?: string | null;
+  @Field(() => PassportStatus, { nullable: true }) status?: PassportStatusValue | null;
+  @Field(() => ID, { nullable: true }) batchId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Authorities and the platform: one brand only.' }) brandId?: string | null;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor?: string | null;
+}
+
+@ObjectType()
+export class PassportEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => PassportType) node!: PassportType;
+}
+
+@ObjectType()
+export class PassportConnection {
+  @Field(() => [PassportEdge]) edges!: PassportEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType('LifecycleEvent', { description: 'One append-only, hash-chained history event.' })
+export class LifecycleEventType {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) passportId!: string;
+  @Field(() => Int) seq!: number;
+  @Field(() => LifecycleEventTypeEnum) type!: string;
+  @Field(() => Date) occurredAt!: Date;
+  @Field(() => Date) recordedAt!: Date;
+  @Field(() => ID, { nullable: true }) actorId?: string | null;
+  @Field(() => GraphQLJSON) payload!: Record<string, unknown>;
+  @Field(() => String, { nullable: true }) prevHash?: string | null;
+  @Field(() => String, { description: 'sha256 of the RFC 8785 form of the event without this field, hex.' }) hash!: string;
+}
+
+@ObjectType()
+export class LifecycleEventEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => LifecycleEventType) node!: LifecycleEventType;
+}
+
+@ObjectType()
+export class LifecycleEventConnection {
+  @Field(() => [LifecycleEventEdge]) edges!: LifecycleEventEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
