@@ -17,6 +17,8 @@ export class Migration20261124195422_passports extends Migration {
     this.addSql(`alter table "mint_batch" add constraint "mint_batch_brand_id_idempotency_key_unique" unique ("brand_id", "idempotency_key");`);
 
     this.addSql(`create table "passport" ("id" uuid not null, "gtin" varchar(14) not null, "serial" varchar(20) not null, "brand_id" uuid not null, "model_id" uuid not null, "batch_id" uuid not null, "lot" varchar(20) null, "site" varchar(200) null, "manufactured_at" timestamptz not null, "carrier" "carrier" not null, "destination_markets" text[] not null default '{}', "status" "passport_status" not null, "signature" varchar(100) null, "kid" varchar(64) null, "signed_at" timestamptz null, "head_hash" varchar(64) null, "head_seq" int not null default 0, "claim_code_hash" varchar(64) not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, primary key ("id"));`);
+    // Added by hand before landing: room on each page so signing (an update of unindexed columns) stays a HOT update.
+    this.addSql(`alter table "passport" set (fillfactor = 70);`);
     this.addSql(`create index "passport_brand_id_created_at_id_index" on "passport" ("brand_id", "created_at", "id");`);
     this.addSql(`create index "passport_batch_id_index" on "passport" ("batch_id");`);
     this.addSql(`alter table "passport" add constraint "passport_gtin_serial_unique" unique ("gtin", "serial");`);

@@ -73,6 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       close() {
         closing ??= (async () => {
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
+          await services.keyStore.close?.();
           await redis?.quit().catch(() => undefined);
           await db.close();
           log.info('server stopped');

@@ -148,6 +148,16 @@ describe('signing, history and credentials', () => {
     expect(await em.count(LifecycleEvent, { passport: { $in: ids }, type: 'SIGNED' })).toBe(6);
   });
 
+  it('signs a batch large enough to go through the worker-thread pool, every signature valid', async () => {
+    const bigGtin = await model(brand.key, nextGtin());
+    const r = await s.gql<Minted>(MINT, { i: { gtin: bigGtin, quantity: 2500, idempotencyKey: 'pool' } }, brand.key);
+    const signed = await s.gql<{ signPassports: { signed: number; kid: string } }>('mutation($i: SignInput!) { signPassports(input: $i) { signed kid } }', { i: { batchId: r.data!.mintPassports.id } }, brand.key);
+    expect(signed.data!.signPassports.signed).toBe(2500);
+    const jwk = (await jwks()).keys.find((k) => k.kid === signed.data!.signPassports.kid)!;
+    const rows = await s.db.orm.em.fork().find(Passport, { batch: r.data!.mintPassports.id });
+    expect(rows.every((p) => p.status === 'SIGNED' && verify(fromBase64Url(p.signature!), identityBytes(p), jwkToPublicKey(jwk)))).toBe(true);
+  });
+
   it('gives each unit a signature that verifies with the published JWKS over its identity record, carried in the Digital Link', async () => {
     const r = await s.gql<{ passport: { gtin: string; serial: string; lot: string; digitalLink: string; status: string; signature: { kid: string; algorithm: string; value: string } } }>(
       'query($id: ID!) { passport(id: $id) { gtin serial lot status digitalLink signature { kid algorithm value } } }',

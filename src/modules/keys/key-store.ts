@@ -9,4 +9,6 @@ export interface KeyStore {
   generate(): Promise<{ publicKey: Uint8Array; privateKeyRef: string }>;
   /** Signs each message with the private key behind `privateKeyRef`, in order. */
   sign(privateKeyRef: string, messages: readonly Uint8Array[]): Promise<Uint8Array[]>;
+  /** Releases threads, sessions or connections at shutdown. */
+  close?(): Promise<void>;
 }

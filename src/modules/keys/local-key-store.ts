@@ -1,8 +1,11 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { deriveKey } from '../../crypto/master-key.js';
+import { SignPool } from '../../crypto/sign-pool.js';
 import type { KeyStore } from './key-store.js';
 
 const VERSION = 'v1';
+/** Below this many messages, a worker round trip costs more than it saves. */
+const POOL_THRESHOLD = 2_000;
 
 /**
  * The default KeyStore: private keys encrypted at rest with AES-256-GCM under a key derived from
@@ -12,6 +15,7 @@ export class LocalEncryptedKeyStore implements KeyStore {
   readonly name = 'local-aes-gcm';
   private readonly kek: Buffer;
   private readonly cache = new Map<string, KeyObject>();
+  private readonly pool = new SignPool();
 
   constructor(masterKey: Uint8Array) {
     this.kek = deriveKey(masterKey, 'signing-key-encryption');
@@ -31,7 +35,12 @@ export class LocalEncryptedKeyStore implements KeyStore {
 
   async sign(privateKeyRef: string, messages: readonly Uint8Array[]): Promise<Uint8Array[]> {
     const key = this.open(privateKeyRef);
+    if (messages.length >= POOL_THRESHOLD) return this.pool.sign(key, messages);
     return messages.map((m) => sign(null, m, key));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 
   private open(ref: string): KeyObject {

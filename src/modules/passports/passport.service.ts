@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { toBase64Url } from '../../crypto/ed25519.js';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
@@ -140,17 +141,13 @@ export const passportService = {
 
       const manufacturedAt = v.manufacturedAt ?? now;
       const minted: MintedUnit[] = [];
-      let remaining = v.quantity;
-      // Serials are 80 random bits; a collision is astronomically rare but is still retried, never merged.
-      for (let attempt = 0; remaining > 0 && attempt < 5; attempt++) {
-        const ids: string[] = [];
-        const serials: string[] = [];
-        const heads: string[] = [];
-        const claimHashes: string[] = [];
+      const prepare = (count: number) => {
+        const units = { ids: [] as string[], serials: [] as string[], heads: [] as string[], claimHashes: [] as string[] };
         const events: (EventDraft & { id: string; hash: string })[] = [];
         const drafts: MintedUnit[] = [];
-        for (let i = 0; i < remaining; i++) {
-          const id = randomUUID();
+        for (let i = 0; i < count; i++) {
+          // Time-ordered ids (UUIDv7) keep index inserts local; serials stay fully random.
+          const id = uuidv7();
           const serial = generateSerial();
           const event: EventDraft = {
             passportId: id,
@@ -163,50 +160,46 @@ export const passportService = {
             prevHash: null,
           };
           const hash = eventHash(event);
-          events.push({ ...event, id: randomUUID(), hash });
+          events.push({ ...event, id: uuidv7(), hash });
           const claimCode = claimCodes.codeFor(id);
-          ids.push(id);
-          serials.push(serial);
-          heads.push(hash);
-          claimHashes.push(claimCodes.hash(claimCode));
+          units.ids.push(id);
+          units.serials.push(serial);
+          units.heads.push(hash);
+          units.claimHashes.push(claimCodes.hash(claimCode));
           drafts.push({ id, serial, ...unitUris(services.config, brand, { gtin: v.gtin, serial, lot: v.lot, signature: null }), claimCode });
         }
-        const insertedIds = new Set<string>();
-        for (let i = 0; i < ids.length; i += CHUNK) {
-          // Per-unit columns travel as arrays; batch-wide values are single parameters.
-          const result = await rawQuery<{ id: string }>(
-            tx,
-            `insert into passport (id, serial, head_hash, claim_code_hash, gtin, brand_id, model_id, batch_id, lot, site,
-               manufactured_at, carrier, destination_markets, status, head_seq, created_at, updated_at)
-             select u.id, u.serial, u.head_hash, u.claim_code_hash, $5, $6, $7, $8, $9, $10, $11, $12::carrier, $13::text[],
-               'MINTED', 1, $14, $14
-             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as u(id, serial, head_hash, claim_code_hash)
-             on conflict (gtin, serial) do nothing
-             returning id`,
-            [
-              ids.slice(i, i + CHUNK),
-              serials.slice(i, i + CHUNK),
-              heads.slice(i, i + CHUNK),
-              claimHashes.slice(i, i + CHUNK),
-              v.gtin,
-              brandId,
-              model.id,
-              batchId,
-              v.lot,
-              v.site,
-              manufacturedAt.toISOString(),
-              v.carrier,
-              v.destinationMarkets,
-              now.toISOString(),
-            ],
-          );
-          for (const r of result) insertedIds.add(r.id);
+        return { units, events, drafts };
+      };
+      const write = async ({ units, events, drafts }: ReturnType<typeof prepare>) => {
+        // Per-unit columns travel as arrays; batch-wide values are single parameters.
+        const result = await rawQuery<{ id: string }>(
+          tx,
+          `insert into passport (id, serial, head_hash, claim_code_hash, gtin, brand_id, model_id, batch_id, lot, site,
+             manufactured_at, carrier, destination_markets, status, head_seq, created_at, updated_at)
+           select u.id, u.serial, u.head_hash, u.claim_code_hash, $5, $6, $7, $8, $9, $10, $11, $12::carrier, $13::text[],
+             'MINTED', 1, $14, $14
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as u(id, serial, head_hash, claim_code_hash)
+           on conflict (gtin, serial) do nothing
+           returning id`,
+          [units.ids, units.serials, units.heads, units.claimHashes, v.gtin, brandId, model.id, batchId, v.lot, v.site, manufacturedAt.toISOString(), v.carrier, v.destinationMarkets, now.toISOString()],
+        );
+        const inserted = new Set(result.map((r) => r.id));
+        await insertEvents(tx, inserted.size === events.length ? events : events.filter((e) => inserted.has(e.passportId)));
+        minted.push(...(inserted.size === drafts.length ? drafts : drafts.filter((d) => inserted.has(d.id))));
+      };
+      // Serials are 80 random bits; a collision is astronomically rare but is still retried, never merged.
+      for (let attempt = 0; minted.length < v.quantity && attempt < 5; attempt++) {
+        const missing = v.quantity - minted.length;
+        // Pipelined: the next chunk is prepared while the database writes the previous one.
+        let writing: Promise<void> = Promise.resolve();
+        for (let done = 0; done < missing; done += CHUNK) {
+          const chunk = prepare(Math.min(CHUNK, missing - done));
+          await writing;
+          writing = write(chunk);
         }
-        await insertEvents(tx, events.filter((e) => insertedIds.has(e.passportId)));
-        minted.push(...drafts.filter((d) => insertedIds.has(d.id)));
-        remaining = v.quantity - minted.length;
+        await writing;
       }
-      if (remaining > 0) throw new Error('could not allocate unique serials');
+      if (minted.length < v.quantity) throw new Error('could not allocate unique serials');
       return { batchId, passports: minted, replayed: false };
     });
   },
@@ -250,37 +243,45 @@ export const passportService = {
       const toSign = rows.filter((r) => r.status === 'MINTED');
       if (toSign.length === 0) return { signed: 0, kid: signer.kid };
 
-      const signatures = await signer.sign(toSign.map((r) => identityBytes(r)));
       const now = new Date();
-      const events: (EventDraft & { id: string; hash: string })[] = [];
-      const updates = toSign.map((r, i) => {
-        const value = toBase64Url(signatures[i]!);
-        const event: EventDraft = {
-          passportId: r.id,
-          seq: r.head_seq + 1,
-          type: 'SIGNED',
-          occurredAt: now,
-          recordedAt: now,
-          actorId: brandId,
-          payload: { kid: signer.kid, algorithm: 'Ed25519', signature: value },
-          prevHash: r.head_hash,
-        };
-        const hash = eventHash(event);
-        events.push({ ...event, id: randomUUID(), hash });
-        return { id: r.id, signature: value, head_hash: hash, head_seq: event.seq };
-      });
-      for (let i = 0; i < updates.length; i += CHUNK) {
-        const chunk = updates.slice(i, i + CHUNK);
+      const chunks: Row[][] = [];
+      for (let i = 0; i < toSign.length; i += CHUNK) chunks.push(toSign.slice(i, i + CHUNK));
+      // Pipelined: the key store signs chunk k+1 (on worker threads) while the database writes chunk k.
+      let signing = signer.sign(chunks[0]!.map((r) => identityBytes(r)));
+      for (let k = 0; k < chunks.length; k++) {
+        const signatures = await signing;
+        if (k + 1 < chunks.length) {
+          signing = signer.sign(chunks[k + 1]!.map((r) => identityBytes(r)));
+          signing.catch(() => undefined); // awaited next round; never an unhandled rejection if a write fails first
+        }
+        const events: (EventDraft & { id: string; hash: string })[] = [];
+        const chunk = chunks[k]!;
+        const values = chunk.map((r, i) => {
+          const value = toBase64Url(signatures[i]!);
+          const event: EventDraft = {
+            passportId: r.id,
+            seq: r.head_seq + 1,
+            type: 'SIGNED',
+            occurredAt: now,
+            recordedAt: now,
+            actorId: brandId,
+            payload: { kid: signer.kid, algorithm: 'Ed25519', signature: value },
+            prevHash: r.head_hash,
+          };
+          const hash = eventHash(event);
+          events.push({ ...event, id: uuidv7(), hash });
+          return { value, hash, seq: event.seq };
+        });
         await rawQuery(
           tx,
           `update passport p set signature = u.signature, kid = $5, signed_at = $6, status = 'SIGNED', head_hash = u.head_hash,
              head_seq = u.head_seq, updated_at = $6
            from unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) as u(id, signature, head_hash, head_seq)
            where p.id = u.id`,
-          [chunk.map((u) => u.id), chunk.map((u) => u.signature), chunk.map((u) => u.head_hash), chunk.map((u) => u.head_seq), signer.kid, now.toISOString()],
+          [chunk.map((r) => r.id), values.map((u) => u.value), values.map((u) => u.hash), values.map((u) => u.seq), signer.kid, now.toISOString()],
         );
+        await insertEvents(tx, events);
       }
-      await insertEvents(tx, events);
       return { signed: toSign.length, kid: signer.kid };
     });
   },
