@@ -13,6 +13,7 @@ Usage:
   dpp migration:create [name]   generate a migration from the entity definitions (development)
   dpp verify <link|credential.json> --keys <jwks file or URL> [--json]
                                 check a signed Digital Link or passport credential offline
+  dpp demo                      a demo brand, model and three signed units (same as npm run demo)
   dpp schema [--check]          write schema.graphql from the code (--check: fail if it differs)
   dpp help                      this text
 `;
@@ -42,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
         await db.close();
       }
       return 0;
+    }
+    case 'demo': {
+      const { demoCommand } = await import('./demo.js');
+      return demoCommand();
     }
     case 'verify': {
       const { verifyCommand } = await import('./verify-command.js');

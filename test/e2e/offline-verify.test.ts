@@ -128,3 +128,20 @@ describe('dpp verify (offline)', () => {
     expect(after.out).toContain('revoked');
   });
 });
+
+describe('npm run demo', () => {
+  it('creates a demo brand on the embedded database, mints and signs three units, and its printed verify commands pass', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dpp-demo-'));
+    const cli = join(process.cwd(), 'dist/src/cli/dpp.js');
+    const env = { ...process.env, DATABASE_URL: '', TEST_DATABASE_URL: '', DPP_DATA_DIR: join(cwd, 'data'), PORT: '1', LOG_LEVEL: 'silent' };
+    const { stdout } = await run(process.execPath, [cli, 'demo'], { cwd, env });
+    const links = [...stdout.matchAll(/Digital Link: (\S+)/g)].map((m) => m[1]!);
+    expect(links).toHaveLength(3);
+    expect(links.every((l) => l.startsWith('http://localhost:1/01/') && l.includes('?sig='))).toBe(true);
+    for (const subject of [links[0]!, join(cwd, 'demo-credential.json')]) {
+      const { stdout: out } = await run(process.execPath, [cli, 'verify', subject, '--keys', join(cwd, 'demo-jwks.json')], { cwd });
+      expect(out).toMatch(/^VALID/);
+    }
+    rmSync(cwd, { recursive: true, force: true });
+  });
+});
