@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ClaimCodes, identityBytes, identityBytesViaJcs } from '../../src/modules/passports/identity.js';
+
+describe('identity record bytes', () => {
+  it.each([
+    { gtin: '00614141000012', serial: 'ABC123' },
+    { gtin: '00614141000012', serial: 'ABC123', lot: 'L1' },
+    { gtin: '80614141123458', serial: `!"%&'()*+,-./:;<=>?_z`.slice(0, 20), lot: 'a"b\\c' },
+    { gtin: '80614141123458', serial: 'é€😀', lot: null },
+  ])('equals the RFC 8785 form from the JCS library for %j', (p) => {
+    expect(Buffer.from(identityBytes(p)).toString('utf8')).toBe(Buffer.from(identityBytesViaJcs(p)).toString('utf8'));
+  });
+});
+
+describe('claim codes', () => {
+  const codes = new ClaimCodes(Buffer.alloc(32, 1));
+  it('are 16 Crockford base32 characters, stable per unit, different across units and keys', () => {
+    const a = codes.codeFor('00000000-0000-7000-8000-000000000001');
+    expect(a).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+    expect(codes.codeFor('00000000-0000-7000-8000-000000000001')).toBe(a);
+    expect(codes.codeFor('00000000-0000-7000-8000-000000000002')).not.toBe(a);
+    expect(new ClaimCodes(Buffer.alloc(32, 2)).codeFor('00000000-0000-7000-8000-000000000001')).not.toBe(a);
+  });
+
+  it('hash what a person types the same way: case, dashes, spaces and Crockford look-alikes', () => {
+    const code = codes.codeFor('00000000-0000-7000-8000-000000000003');
+    const typed = code.toLowerCase().replace(/-/g, ' ').replace(/0/g, 'o').replace(/1/g, 'l');
+    expect(codes.hash(typed)).toBe(codes.hash(code));
+    expect(codes.hash(code)).not.toBe(codes.hash(code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A')));
+  });
+});
