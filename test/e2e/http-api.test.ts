@@ -142,6 +142,31 @@ describe('organisations and API keys', () => {
     expect((await counts()).orgs).toBe(before.orgs + 10);
   });
 
+  it('creates five keys for one organisation at once: five distinct secrets, all working (race)', async () => {
+    const brand = await s.org('BRAND');
+    const before = await counts();
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => s.gql(CreateApiKeyDocument, { organizationId: brand.id, label: `k${i}` }, s.platformKey)));
+    const secrets = results.map((r) => r.data!.createApiKey.secret);
+    expect(new Set(secrets).size).toBe(5);
+    expect((await counts()).keys).toBe(before.keys + 5);
+    for (const secret of secrets) expect((await s.gql(MeDocument, {}, secret)).data?.me.organization?.id).toBe(brand.id);
+  });
+
+  it('refuses bad API key input: empty or 201-character label, unknown or malformed organisation, writing nothing', async () => {
+    const brand = await s.org('BRAND');
+    const before = await counts();
+    for (const [organizationId, label, code] of [
+      [brand.id, '', 'BAD_USER_INPUT'],
+      [brand.id, 'x'.repeat(201), 'BAD_USER_INPUT'],
+      ['00000000-0000-4000-8000-000000000000', 'ok', 'NOT_FOUND'],
+      ['not-a-uuid', 'ok', 'NOT_FOUND'],
+    ] as const) {
+      const r = await s.gql(CreateApiKeyDocument, { organizationId, label }, s.platformKey);
+      expect(r.errors?.[0]?.extensions?.code, `${organizationId} ${label.length}`).toBe(code);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
   it('revokes one key from two requests at once: both answer, the key stays revoked once (race)', async () => {
     const brand = await s.org('BRAND');
     const me = await s.gql<{ me: { apiKeyId: string } }>(ME, {}, brand.key);

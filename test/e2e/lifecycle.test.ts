@@ -8,6 +8,9 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startServer } from '../../src/server/app.js';
+import { bootstrapPlatform } from '../../src/modules/organizations/bootstrap.js';
+import { ApiKey, Organization } from '../../src/modules/organizations/organization.entity.js';
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, testServerUrl } from '../support/database.js';
 
 const dirs: string[] = [];
@@ -50,6 +53,35 @@ describe('first start and restart', () => {
       const id = created.body.data!.createOrganization.id as string;
       const read = await post(second.url, `{ organization(id: "${id}") { name } }`, key);
       expect(read.body.data?.organization).toEqual({ name: 'Kept' });
+    } finally {
+      await second.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('DPP_BOOTSTRAP_API_KEY', () => {
+  it('creates one PLATFORM organisation holding the key, idempotently across restarts and concurrent starts (race)', async () => {
+    const db = await createTestDatabase();
+    const key = `dpp_${randomBytes(24).toString('base64url')}`;
+    const config = loadConfig({ ...db.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DPP_BOOTSTRAP_API_KEY: key });
+    const log = createLogger('silent');
+    const first = await startServer(config, log);
+    try {
+      expect(first.bootstrap.createdSecret).toBeUndefined();
+      const results = await Promise.all(Array.from({ length: 5 }, () => bootstrapPlatform(first.db.orm, config, log)));
+      expect(new Set(results.map((r) => r.organizationId)).size).toBe(1);
+      const em = first.db.orm.em.fork();
+      expect(await em.count(Organization, { kind: 'PLATFORM' })).toBe(1);
+      expect(await em.count(ApiKey, {})).toBe(1);
+      expect((await post(first.url, '{ me { kind organization { kind } } }', key)).body.data?.me).toEqual({ kind: 'ORGANIZATION', organization: { kind: 'PLATFORM' } });
+    } finally {
+      await first.close();
+    }
+    const second = await startServer(config, log);
+    try {
+      const em = second.db.orm.em.fork();
+      expect(await em.count(ApiKey, {})).toBe(1);
     } finally {
       await second.close();
       await db.drop();
