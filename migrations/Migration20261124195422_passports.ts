@@ -40,7 +40,7 @@ export class Migration20261124195422_passports extends Migration {
     this.addSql(`alter table "passport" add constraint "passport_batch_id_foreign" foreign key ("batch_id") references "mint_batch" ("id");`);
 
     this.addSql(`alter table "lifecycle_event" add constraint "lifecycle_event_passport_id_foreign" foreign key ("passport_id") references "passport" ("id");`);
-    this.addSql(`alter table "lifecycle_event" add constraint "lifecycle_event_actor_id_foreign" foreign key ("actor_id") references "organization" ("id") on delete set null;`);
+    this.addSql(`alter table "lifecycle_event" add constraint "lifecycle_event_actor_id_foreign" foreign key ("actor_id") references "organization" ("id");`);
     this.addSql(`create or replace function "lifecycle_event_lifecycle_event_append_only_fn"() returns trigger as \$\$ begin raise exception 'lifecycle_event is append-only'; end; \$\$ language plpgsql;`);
     this.addSql(`create trigger "lifecycle_event_append_only" BEFORE UPDATE OR DELETE on "lifecycle_event" for each ROW execute function "lifecycle_event_lifecycle_event_append_only_fn"();`);
 

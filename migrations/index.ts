@@ -1,9 +1,11 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124194530_foundation } from './Migration20261124194530_foundation.js';
 import { Migration20261124195422_passports } from './Migration20261124195422_passports.js';
+import { Migration20261124202627_lifecycle } from './Migration20261124202627_lifecycle.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124194530_foundation', class: Migration20261124194530_foundation },
   { name: 'Migration20261124195422_passports', class: Migration20261124195422_passports },
+  { name: 'Migration20261124202627_lifecycle', class: Migration20261124202627_lifecycle },
 ];

@@ -1,8 +1,24 @@
+import { AuditLog } from '../modules/audit/audit-log.entity.js';
+import { CapturedEpcisEvent, EpcisCapture } from '../modules/custody/epcis-capture.entity.js';
 import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
 import { SigningKey } from '../modules/keys/signing-key.entity.js';
 import { ApiKey, Organization } from '../modules/organizations/organization.entity.js';
 import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
 import { ProductModel } from '../modules/product-models/product-model.entity.js';
+import { ServiceAuthorization, ServiceRecord } from '../modules/service/service.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
-export const entities = [Organization, ApiKey, ProductModel, SigningKey, MintBatch, Passport, LifecycleEvent];
+export const entities = [
+  Organization,
+  ApiKey,
+  ProductModel,
+  SigningKey,
+  MintBatch,
+  Passport,
+  LifecycleEvent,
+  ServiceAuthorization,
+  ServiceRecord,
+  EpcisCapture,
+  CapturedEpcisEvent,
+  AuditLog,
+];

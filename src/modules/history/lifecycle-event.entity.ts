@@ -40,7 +40,8 @@ export const LifecycleEvent = defineEntity({
     type: p.enum(LIFECYCLE_EVENT_TYPES).nativeEnumName('lifecycle_event_type'),
     occurredAt: p.datetime(),
     recordedAt: p.datetime(),
-    actor: () => p.manyToOne(Organization).ref().nullable(),
+    // No cascade: the actor is part of every event hash, so it must never be rewritten.
+    actor: () => p.manyToOne(Organization).ref().nullable().deleteRule('no action'),
     payload: p.json<Record<string, unknown>>(),
     prevHash: p.string().length(64).nullable(),
     /** sha256(JCS(event without hash)), hex. */

@@ -9,6 +9,7 @@ import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { formatDigitalLink, Gs1Error, generateSerial, gtinHasCompanyPrefix, isValidSerial, parseGtin, parseIdentifier, sgtinUri } from '../../gs1/index.js';
 import { type EventDraft, eventHash, insertEvents } from '../history/chain.js';
+import { canMove } from '../history/state-machine.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { type IOrganization, Organization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
@@ -240,7 +241,7 @@ export const passportService = {
         // Another brand's units are reported as not found, like units that do not exist.
         throw new NotFoundError('Passport', unique.find((id) => !found.has(id)));
       }
-      const toSign = rows.filter((r) => r.status === 'MINTED');
+      const toSign = rows.filter((r) => canMove(r.status, 'SIGNED'));
       if (toSign.length === 0) return { signed: 0, kid: signer.kid };
 
       const now = new Date();
