@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { AuditRecorder } from '../modules/audit/audit.service.js';
 import type { KeyStore } from '../modules/keys/key-store.js';
 import type { OrgKind } from '../modules/organizations/organization.entity.js';
 import type { Loaders } from './loaders.js';
@@ -27,6 +28,8 @@ export type Context = {
   loaders: Loaders;
   log: Logger;
   services: AppServices;
+  /** Records restricted reads by authorities (see passport.access.ts). */
+  audit: AuditRecorder;
 };
 
 export function organizationOf(viewer: Viewer): { organizationId: string; orgKind: OrgKind } | undefined {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { UnauthenticatedError } from '../errors/app-error.js';
+import { createAuditRecorder } from '../modules/audit/audit.service.js';
 import { organizationService } from '../modules/organizations/organization.service.js';
 import type { AppServices, Context, Viewer } from './context.js';
 import { createLoaders } from './loaders.js';
@@ -19,5 +20,5 @@ export async function resolveViewer(orm: MikroORM, authorization: unknown): Prom
 /** A fresh context: its own entity manager fork and DataLoaders. */
 export function createContext(orm: MikroORM, log: Logger, services: AppServices, viewer: Viewer, requestId: string = randomUUID()): Context {
   const em = orm.em.fork();
-  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }), services };
+  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }), services, audit: createAuditRecorder(orm.em.fork(), viewer, requestId) };
 }

@@ -1,7 +1,9 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { BadInputError, NotFoundError } from '../../errors/app-error.js';
-import { Access, ANY_ORG } from '../../graphql/access.js';
+import { Access, ANY_ORG, ANYONE } from '../../graphql/access.js';
+import { historyService } from '../history/history.service.js';
+import { RequireTier, passportTier, tierAtLeast } from './passport.access.js';
 import type { Context } from '../../graphql/context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
@@ -15,6 +17,7 @@ import {
   PassportFilter,
   PassportType,
   Signature,
+  HistoryVerification,
   SignInput,
   SignResult,
 } from './passport.types.js';
@@ -34,29 +37,29 @@ export class PassportResolver {
     return Object.assign(new SignResult(), await passportService.sign(ctx.em, ctx.services, ctx.viewer, input));
   }
 
-  @Access(ANY_ORG)
-  @Query(() => PassportType, { nullable: true, description: 'A brand sees its own units; other organisations see any.' })
+  @Access(ANYONE)
+  @Query(() => PassportType, { nullable: true, description: 'Any caller; each field is shown or refused by the caller\'s tier.' })
   async passport(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<PassportType | null> {
     const p = await passportService.get(ctx.em, ctx.viewer, id);
     return p ? PassportType.from(p) : null;
   }
 
-  @Access(ANY_ORG)
+  @Access(ANYONE)
   @Query(() => PassportType, { nullable: true })
   async passportBySgtin(@Ctx() ctx: Context, @Arg('gtin', () => String) gtin: string, @Arg('serial', () => String) serial: string): Promise<PassportType | null> {
     const p = await passportService.getBySgtin(ctx.em, ctx.viewer, gtin, serial);
     return p ? PassportType.from(p) : null;
   }
 
-  @Access(ANY_ORG)
+  @Access(ANYONE)
   @Query(() => PassportType, { nullable: true, description: 'By GS1 Digital Link URI (with or without ?sig=) or EPC URI.' })
   async passportByDigitalLink(@Ctx() ctx: Context, @Arg('url', () => String) url: string): Promise<PassportType | null> {
     const p = await passportService.getByDigitalLink(ctx.em, ctx.viewer, url);
     return p ? PassportType.from(p) : null;
   }
 
-  @Access('BRAND', 'PLATFORM', 'REGULATOR', 'CUSTOMS')
-  @Query(() => PassportConnection, { description: 'Brands list their own units; authorities and the platform list all.' })
+  @Access('BRAND', 'PLATFORM', 'REGULATOR', 'CUSTOMS', 'RECYCLER')
+  @Query(() => PassportConnection, { description: 'Brands list their own units; authorities, recyclers and the platform list all.' })
   async passports(
     @Ctx() ctx: Context,
     @Arg('filter', () => PassportFilter, { nullable: true }) filter: PassportFilter | null,
@@ -93,6 +96,22 @@ export class PassportResolver {
     return ProductModelType.from(m);
   }
 
+  @Access(ANY_ORG)
+  @Query(() => HistoryVerification, { description: 'Recomputes a passport\'s hash chain and reports the first broken link (owning brand and authorities).' })
+  async verifyHistory(@Ctx() ctx: Context, @Arg('passportId', () => ID) passportId: string): Promise<HistoryVerification> {
+    const p = await passportService.get(ctx.em, ctx.viewer, passportId);
+    if (!p) throw new NotFoundError('Passport', passportId);
+    if (!tierAtLeast(passportTier(ctx.viewer, p.brand.id), 'AUTHORITY')) throw new NotFoundError('Passport', passportId);
+    return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, passportId));
+  }
+
+  @UseMiddleware(RequireTier('AUTHORITY'))
+  @FieldResolver(() => HistoryVerification, { description: 'The same check as verifyHistory, for this unit.' })
+  async historyVerification(@Ctx() ctx: Context, @Root() p: PassportType): Promise<HistoryVerification> {
+    return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, p.id));
+  }
+
+  @UseMiddleware(RequireTier('AUTHORITY'))
   @FieldResolver(() => LifecycleEventConnection, { description: 'The hash-chained history, oldest first; `after` is a cursor from this connection.' })
   async history(
     @Ctx() ctx: Context,
@@ -109,6 +128,7 @@ export class PassportResolver {
     return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
+  @UseMiddleware(RequireTier('LEGITIMATE_INTEREST'))
   @FieldResolver(() => GraphQLJSON, { nullable: true, description: 'A W3C VC 2.0 for the unit, secured with an eddsa-jcs-2022 Data Integrity proof by the brand.' })
   async verifiableCredential(@Ctx() ctx: Context, @Root() p: PassportType): Promise<Record<string, unknown> | null> {
     if (!p.entity.signature) return null;

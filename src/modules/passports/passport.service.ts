@@ -40,10 +40,13 @@ export type PassportFilter = {
   status?: PassportStatus | null;
   batchId?: string | null;
   brandId?: string | null;
+  manufacturedFrom?: Date | null;
+  manufacturedTo?: Date | null;
+  updatedSince?: Date | null;
 };
 
-/** Organisation kinds that may read every brand's passports (authorities and the operator). */
-const READ_ALL: ReadonlySet<string> = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS']);
+/** Organisation kinds that may list every brand's passports: authorities, recyclers and the operator. */
+const LIST_ALL: ReadonlySet<string> = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS', 'RECYCLER']);
 
 function brandOf(viewer: Viewer): { organizationId: string } {
   if (viewer.kind !== 'ORGANIZATION' || viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation may do this');
@@ -287,24 +290,16 @@ export const passportService = {
     });
   },
 
-  /** Whether the viewer may read this passport at all (field-level tiers are applied on the type). */
-  canRead(viewer: Viewer, p: Pick<IPassport, 'brand'>): boolean {
-    if (viewer.kind !== 'ORGANIZATION') return false;
-    if (viewer.orgKind === 'BRAND') return p.brand.id === viewer.organizationId;
-    return true;
-  },
-
-  async get(em: EntityManager, viewer: Viewer, id: string): Promise<IPassport | null> {
+  /** Any caller may look a unit up; what it then sees is decided per field by its tier (passport.access.ts). */
+  async get(em: EntityManager, _viewer: Viewer, id: string): Promise<IPassport | null> {
     if (!isUuid(id)) return null;
-    const p = await em.findOne(Passport, { id });
-    return p && passportService.canRead(viewer, p) ? p : null;
+    return em.findOne(Passport, { id });
   },
 
-  async getBySgtin(em: EntityManager, viewer: Viewer, gtin: string, serial: string): Promise<IPassport | null> {
+  async getBySgtin(em: EntityManager, _viewer: Viewer, gtin: string, serial: string): Promise<IPassport | null> {
     const g = gtin14(gtin);
     if (!isValidSerial(serial)) throw new BadInputError('serial: 1 to 20 characters of the GS1 AI 21 character set', { field: 'serial' });
-    const p = await em.findOne(Passport, { gtin: g, serial });
-    return p && passportService.canRead(viewer, p) ? p : null;
+    return em.findOne(Passport, { gtin: g, serial });
   },
 
   async getByDigitalLink(em: EntityManager, viewer: Viewer, url: string): Promise<IPassport | null> {
@@ -327,12 +322,17 @@ export const passportService = {
     if (!Number.isInteger(first) || first < 1 || first > 500) throw new BadInputError('first: 1 to 500', { field: 'first' });
     const where: Record<string, unknown> = {};
     if (viewer.orgKind === 'BRAND') where.brand = viewer.organizationId;
-    else if (!READ_ALL.has(viewer.orgKind)) throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list passports`);
+    else if (!LIST_ALL.has(viewer.orgKind)) throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list passports`);
     else if (filter.brandId) where.brand = isUuid(filter.brandId) ? filter.brandId : '00000000-0000-0000-0000-000000000000';
     if (filter.gtin) where.gtin = gtin14(filter.gtin, 'filter.gtin');
     if (filter.lot) where.lot = filter.lot;
     if (filter.status) where.status = filter.status;
     if (filter.batchId) where.batch = isUuid(filter.batchId) ? filter.batchId : '00000000-0000-0000-0000-000000000000';
+    const made: Record<string, Date> = {};
+    if (filter.manufacturedFrom) made.$gte = filter.manufacturedFrom;
+    if (filter.manufacturedTo) made.$lt = filter.manufacturedTo;
+    if (Object.keys(made).length) where.manufacturedAt = made;
+    if (filter.updatedSince) where.updatedAt = { $gte: filter.updatedSince };
     if (after) {
       const cursor = decodeCursor(after);
       where.$or = [{ createdAt: { $gt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $gt: cursor.id } }];

@@ -1,5 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType, UseMiddleware } from 'type-graphql';
+import { RequireTier } from './passport.access.js';
 import { LIFECYCLE_EVENT_TYPES } from '../history/lifecycle-event.entity.js';
 import type { IPassport, PassportStatus as PassportStatusValue } from './passport.entity.js';
 
@@ -25,21 +26,31 @@ export class Signature {
   @Field(() => String, { description: 'base64url, no padding.' }) value!: string;
 }
 
-@ObjectType('Passport', { description: 'One manufactured unit: its GS1 identity, signature, status and history.' })
+@ObjectType('Passport', {
+  description:
+    'One manufactured unit: its GS1 identity, signature, status and history. Fields are tiered (see README, "Access tiers"): ' +
+    'a field above the caller\'s tier answers FORBIDDEN, and reads by authorities above the public tier are audited.',
+})
 export class PassportType {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'GTIN-14.' }) gtin!: string;
   @Field(() => String) serial!: string;
-  @Field(() => String, { nullable: true }) lot?: string | null;
+  @Field(() => String, { nullable: true, description: 'Lot (GS1 AI 10); part of the Digital Link, so public.' }) lot?: string | null;
+  @UseMiddleware(RequireTier('LEGITIMATE_INTEREST'))
   @Field(() => String, { nullable: true }) site?: string | null;
-  @Field(() => Date) manufacturedAt!: Date;
+  @UseMiddleware(RequireTier('LEGITIMATE_INTEREST'))
+  @Field(() => Date, { nullable: true }) manufacturedAt!: Date;
   @Field(() => String, { description: 'QR, NFC_SUN or QR_AND_NFC.' }) carrier!: string;
-  @Field(() => [String]) destinationMarkets!: string[];
+  @UseMiddleware(RequireTier('AUTHORITY'))
+  @Field(() => [String], { nullable: true }) destinationMarkets!: string[];
   @Field(() => PassportStatus) status!: PassportStatusValue;
-  @Field(() => ID) batchId!: string;
+  @UseMiddleware(RequireTier('AUTHORITY'))
+  @Field(() => ID, { nullable: true }) batchId!: string;
   @Field(() => ID) brandId!: string;
+  @UseMiddleware(RequireTier('AUTHORITY'))
   @Field(() => String, { nullable: true, description: 'Hash of the newest history event.' }) headHash?: string | null;
-  @Field(() => Date) createdAt!: Date;
+  @UseMiddleware(RequireTier('AUTHORITY'))
+  @Field(() => Date, { nullable: true }) createdAt!: Date;
   modelId!: string;
   entity!: IPassport;
 
@@ -110,7 +121,19 @@ export class PassportFilter {
   @Field(() => String, { nullable: true }) lot?: string | null;
   @Field(() => PassportStatus, { nullable: true }) status?: PassportStatusValue | null;
   @Field(() => ID, { nullable: true }) batchId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Authorities and the platform: one brand only.' }) brandId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Authorities, recyclers and the platform: one brand only.' }) brandId?: string | null;
+  @Field(() => Date, { nullable: true, description: 'Manufactured at or after.' }) manufacturedFrom?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Manufactured before.' }) manufacturedTo?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Changed (history appended) at or after.' }) updatedSince?: Date | null;
+}
+
+@ObjectType({ description: 'The result of recomputing a passport\'s hash chain.' })
+export class HistoryVerification {
+  @Field(() => Boolean) valid!: boolean;
+  @Field(() => Int) length!: number;
+  @Field(() => String, { nullable: true }) headHash?: string | null;
+  @Field(() => Int, { nullable: true, description: 'The first sequence number whose event or link does not verify.' }) firstBrokenSeq?: number | null;
+  @Field(() => String, { nullable: true }) reason?: string | null;
 }
 
 @ObjectType()

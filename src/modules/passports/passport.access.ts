@@ -1,0 +1,60 @@
+import type { MiddlewareFn } from 'type-graphql';
+import { ForbiddenError } from '../../errors/app-error.js';
+import type { Context, Viewer } from '../../graphql/context.js';
+
+/**
+ * Who sees how much of a passport (EU DPP tiers), lowest first:
+ * - PUBLIC: anyone: identity, model with public DPP data, authenticity (signature), status;
+ * - LEGITIMATE_INTEREST: recyclers and service partners: + manufacture facts, full DPP data, service history;
+ * - AUTHORITY: regulators, customs and the platform: + the full custody chain, EPCIS export, batch and markets;
+ *   every such read is written to the audit log;
+ * - BRAND: the brand that minted the unit: everything (owner identity stays with the owner, issue 6).
+ */
+export const TIERS = ['PUBLIC', 'LEGITIMATE_INTEREST', 'AUTHORITY', 'BRAND'] as const;
+export type Tier = (typeof TIERS)[number];
+
+const KIND_TIER: Record<string, Tier> = {
+  PLATFORM: 'AUTHORITY',
+  REGULATOR: 'AUTHORITY',
+  CUSTOMS: 'AUTHORITY',
+  RECYCLER: 'LEGITIMATE_INTEREST',
+  SERVICE_PARTNER: 'LEGITIMATE_INTEREST',
+  RETAILER: 'PUBLIC',
+  DISTRIBUTOR: 'PUBLIC',
+  BRAND: 'PUBLIC',
+};
+
+/** The one tier function: what `viewer` may see of a unit minted by `brandId`. */
+export function passportTier(viewer: Viewer, brandId: string): Tier {
+  if (viewer.kind !== 'ORGANIZATION') return 'PUBLIC';
+  if (viewer.orgKind === 'BRAND' && viewer.organizationId === brandId) return 'BRAND';
+  return KIND_TIER[viewer.orgKind] ?? 'PUBLIC';
+}
+
+export function tierAtLeast(tier: Tier, min: Tier): boolean {
+  return TIERS.indexOf(tier) >= TIERS.indexOf(min);
+}
+
+/** Authority reads of anything above the public tier are audited. */
+export function isAuditedRead(viewer: Viewer, tier: Tier, min: Tier): boolean {
+  return tier === 'AUTHORITY' && min !== 'PUBLIC' && viewer.kind === 'ORGANIZATION';
+}
+
+/**
+ * Field guard for anything resolved on a passport (`root.brandId` names its brand): below `min`, the field
+ * answers FORBIDDEN (nullable fields then read null; the rest of the passport still resolves).
+ */
+export function RequireTier(min: Tier): MiddlewareFn<Context> {
+  return async ({ root, context, info }, next) => {
+    const brandId = (root as { brandId?: string }).brandId;
+    if (!brandId) throw new ForbiddenError();
+    const tier = passportTier(context.viewer, brandId);
+    if (!tierAtLeast(tier, min)) {
+      throw new ForbiddenError(`${info.parentType.name}.${info.fieldName} is not visible at the ${tier} tier`);
+    }
+    if (isAuditedRead(context.viewer, tier, min)) {
+      await context.audit.recordRead((root as { id: string }).id, `${info.parentType.name}.${info.fieldName}`);
+    }
+    return next();
+  };
+}
