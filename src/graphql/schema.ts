@@ -3,12 +3,16 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { SigningKeyResolver } from '../modules/keys/signing-key.resolver.js';
 import { PassportResolver } from '../modules/passports/passport.resolver.js';
+import { CustodyFieldResolver, CustodyResolver } from '../modules/custody/custody.resolver.js';
+import { AuditResolver } from '../modules/audit/audit.resolver.js';
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
 import { ProductModelResolver } from '../modules/product-models/product-model.resolver.js';
+import { PassportServiceRecordsResolver, ServiceResolver } from '../modules/service/service.resolver.js';
+import { EndOfLifeResolver } from '../modules/end-of-life/end-of-life.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
-const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver] as const;
+const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

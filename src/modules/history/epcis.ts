@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { BadInputError } from '../../errors/app-error.js';
-import { Gs1Error, formatDigitalLink, parseIdentifier } from '../../gs1/index.js';
+import { Gs1Error, formatDigitalLink, parseDigitalLink, parseIdentifier, parseSgtinUri } from '../../gs1/index.js';
 import {
   normaliseBizStep,
   normaliseBizTransactionType,
@@ -26,6 +26,8 @@ export const EPCIS_CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-co
 export const MAX_EVENTS = 10_000;
 /** Most EPCs accepted in one event's epcList. */
 export const MAX_EPCS_PER_EVENT = 1_000;
+/** Most classes (LGTINs) accepted in one event's quantityList. */
+export const MAX_CLASSES_PER_EVENT = 100;
 /** Longest identifier accepted for eventID, readPoint, bizLocation, transactions, sources and destinations. */
 export const MAX_FIELD_LENGTH = 500;
 /** Most entries in bizTransactionList, sourceList or destinationList. */
@@ -62,6 +64,19 @@ export interface CapturedEpc {
   uri: string;
 }
 
+/**
+ * A lot of units named by a class-level quantityList entry: an LGTIN (GTIN-14 + lot), with the quantity and
+ * unit of measure as given (they describe the class, so they are kept, not checked against minted units).
+ */
+export interface CapturedQuantity {
+  gtin: string;
+  lot: string;
+  /** The epcClass exactly as it was captured. */
+  epcClass: string;
+  quantity?: number;
+  uom?: string;
+}
+
 /** An accepted ObjectEvent, normalised. Optional fields are absent (not undefined) when the event has none. */
 export interface CapturedObjectEvent {
   /** As given, or derived from the event's content when absent (see {@link derivedEventId}). */
@@ -77,7 +92,10 @@ export interface CapturedObjectEvent {
   readPoint?: string;
   /** `bizLocation.id`. */
   bizLocation?: string;
+  /** Serialised units named by epcList; empty only when `quantityList` names at least one lot. */
   epcs: CapturedEpc[];
+  /** Lots named by a class-level quantityList (LGTIN identifiers only). */
+  quantityList?: CapturedQuantity[];
   bizTransactionList?: BizTransaction[];
   sourceList?: SourceEntry[];
   destinationList?: DestinationEntry[];
@@ -100,7 +118,10 @@ export interface ExportEvent {
   disposition?: string;
   readPoint?: string;
   bizLocation?: string;
+  /** Serialised units; may be empty when `quantityList` names at least one lot. */
   epcs: ReadonlyArray<{ gtin: string; serial: string }>;
+  /** Lots (GTIN + lot), written as Digital Links with /01/ and /10/ on the resolver host. */
+  quantityList?: ReadonlyArray<{ gtin: string; lot: string; quantity?: number; uom?: string }>;
   bizTransactionList?: readonly BizTransaction[];
   sourceList?: readonly SourceEntry[];
   destinationList?: readonly DestinationEntry[];
@@ -126,7 +147,8 @@ export interface EpcisObjectEventJson {
   action: CaptureAction;
   bizStep: BizStep;
   disposition?: Disposition;
-  epcList: string[];
+  epcList?: string[];
+  quantityList?: Array<{ epcClass: string; quantity?: number; uom?: string }>;
   readPoint?: { id: string };
   bizLocation?: { id: string };
   bizTransactionList?: BizTransaction[];
@@ -271,6 +293,7 @@ const EVENT_KEYS = new Set([
   'recordTime',
   'action',
   'epcList',
+  'quantityList',
   'bizStep',
   'disposition',
   'readPoint',
@@ -283,8 +306,6 @@ const EVENT_KEYS = new Set([
 
 /** Standard ObjectEvent fields this service refuses rather than silently drop. */
 const UNSUPPORTED_EVENT_KEYS: Record<string, string> = {
-  quantityList:
-    'class-level quantities (quantityList) are not supported: passports track serialised units, list them in epcList',
   sensorElementList: 'sensor data (sensorElementList) is not supported',
   persistentDisposition: 'persistentDisposition is not supported',
   certificationInfo: 'certificationInfo is not supported',
@@ -399,15 +420,21 @@ function checkSourceDest<K extends 'source' | 'destination'>(
   });
 }
 
-function checkEpcs(value: unknown, report: Report): CapturedEpc[] | undefined {
+/** `namesLots`: the event's quantityList names at least one lot, so an absent or empty epcList is fine. */
+function checkEpcs(value: unknown, report: Report, namesLots: boolean): CapturedEpc[] | undefined {
   if (value === undefined) {
-    report('epcList', 'epcList is required: list the serialised units (SGTIN EPC URIs or GS1 Digital Links)');
+    if (namesLots) return [];
+    report(
+      'epcList',
+      'epcList is required: list the serialised units (SGTIN EPC URIs or GS1 Digital Links), or name their lot (LGTIN) in quantityList',
+    );
     return undefined;
   }
   if (!Array.isArray(value)) {
     report('epcList', `epcList must be an array, got ${kindOf(value)}`);
     return undefined;
   }
+  if (value.length === 0 && namesLots) return [];
   if (value.length === 0 || value.length > MAX_EPCS_PER_EVENT) {
     report('epcList', `epcList must list 1 to ${MAX_EPCS_PER_EVENT} EPCs, got ${value.length}`);
     return undefined;
@@ -443,6 +470,98 @@ function checkEpcs(value: unknown, report: Report): CapturedEpc[] | undefined {
       report(path, `invalid EPC (${err.reason}): ${err.message}`);
       ok = false;
     }
+  });
+  return ok ? out : undefined;
+}
+
+const LGTIN_PREFIX = 'urn:epc:class:lgtin:';
+const CLASS_ONLY =
+  'only LGTIN classes (urn:epc:class:lgtin:<prefix>.<item>.<lot>, or a Digital Link with /01/ and /10/ and no /21/) are supported';
+
+/**
+ * Parses an LGTIN class identifier: the EPC class URI `urn:epc:class:lgtin:<prefix>.<indicator+item>.<lot>`
+ * or a GS1 Digital Link naming GTIN and lot (`…/01/<gtin>/10/<lot>`, no serial). Both reuse the unit parsers
+ * (TDS escaping and check digits are the same; a lot has the serial's character set and length), which is why
+ * the Digital Link is given a placeholder serial. A class without a lot, or with a CPV, is refused: it would
+ * stand for more units than a lot does.
+ */
+export function parseLgtin(uri: string): { gtin: string; lot: string } {
+  if (typeof uri !== 'string') throw new Gs1Error('FORMAT', 'epcClass must be a string');
+  const trimmed = uri.trim();
+  if (trimmed.slice(0, LGTIN_PREFIX.length).toLowerCase() === LGTIN_PREFIX) {
+    try {
+      const { gtin14, serial } = parseSgtinUri(`urn:epc:id:sgtin:${trimmed.slice(LGTIN_PREFIX.length)}`);
+      return { gtin: gtin14, lot: serial };
+    } catch (err) {
+      if (!(err instanceof Gs1Error)) throw err;
+      throw new Gs1Error(err.reason, err.message.replace(/^SGTIN /, 'LGTIN ').replace(/serial/g, 'lot'));
+    }
+  }
+  if (!/^https?:\/\//i.test(trimmed)) throw new Gs1Error('FORMAT', CLASS_ONLY);
+  const cut = trimmed.search(/[?#]/);
+  const path = cut === -1 ? trimmed : trimmed.slice(0, cut);
+  if (/\/21\/[^/]*$/.test(path)) throw new Gs1Error('FORMAT', 'a Digital Link with /21/ names one unit: list it in epcList');
+  const parsed = parseDigitalLink(`${path}/21/0${cut === -1 ? '' : trimmed.slice(cut)}`);
+  if (parsed.lot === undefined) throw new Gs1Error('FORMAT', 'a class Digital Link must name a lot (/10/): a whole GTIN is not accepted');
+  if (parsed.cpv !== undefined) throw new Gs1Error('FORMAT', 'a class Digital Link with a CPV (/22/) is not supported');
+  return { gtin: parsed.gtin, lot: parsed.lot };
+}
+
+/** The Digital Link of a lot: `https://<host>/01/<gtin14>/10/<lot>`. */
+export function formatLgtinDigitalLink(host: string, gtin: string, lot: string): string {
+  // formatDigitalLink always ends with /21/<serial>; a one-character placeholder serial is cut off again.
+  return formatDigitalLink({ host, gtin, lot, serial: '0' }).replace(/\/21\/0$/, '');
+}
+
+const UOM = /^[A-Z0-9]{2,3}$/;
+
+function checkQuantityList(value: unknown, report: Report): CapturedQuantity[] | undefined {
+  if (!Array.isArray(value)) {
+    report('quantityList', `quantityList must be an array, got ${kindOf(value)}`);
+    return undefined;
+  }
+  if (value.length > MAX_CLASSES_PER_EVENT) {
+    report('quantityList', `quantityList has ${value.length} entries; at most ${MAX_CLASSES_PER_EVENT} are accepted`);
+    return undefined;
+  }
+  const out: CapturedQuantity[] = [];
+  const seen = new Map<string, number>();
+  let ok = true;
+  const fail: Report = (path, message) => {
+    ok = false;
+    report(path, message);
+  };
+  value.forEach((entry: unknown, i) => {
+    const p = `quantityList[${i}]`;
+    if (!isPlainObject(entry)) return fail(p, `entry must be an object, got ${kindOf(entry)}`);
+    if (!onlyKeys(entry, ['epcClass', 'quantity', 'uom'], p, report)) ok = false;
+    const epcClass = checkUri(entry.epcClass, `${p}.epcClass`, fail, 'epcClass');
+    let lgtin: { gtin: string; lot: string } | undefined;
+    if (epcClass !== undefined) {
+      try {
+        lgtin = parseLgtin(epcClass);
+      } catch (err) {
+        if (!(err instanceof Gs1Error)) throw err;
+        fail(`${p}.epcClass`, /^urn:epc:/i.test(epcClass) && !/^urn:epc:class:lgtin:/i.test(epcClass) ? CLASS_ONLY : `invalid epcClass (${err.reason}): ${err.message}`);
+      }
+    }
+    const { quantity, uom } = entry;
+    if (quantity !== undefined && (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity < 0)) {
+      fail(`${p}.quantity`, 'quantity must be a non-negative number');
+    }
+    if (uom !== undefined) {
+      if (typeof uom !== 'string' || !UOM.test(uom)) fail(`${p}.uom`, 'uom must be a UN/ECE Recommendation 20 code (2 or 3 upper-case letters or digits)');
+      else if (quantity === undefined) fail(`${p}.uom`, 'uom is accepted only together with quantity');
+    }
+    if (lgtin === undefined || epcClass === undefined) return;
+    const key = `${lgtin.gtin}\u0000${lgtin.lot}`;
+    const first = seen.get(key);
+    if (first !== undefined) return fail(`${p}.epcClass`, `duplicate class: same lot as quantityList[${first}]`);
+    seen.set(key, i);
+    const q: CapturedQuantity = { gtin: lgtin.gtin, lot: lgtin.lot, epcClass };
+    if (typeof quantity === 'number') q.quantity = quantity;
+    if (typeof uom === 'string') q.uom = uom;
+    out.push(q);
   });
   return ok ? out : undefined;
 }
@@ -558,7 +677,9 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
     raw.disposition === undefined ? undefined : checkVocab(normaliseDisposition, raw.disposition, 'disposition', fail);
   const readPoint = raw.readPoint === undefined ? undefined : checkLocation(raw.readPoint, 'readPoint', fail);
   const bizLocation = raw.bizLocation === undefined ? undefined : checkLocation(raw.bizLocation, 'bizLocation', fail);
-  const epcs = checkEpcs(raw.epcList, fail);
+  const quantityList = raw.quantityList === undefined ? undefined : checkQuantityList(raw.quantityList, fail);
+  const namesLots = Array.isArray(raw.quantityList) && raw.quantityList.length > 0;
+  const epcs = checkEpcs(raw.epcList, fail, namesLots);
   const bizTransactionList = raw.bizTransactionList === undefined ? undefined : checkBizTransactions(raw.bizTransactionList, fail);
   const sourceList =
     raw.sourceList === undefined ? undefined : checkSourceDest(raw.sourceList, 'sourceList', 'source', fail);
@@ -601,6 +722,7 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   if (disposition !== undefined) event.disposition = disposition;
   if (readPoint !== undefined) event.readPoint = readPoint;
   if (bizLocation !== undefined) event.bizLocation = bizLocation;
+  if (quantityList !== undefined && quantityList.length > 0) event.quantityList = quantityList;
   if (bizTransactionList !== undefined) event.bizTransactionList = bizTransactionList;
   if (sourceList !== undefined) event.sourceList = sourceList;
   if (destinationList !== undefined) event.destinationList = destinationList;
@@ -614,7 +736,9 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
  * Validates and normalises an EPCIS 2.0 JSON / JSON-LD capture document (`type: "EPCISDocument"`,
  * `schemaVersion` "2.0" or "2", 1 to 10,000 events in `epcisBody.eventList`). Only ObjectEvents are
  * accepted, with action OBSERVE (or ADD with bizStep commissioning), 1 to 1,000 SGTIN EPCs each
- * (EPC URIs or Digital Links), and a CBV 2.0 bizStep / disposition in any of their spellings.
+ * (EPC URIs or Digital Links) and/or up to 100 lots in a class-level quantityList (LGTIN class URIs or
+ * Digital Links with /01/ and /10/), and a CBV 2.0 bizStep / disposition in any of their spellings.
+ * Every event names at least one unit or lot.
  *
  * All or nothing: every problem is collected and one BadInputError is thrown,
  * `EPCIS document rejected: N of M events invalid`, with `details.errors` listing {@link EpcisIssue}s
@@ -728,7 +852,8 @@ function strictly<T>(index: number, eventID: unknown, check: (report: Report) =>
 
 /**
  * Builds an EPCIS 2.0 JSON-LD document of ObjectEvents that validates against GS1's EPCIS JSON schema.
- * epcList entries are GS1 Digital Links on `resolverHost` (no signature); times are written in each
+ * epcList entries (and quantityList classes, as /01/…/10/… lots) are GS1 Digital Links on `resolverHost`
+ * (no signature); an event without units has no epcList; times are written in each
  * event's `eventTimeZoneOffset` (default `+00:00`); extensions are copied as given and their namespaces
  * (from `event.namespaces`) are declared in the @context.
  * @throws BadInputError when an event or option cannot be expressed (bad offset, unknown bizStep, ...),
@@ -759,13 +884,35 @@ export function exportDocument(events: readonly ExportEvent[], opts: ExportOptio
     }
     if (e.action !== 'OBSERVE' && e.action !== 'ADD') throw exportError(index, eventID, 'action must be OBSERVE or ADD');
     const bizStep = strictly(index, eventID, (r) => checkVocab(normaliseBizStep, e.bizStep, 'bizStep', r));
-    if (!Array.isArray(e.epcs) || e.epcs.length === 0) throw exportError(index, eventID, 'epcs must list at least one unit');
+    const lots = e.quantityList ?? [];
+    if (!Array.isArray(e.epcs) || !Array.isArray(lots) || (e.epcs.length === 0 && lots.length === 0)) {
+      throw exportError(index, eventID, 'epcs must list at least one unit (or quantityList one lot)');
+    }
     let epcList: string[];
+    let quantityList: NonNullable<EpcisObjectEventJson['quantityList']>;
     try {
       epcList = e.epcs.map(({ gtin, serial }) => formatDigitalLink({ host: opts.resolverHost, gtin, serial }));
     } catch (err) {
       if (!(err instanceof Gs1Error)) throw err;
       throw exportError(index, eventID, `invalid epc: ${err.message}`);
+    }
+    try {
+      quantityList = lots.map(({ gtin, lot, quantity, uom }) => {
+        if (quantity !== undefined && (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity < 0)) {
+          throw exportError(index, eventID, 'quantity must be a non-negative number');
+        }
+        if (uom !== undefined && (quantity === undefined || typeof uom !== 'string' || !UOM.test(uom))) {
+          throw exportError(index, eventID, 'uom must be a UN/ECE Recommendation 20 code, given with a quantity');
+        }
+        return {
+          epcClass: formatLgtinDigitalLink(opts.resolverHost, gtin, lot),
+          ...(quantity === undefined ? {} : { quantity }),
+          ...(uom === undefined ? {} : { uom }),
+        };
+      });
+    } catch (err) {
+      if (!(err instanceof Gs1Error)) throw err;
+      throw exportError(index, eventID, `invalid epcClass: ${err.message}`);
     }
 
     const out: EpcisObjectEventJson = {
@@ -775,8 +922,9 @@ export function exportDocument(events: readonly ExportEvent[], opts: ExportOptio
       eventTimeZoneOffset: offset,
       action: e.action,
       bizStep,
-      epcList,
     };
+    if (epcList.length > 0) out.epcList = epcList;
+    if (quantityList.length > 0) out.quantityList = quantityList;
     if (e.disposition !== undefined) {
       out.disposition = strictly(index, eventID, (r) => checkVocab(normaliseDisposition, e.disposition, 'disposition', r));
     }

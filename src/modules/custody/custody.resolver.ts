@@ -1,0 +1,61 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Access } from '../../graphql/access.js';
+import type { Context } from '../../graphql/context.js';
+import type { AppendedEvent } from '../history/history.service.js';
+import { RequireTier } from '../passports/passport.access.js';
+import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
+import { custodyService } from './custody.service.js';
+import { CaptureResult, CustodyEventInput } from './custody.types.js';
+
+function eventType(e: AppendedEvent): LifecycleEventType {
+  return Object.assign(new LifecycleEventType(), {
+    id: e.id,
+    passportId: e.passportId,
+    seq: e.seq,
+    type: e.type,
+    occurredAt: e.occurredAt,
+    recordedAt: e.recordedAt,
+    actorId: e.actorId,
+    payload: e.payload,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  });
+}
+
+@Resolver()
+export class CustodyResolver {
+  @Access('RETAILER', 'DISTRIBUTOR', 'BRAND')
+  @Mutation(() => LifecycleEventType, {
+    description: 'Records one custody event (EPCIS ObjectEvent) for every listed passport, all or nothing; answers the first passport\'s event.',
+  })
+  async recordCustodyEvent(@Ctx() ctx: Context, @Arg('input', () => CustodyEventInput) input: CustodyEventInput): Promise<LifecycleEventType> {
+    return eventType(await custodyService.record(ctx.em, ctx.viewer, input));
+  }
+
+  @Access('RETAILER', 'DISTRIBUTOR', 'BRAND')
+  @Mutation(() => CaptureResult, {
+    description: 'Captures an EPCIS 2.0 JSON/JSON-LD document of ObjectEvents, all or nothing; idempotent by key and by eventID.',
+  })
+  async captureEpcisDocument(
+    @Ctx() ctx: Context,
+    @Arg('document', () => GraphQLJSON) document: unknown,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
+  ): Promise<CaptureResult> {
+    return Object.assign(new CaptureResult(), await custodyService.capture(ctx.em, ctx.viewer, document, idempotencyKey));
+  }
+}
+
+@Resolver(() => PassportType)
+export class CustodyFieldResolver {
+  // AUTHORITY tier: the owning brand, regulators, customs and the platform (authority reads are audited).
+  @UseMiddleware(RequireTier('AUTHORITY'))
+  @FieldResolver(() => GraphQLJSON, {
+    nullable: true,
+    description: "The unit's custody history as an EPCIS 2.0 JSON-LD document (owning brand, regulators, customs, platform).",
+  })
+  async epcis(@Root() p: PassportType, @Ctx() ctx: Context): Promise<Record<string, unknown>> {
+    const events = await ctx.loaders.custodyEventsByPassport.load(p.id);
+    return custodyService.exportPassport(p, events, ctx.services.config.resolverHost) as unknown as Record<string, unknown>;
+  }
+}
