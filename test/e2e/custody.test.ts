@@ -530,6 +530,22 @@ describe('captureEpcisDocument', () => {
   });
 });
 
+describe('forged chain data in captured documents', () => {
+  it('ignores a prevHash or hash claimed inside captured data: the server links and hashes every event itself', async () => {
+    const [unit] = await units(1);
+    const forged = '0'.repeat(64);
+    const event = { ...objectEvent([dl(gtin, unit!.serial)], { bizStep: 'shipping', disposition: 'in_transit' }), 'dpp:prevHash': forged, 'dpp:hash': forged };
+    const doc = { ...epcisDoc([event]), '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', { dpp: 'https://dpp.example/ns/' }] };
+    const r = await s.gql(CAPTURE, { d: doc, k: 'forged-prevhash' }, retailer.key);
+    expect(r.errors).toBeUndefined();
+    const v = await s.gql<{ verifyHistory: { valid: boolean; length: number } }>('query($id: ID!) { verifyHistory(passportId: $id) { valid length } }', { id: unit!.id }, brand.key);
+    expect(v.data!.verifyHistory).toEqual({ valid: true, length: 3 });
+    const rows = await em().getConnection().execute<{ seq: number; prev_hash: string; hash: string }[]>('select seq, prev_hash, hash from lifecycle_event where passport_id = ? order by seq', [unit!.id]);
+    expect(rows[2]!.prev_hash).toBe(rows[1]!.hash);
+    expect(rows.every((e) => e.prev_hash !== forged && e.hash !== forged)).toBe(true);
+  });
+});
+
 describe('Passport.epcis export', () => {
   it('is readable by the owning brand, regulators, customs and the platform; FORBIDDEN to a retailer; invisible to another brand', async () => {
     const [u] = await units(1);
