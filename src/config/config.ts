@@ -37,7 +37,7 @@ const schema = z.object({
   DPP_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   DPP_MAX_DEPTH: int(2, 100).default(12),
   DPP_MAX_ALIASES: int(1, 1000).default(30),
-  DPP_MAX_COST: int(100, 1_000_000).default(20_000),
+  DPP_MAX_COST: int(100, 1_000_000).default(50_000),
   DPP_MAX_TOKENS: int(100, 1_000_000).default(5_000),
   DPP_MAX_DIRECTIVES: int(1, 1000).default(50),
   DPP_RATE_LIMIT_ANON_PER_MINUTE: int(1, 1_000_000).default(600),

@@ -20,6 +20,7 @@ const FIELDS: Record<string, string> = {
   destinationMarkets: 'destinationMarkets',
   history: 'history { edges { node { type } } }',
   historyVerification: 'historyVerification { valid }',
+  lastEvent: 'lastEvent { type seq }',
 };
 const PUBLIC = ['serial', 'status', 'signature', 'modelName'];
 const LEGITIMATE = [...PUBLIC, 'site', 'manufacturedAt', 'verifiableCredential'];

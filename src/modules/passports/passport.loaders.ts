@@ -17,8 +17,33 @@ type EventRow = {
 };
 
 /** History pages of many passports in one query per distinct (after, first): one row window per passport. */
+function toEvent(r: EventRow): LifecycleEventType {
+  return {
+    id: r.id,
+    passportId: r.passport_id,
+    seq: r.seq,
+    type: r.type,
+    occurredAt: new Date(r.occurred_at),
+    recordedAt: new Date(r.recorded_at),
+    actorId: r.actor_id,
+    payload: r.payload,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
 export function createPassportLoaders(em: EntityManager) {
   return {
+    /** The newest event of each passport (its head), one query for a whole page. */
+    lastEvent: new DataLoader<string, LifecycleEventType | null>(async (ids) => {
+      const rows = await em.getConnection().execute<EventRow[]>(
+        `select e.* from passport p join lifecycle_event e on e.passport_id = p.id and e.seq = p.head_seq
+         where p.id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+        [JSON.stringify(ids)],
+      );
+      const byId = new Map(rows.map((r) => [r.passport_id, toEvent(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
     historyPage: new DataLoader<HistoryKey, LifecycleEventType[], string>(
       async (keys) => {
         const groups = new Map<string, HistoryKey[]>();
@@ -39,18 +64,7 @@ export function createPassportLoaders(em: EntityManager) {
           );
           for (const k of group) byKey.set(`${k.passportId}|${afterSeq}|${first}`, []);
           for (const r of rows) {
-            byKey.get(`${r.passport_id}|${afterSeq}|${first}`)!.push({
-              id: r.id,
-              passportId: r.passport_id,
-              seq: r.seq,
-              type: r.type,
-              occurredAt: new Date(r.occurred_at),
-              recordedAt: new Date(r.recorded_at),
-              actorId: r.actor_id,
-              payload: r.payload,
-              prevHash: r.prev_hash,
-              hash: r.hash,
-            });
+            byKey.get(`${r.passport_id}|${afterSeq}|${first}`)!.push(toEvent(r));
           }
         }
         return keys.map((k) => byKey.get(`${k.passportId}|${k.afterSeq}|${k.first}`) ?? []);

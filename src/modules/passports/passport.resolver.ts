@@ -18,6 +18,7 @@ import {
   PassportType,
   Signature,
   HistoryVerification,
+  LifecycleEventType,
   SignInput,
   SignResult,
 } from './passport.types.js';
@@ -109,6 +110,12 @@ export class PassportResolver {
   @FieldResolver(() => HistoryVerification, { description: 'The same check as verifyHistory, for this unit.' })
   async historyVerification(@Ctx() ctx: Context, @Root() p: PassportType): Promise<HistoryVerification> {
     return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, p.id));
+  }
+
+  @UseMiddleware(RequireTier('AUTHORITY'))
+  @FieldResolver(() => LifecycleEventType, { nullable: true, description: 'The newest history event (the head of the chain).' })
+  async lastEvent(@Ctx() ctx: Context, @Root() p: PassportType): Promise<LifecycleEventType | null> {
+    return ctx.loaders.lastEvent.load(p.id);
   }
 
   @UseMiddleware(RequireTier('AUTHORITY'))
