@@ -8,20 +8,7 @@ import { LifecycleEventType, PassportType } from '../passports/passport.types.js
 import { custodyService } from './custody.service.js';
 import { CaptureResult, CustodyEventInput } from './custody.types.js';
 
-function eventType(e: AppendedEvent): LifecycleEventType {
-  return Object.assign(new LifecycleEventType(), {
-    id: e.id,
-    passportId: e.passportId,
-    seq: e.seq,
-    type: e.type,
-    occurredAt: e.occurredAt,
-    recordedAt: e.recordedAt,
-    actorId: e.actorId,
-    payload: e.payload,
-    prevHash: e.prevHash,
-    hash: e.hash,
-  });
-}
+const eventType = (e: AppendedEvent): LifecycleEventType => LifecycleEventType.from(e);
 
 @Resolver()
 export class CustodyResolver {

@@ -36,18 +36,7 @@ export class EndOfLifeResolver {
   @Mutation(() => LifecycleEventType, { description: 'Reports a unit that looks tampered with; no account needed (anonymous callers are rate-limited).' })
   async reportTamper(@Ctx() ctx: Context, @Arg('input', () => TamperReportInput) input: TamperReportInput): Promise<LifecycleEventType> {
     const e = await endOfLifeService.reportTamper(ctx.em, ctx.viewer, input);
-    return Object.assign(new LifecycleEventType(), {
-      id: e.id,
-      passportId: e.passportId,
-      seq: e.seq,
-      type: e.type,
-      occurredAt: e.occurredAt,
-      recordedAt: e.recordedAt,
-      actorId: e.actorId,
-      payload: e.payload,
-      prevHash: e.prevHash,
-      hash: e.hash,
-    });
+    return LifecycleEventType.from(e);
   }
 
   @Access('RECYCLER')

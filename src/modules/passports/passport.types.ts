@@ -166,6 +166,11 @@ export class LifecycleEventType {
   @Field(() => GraphQLJSON) payload!: Record<string, unknown>;
   @Field(() => String, { nullable: true }) prevHash?: string | null;
   @Field(() => String, { description: 'sha256 of the RFC 8785 form of the event without this field, hex.' }) hash!: string;
+
+  static from(e: Omit<LifecycleEventType, never>): LifecycleEventType {
+    const { id, passportId, seq, type, occurredAt, recordedAt, actorId, payload, prevHash, hash } = e;
+    return Object.assign(new LifecycleEventType(), { id, passportId, seq, type, occurredAt, recordedAt, actorId, payload, prevHash, hash });
+  }
 }
 
 @ObjectType()

@@ -1,0 +1,495 @@
+/**
+ * Fraud rules and the scan verdict (ARCHITECTURE.md §5). Pure functions: the verification service
+ * gathers the facts (this scan, the unit's recent history, what the same client probed), runs
+ * {@link evaluateRules}, persists the findings as alerts (grouping repeats into the open alert) and
+ * answers {@link verdictFor}.
+ *
+ * Privacy: a finding's `reason` is shown to consumers and its `evidence` to brand operators, so
+ * neither ever carries the client key, the device hash or coordinates — only rounded distances,
+ * time gaps, counts, country codes and thresholds. The scan row keeps the raw facts under its own
+ * retention.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { BadInputError } from '../../errors/app-error.js';
+import type { PassportStatus } from '../passports/passport.entity.js';
+import { haversineKm, validCoordinates } from './geo.js';
+import { isReplay } from './nfc-sun.js';
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary (mirrors the GraphQL enums Verdict, AlertKind, Severity)
+// ---------------------------------------------------------------------------------------------
+
+export const VERDICTS = ['AUTHENTIC', 'SUSPICIOUS', 'COUNTERFEIT', 'UNKNOWN', 'REVOKED'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export const ALERT_KINDS = [
+  'UNKNOWN_SERIAL',
+  'INVALID_SIGNATURE',
+  'IMPOSSIBLE_TRAVEL',
+  'SCAN_VELOCITY',
+  'SCAN_COUNT',
+  'GREY_MARKET',
+  'POST_END_OF_LIFE',
+  'NFC_REPLAY',
+  'TAMPER_REPORTED',
+  'WARRANTY_FRAUD_RISK',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** Lowest first, so the index is the rank. */
+export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+export function severityAtLeast(s: Severity, min: Severity): boolean {
+  return severityRank(s) >= severityRank(min);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Outcome of checking the signature the scanned code carried. `ABSENT` is a plain Digital Link
+ * with no signature: not suspicious by itself (the registry lookup still vouches for the unit).
+ * `REVOKED_KEY`: the signature verifies but under a key the brand has revoked.
+ */
+export type SignatureCheck = 'VALID' | 'INVALID' | 'REVOKED_KEY' | 'ABSENT';
+
+/** An NFC SUN read: whether its MAC verified, its read counter and the last accepted counter for the tag. */
+export type NfcFacts = { valid: boolean; counter: number; lastCounter: number | null };
+
+/** The scan being evaluated. */
+export type ScanFacts = {
+  at: Date;
+  latitude?: number | null;
+  longitude?: number | null;
+  /** ISO 3166-1 alpha-2 (any case; anything else counts as no country). */
+  country?: string | null;
+  deviceHash?: string | null;
+  /**
+   * IP/device bucket. The caller uses it to compute {@link ProbeFacts}; no rule copies it (nor
+   * `deviceHash`) into a finding.
+   */
+  clientKey: string;
+  signature: SignatureCheck;
+  nfc?: NfcFacts | null;
+};
+
+/** An earlier scan of the same unit. */
+export type RecentScan = { at: Date; latitude?: number | null; longitude?: number | null; country?: string | null };
+
+/** What the registry knows about the scanned identity. */
+export type UnitFacts = {
+  /** A passport exists for this GTIN + serial. */
+  known: boolean;
+  /** The GTIN belongs to a product model of a brand on this platform. */
+  gtinKnown: boolean;
+  /** The passport's status; null when the unit is not known. */
+  status: PassportStatus | null;
+  /**
+   * Countries the unit may be sold or used in, already resolved by {@link effectiveMarkets}
+   * (batch destination markets, else the model's authorised markets). Empty = no restriction.
+   */
+  authorisedMarkets: readonly string[];
+  /**
+   * Earlier scans, newest first, covering at least the longest window a travel can be impossible
+   * in: Earth's half circumference / maxKmh (about 20 h at the default 1,000 km/h; callers load
+   * 24 h). Whether it includes this scan does not matter: a scan is 0 km from itself.
+   */
+  recentScans: readonly RecentScan[];
+  /** Scans of the unit in the hour up to and including this one. */
+  scansLastHour: number;
+  /** All scans of the unit, including this one. */
+  lifetimeScans: number;
+  openTamperReport: boolean;
+};
+
+export type ProbeFacts = {
+  /** Distinct never-minted serials this client scanned in the last hour, including this scan's. */
+  distinctUnknownSerialsFromClientLastHour: number;
+};
+
+/** Facts for an identity with no passport (the remaining fields are irrelevant to the rules). */
+export function unknownUnitFacts(gtinKnown: boolean): UnitFacts {
+  return {
+    known: false,
+    gtinKnown,
+    status: null,
+    authorisedMarkets: [],
+    recentScans: [],
+    scansLastHour: 0,
+    lifetimeScans: 0,
+    openTamperReport: false,
+  };
+}
+
+/**
+ * The markets a unit is authorised for. A batch's destination markets are the more specific
+ * statement by the brand (this shipment goes there), so when present they replace the model's list
+ * rather than being intersected with it — an intersection could come out empty, which would mean
+ * "no restriction" and silently lift both. With no batch markets the model's list applies; when
+ * both are empty there is no restriction and GREY_MARKET never fires.
+ */
+export function effectiveMarkets(
+  modelMarkets: readonly string[] | null | undefined,
+  batchMarkets: readonly string[] | null | undefined,
+): string[] {
+  const pick = batchMarkets?.length ? batchMarkets : (modelMarkets ?? []);
+  return [...new Set(pick.map((c) => c.trim().toUpperCase()))].sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thresholds
+// ---------------------------------------------------------------------------------------------
+
+export type RuleThresholds = {
+  /** IMPOSSIBLE_TRAVEL: fastest plausible travel between two scans (km/h); equal is still plausible. */
+  maxKmh: number;
+  /** IMPOSSIBLE_TRAVEL: pairs closer than this (km) are ignored (geolocation noise, neighbouring cities). */
+  minTravelKm: number;
+  /** SCAN_VELOCITY: more scans than this in an hour fire. */
+  maxScansPerHour: number;
+  /** SCAN_COUNT: more lifetime scans than this fire; null/absent = the model sets no ceiling. */
+  maxLifetimeScans?: number | null;
+  /** UNKNOWN_SERIAL turns CRITICAL once a client has probed this many distinct unknown serials in an hour. */
+  probeCriticalAfter: number;
+};
+
+export const DEFAULT_THRESHOLDS: Readonly<RuleThresholds> = Object.freeze({
+  maxKmh: 1000,
+  minTravelKm: 100,
+  maxScansPerHour: 20,
+  maxLifetimeScans: null,
+  probeCriticalAfter: 5,
+});
+
+/** Per-model overrides, all optional; unknown keys are refused so a typo cannot silently do nothing. */
+export const ruleThresholdsSchema = z
+  .strictObject({
+    maxKmh: z.number().positive().max(1_000_000),
+    minTravelKm: z.number().min(0).max(20_100),
+    maxScansPerHour: z.int().min(1).max(1_000_000),
+    maxLifetimeScans: z.int().min(1).max(1_000_000_000).nullable(),
+    probeCriticalAfter: z.int().min(1).max(1_000_000),
+  })
+  .partial();
+
+/**
+ * Validates per-model overrides (null/undefined = none). Used when a model is written and again by
+ * {@link thresholdsFor}, so a bad stored value fails loudly instead of disabling a rule.
+ *
+ * @throws BadInputError naming the first offending field.
+ */
+export function parseRuleThresholds(input: unknown): Partial<RuleThresholds> {
+  if (input === null || input === undefined) return {};
+  const parsed = ruleThresholdsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = ['ruleThresholds', ...issue.path.map(String)].join('.');
+    throw new BadInputError(`${field}: ${issue.message}`, { field });
+  }
+  const out: Partial<RuleThresholds> = {};
+  for (const [k, v] of Object.entries(parsed.data)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Effective thresholds for a product model: defaults, overridden by the model's `ruleThresholds`.
+ * The lifetime ceiling comes from the model's own `maxLifetimeScans` column when set (it is the
+ * documented, GraphQL-visible field), else from `ruleThresholds.maxLifetimeScans`, else none.
+ */
+export function thresholdsFor(model: {
+  maxLifetimeScans?: number | null;
+  ruleThresholds?: Partial<RuleThresholds> | null;
+}): RuleThresholds {
+  const overrides = parseRuleThresholds(model.ruleThresholds);
+  const column = parseRuleThresholds({ maxLifetimeScans: model.maxLifetimeScans ?? null }).maxLifetimeScans;
+  return { ...DEFAULT_THRESHOLDS, ...overrides, maxLifetimeScans: column ?? overrides.maxLifetimeScans ?? null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------------------------
+
+export type Finding = {
+  kind: AlertKind;
+  severity: Severity;
+  /** One sentence a consumer can read; no personal data. */
+  reason: string;
+  /** Structured facts for operators: counts, rounded distances, thresholds; no client key, device or coordinates. */
+  evidence: Record<string, unknown>;
+};
+
+export type Rule = (scan: ScanFacts, unit: UnitFacts, probe: ProbeFacts, t: RuleThresholds) => Finding | null;
+
+const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const fmt = (n: number): string => numberFormat.format(n);
+const plural = (n: number, one: string): string => `${fmt(n)} ${one}${n === 1 ? '' : 's'}`;
+
+const REASON = {
+  unknownSerial: "This code does not match any unit the brand has made.",
+  unknownGtin: 'This product is not registered on this platform.',
+  badSignature: "This code's signature does not match the brand's key.",
+  revokedKey: 'This code was signed with a key the brand has withdrawn.',
+  badNfc: "This tag's secure message does not match the brand's key.",
+  revokedUnit: "The brand has withdrawn this unit's passport.",
+  goodSignature: "This code's signature matches the brand's key.",
+  goodNfc: "This tag's secure message matches the brand's key.",
+  registered: 'This unit is registered by its brand.',
+  nothingUnusual: 'Nothing unusual was seen in its recent scans.',
+} as const;
+
+/** A never-minted serial under a GTIN a brand on the platform owns: a guessed or copied code. */
+export const unknownSerialRule: Rule = (_scan, unit, probe, t) => {
+  if (unit.known || !unit.gtinKnown) return null;
+  const probed = probe.distinctUnknownSerialsFromClientLastHour;
+  return {
+    kind: 'UNKNOWN_SERIAL',
+    severity: probed >= t.probeCriticalAfter ? 'CRITICAL' : 'HIGH',
+    reason: REASON.unknownSerial,
+    evidence: { distinctUnknownSerialsFromClientLastHour: probed, probeCriticalAfter: t.probeCriticalAfter },
+  };
+};
+
+/**
+ * The carried signature fails, was made by a revoked key, or the NFC SUN MAC fails (the tag's
+ * signature). One finding per scan; evidence says which. Only for GTINs a brand here owns: for an
+ * unregistered GTIN there is no key to check against and no one to alert.
+ */
+export const invalidSignatureRule: Rule = (scan, unit) => {
+  if (!unit.gtinKnown && !unit.known) return null;
+  const sigBad = scan.signature === 'INVALID' || scan.signature === 'REVOKED_KEY';
+  const nfcBad = scan.nfc?.valid === false;
+  if (!sigBad && !nfcBad) return null;
+  return {
+    kind: 'INVALID_SIGNATURE',
+    severity: 'CRITICAL',
+    reason: scan.signature === 'INVALID' ? REASON.badSignature : scan.signature === 'REVOKED_KEY' ? REASON.revokedKey : REASON.badNfc,
+    evidence: { signature: scan.signature, nfcMac: scan.nfc ? (scan.nfc.valid ? 'VALID' : 'INVALID') : 'ABSENT' },
+  };
+};
+
+function validTime(d: Date): boolean {
+  return d instanceof Date && Number.isFinite(d.getTime());
+}
+
+function duration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 1) return 'less than a minute';
+  if (minutes < 120) return plural(minutes, 'minute');
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? plural(hours, 'hour') : plural(Math.round(hours / 24), 'day');
+}
+
+/**
+ * This scan against every recent scan with coordinates. A pair conflicts when it is at least
+ * `minTravelKm` apart and the implied speed is strictly above `maxKmh`; a zero time gap over that
+ * distance conflicts too. Distances are compared rounded to the metre (the spherical model is good
+ * to ~0.5 % anyway), so threshold boundaries are exact and testable. The speed test is
+ * `km · 3.6e6 > maxKmh · ms`, without division, so a zero gap needs no special case. One finding,
+ * for the fastest conflicting pair.
+ */
+export const impossibleTravelRule: Rule = (scan, unit, _probe, t) => {
+  if (!unit.known || !validTime(scan.at) || !validCoordinates(scan.latitude, scan.longitude)) return null;
+  const here = { lat: scan.latitude as number, lon: scan.longitude as number };
+  let worst: { km: number; ms: number; other: RecentScan } | null = null;
+  for (const other of unit.recentScans) {
+    if (!validTime(other.at) || !validCoordinates(other.latitude, other.longitude)) continue;
+    const km = Math.round(haversineKm(here, { lat: other.latitude as number, lon: other.longitude as number }) * 1000) / 1000;
+    if (km < t.minTravelKm) continue;
+    const ms = Math.abs(scan.at.getTime() - other.at.getTime());
+    if (!(km * 3_600_000 > t.maxKmh * ms)) continue;
+    // Faster ⇔ km/ms > worst.km/worst.ms, cross-multiplied so zero gaps compare; ties go to the longer distance.
+    if (!worst || km * worst.ms > worst.km * ms || (km * worst.ms === worst.km * ms && km > worst.km)) {
+      worst = { km, ms, other };
+    }
+  }
+  if (!worst) return null;
+  const { km, ms, other } = worst;
+  const delta = scan.at.getTime() - other.at.getTime();
+  const when = delta === 0 ? 'at the same time' : delta > 0 ? `${duration(ms)} ago` : `${duration(ms)} after this scan`;
+  return {
+    kind: 'IMPOSSIBLE_TRAVEL',
+    severity: 'HIGH',
+    reason: `This unit was scanned ${fmt(Math.round(km))} km away ${when}.`,
+    evidence: {
+      distanceKm: Math.round(km),
+      gapMinutes: Math.round(ms / 6_000) / 10,
+      impliedKmh: ms === 0 ? null : Math.round((km * 3_600_000) / ms),
+      otherScanAt: other.at.toISOString(),
+      country: normaliseCountry(scan.country),
+      otherCountry: normaliseCountry(other.country),
+      maxKmh: t.maxKmh,
+      minTravelKm: t.minTravelKm,
+    },
+  };
+};
+
+/** More than `maxScansPerHour` scans of one unit in the last hour, this one included. */
+export const scanVelocityRule: Rule = (_scan, unit, _probe, t) => {
+  if (!unit.known || !(unit.scansLastHour > t.maxScansPerHour)) return null;
+  return {
+    kind: 'SCAN_VELOCITY',
+    severity: 'MEDIUM',
+    reason: `This unit has been scanned ${plural(unit.scansLastHour, 'time')} in the last hour.`,
+    evidence: { scansLastHour: unit.scansLastHour, maxScansPerHour: t.maxScansPerHour },
+  };
+};
+
+/** Lifetime scans, this one included, above the model's ceiling; silent when the model sets none. */
+export const scanCountRule: Rule = (_scan, unit, _probe, t) => {
+  const ceiling = t.maxLifetimeScans;
+  if (!unit.known || ceiling === null || ceiling === undefined || !(unit.lifetimeScans > ceiling)) return null;
+  return {
+    kind: 'SCAN_COUNT',
+    severity: 'HIGH',
+    reason: `This unit has been scanned ${plural(unit.lifetimeScans, 'time')}, more than this product is expected to be.`,
+    evidence: { lifetimeScans: unit.lifetimeScans, maxLifetimeScans: ceiling },
+  };
+};
+
+function normaliseCountry(c: string | null | undefined): string | null {
+  const code = c?.trim().toUpperCase();
+  return code && /^[A-Z]{2}$/.test(code) ? code : null;
+}
+
+/** Scanned in a country outside a non-empty list of authorised markets; needs a country on the scan. */
+export const greyMarketRule: Rule = (scan, unit) => {
+  const country = normaliseCountry(scan.country);
+  if (!unit.known || !country || unit.authorisedMarkets.length === 0) return null;
+  const markets = unit.authorisedMarkets.map((m) => m.trim().toUpperCase());
+  if (markets.includes(country)) return null;
+  return {
+    kind: 'GREY_MARKET',
+    severity: 'MEDIUM',
+    reason: `This unit was made for other markets than the one it was scanned in (${country}).`,
+    evidence: { country, authorisedMarkets: [...markets].sort() },
+  };
+};
+
+/** A unit recorded as end-of-life or recycled is in circulation again. */
+export const postEndOfLifeRule: Rule = (_scan, unit) => {
+  if (!unit.known || (unit.status !== 'END_OF_LIFE' && unit.status !== 'RECYCLED')) return null;
+  return {
+    kind: 'POST_END_OF_LIFE',
+    severity: 'HIGH',
+    reason: `This unit was recorded as ${unit.status === 'RECYCLED' ? 'recycled' : 'having reached its end of life'} and should no longer be in use.`,
+    evidence: { status: unit.status },
+  };
+};
+
+/**
+ * A genuine (MAC-valid) SUN read whose counter did not advance: a recorded tap replayed. A MAC
+ * failure is INVALID_SIGNATURE instead. Uses {@link isReplay}, which also fails closed on counters
+ * outside the tag's 24-bit range.
+ */
+export const nfcReplayRule: Rule = (scan) => {
+  const nfc = scan.nfc;
+  if (!nfc || !nfc.valid || !isReplay(nfc.lastCounter, nfc.counter)) return null;
+  return {
+    kind: 'NFC_REPLAY',
+    severity: 'HIGH',
+    reason: "This tag's tap counter did not advance, so this tap may be a recorded copy.",
+    evidence: { counter: nfc.counter, lastCounter: nfc.lastCounter },
+  };
+};
+
+/** An open tamper report on the unit; repeated scans fold into the same open alert downstream. */
+export const tamperReportedRule: Rule = (_scan, unit) => {
+  if (!unit.known || !unit.openTamperReport) return null;
+  return {
+    kind: 'TAMPER_REPORTED',
+    severity: 'HIGH',
+    reason: 'Someone has reported that this unit may have been tampered with.',
+    evidence: { openTamperReport: true },
+  };
+};
+
+/** Every scan rule, in evaluation (and output) order. WARRANTY_FRAUD_RISK belongs to warranty claims, not scans. */
+export const RULES: readonly Rule[] = Object.freeze([
+  unknownSerialRule,
+  invalidSignatureRule,
+  impossibleTravelRule,
+  scanVelocityRule,
+  scanCountRule,
+  greyMarketRule,
+  postEndOfLifeRule,
+  nfcReplayRule,
+  tamperReportedRule,
+]);
+
+/** Runs {@link RULES}; the findings come out in rule order. */
+export function evaluateRules(
+  scan: ScanFacts,
+  unit: UnitFacts,
+  probe: ProbeFacts,
+  t: RuleThresholds = DEFAULT_THRESHOLDS,
+): Finding[] {
+  const out: Finding[] = [];
+  for (const rule of RULES) {
+    const f = rule(scan, unit, probe, t);
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdict
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The answer for the scanner. Precedence, first match wins:
+ *
+ * 1. Unregistered GTIN → UNKNOWN (no brand here to vouch either way).
+ * 2. Never-minted serial of a known brand's GTIN → COUNTERFEIT when the carried signature is
+ *    invalid or under a revoked key (a forged or stolen-key code: there is no genuine unit for the
+ *    revocation to be about) or the NFC MAC fails; otherwise UNKNOWN (UNKNOWN_SERIAL is raised as an
+ *    alert: suspect, but it may be a typo or a registry lag, so the consumer is not told "fake").
+ * 3. Unit REVOKED, or signature under a revoked key → REVOKED: the brand's own withdrawal
+ *    outranks everything we might infer, and already tells the consumer not to trust it.
+ * 4. Signature INVALID or NFC MAC invalid → COUNTERFEIT.
+ * 5. Any finding of severity ≥ MEDIUM → SUSPICIOUS.
+ * 6. Otherwise AUTHENTIC (also with no carried signature: the registry lookup vouches for the unit).
+ *
+ * Signature outcomes are read from the facts, the rest from the findings. Reasons: the deciding
+ * sentence(s) first, then every finding's reason by descending severity, without duplicates.
+ */
+export function verdictFor(unit: UnitFacts, scan: ScanFacts, findings: readonly Finding[]): { verdict: Verdict; reasons: string[] } {
+  const ranked = findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => severityRank(b.f.severity) - severityRank(a.f.severity) || a.i - b.i)
+    .map(({ f }) => f.reason);
+  const answer = (verdict: Verdict, primary: string[]) => ({ verdict, reasons: [...new Set([...primary, ...ranked])] });
+
+  const sigFailures: string[] = [];
+  if (scan.signature === 'INVALID') sigFailures.push(REASON.badSignature);
+  if (scan.signature === 'REVOKED_KEY') sigFailures.push(REASON.revokedKey);
+  if (scan.nfc?.valid === false) sigFailures.push(REASON.badNfc);
+
+  if (!unit.known && !unit.gtinKnown) return { verdict: 'UNKNOWN', reasons: [REASON.unknownGtin] };
+  if (!unit.known) {
+    return sigFailures.length ? answer('COUNTERFEIT', sigFailures) : answer('UNKNOWN', [REASON.unknownSerial]);
+  }
+
+  const revoked: string[] = [];
+  if (unit.status === 'REVOKED') revoked.push(REASON.revokedUnit);
+  if (scan.signature === 'REVOKED_KEY') revoked.push(REASON.revokedKey);
+  if (revoked.length) return answer('REVOKED', revoked);
+
+  if (sigFailures.length) return answer('COUNTERFEIT', sigFailures);
+
+  if (findings.some((f) => severityAtLeast(f.severity, 'MEDIUM'))) return answer('SUSPICIOUS', []);
+
+  const good: string[] = [];
+  if (scan.signature === 'VALID') good.push(REASON.goodSignature);
+  if (scan.nfc?.valid === true) good.push(REASON.goodNfc);
+  if (!good.length) good.push(REASON.registered);
+  if (!findings.length) good.push(REASON.nothingUnusual);
+  return answer('AUTHENTIC', good);
+}
