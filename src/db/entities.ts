@@ -1,3 +1,4 @@
+import { FraudAlert, OutboxMessage } from '../modules/alerts/fraud-alert.entity.js';
 import { AuditLog } from '../modules/audit/audit-log.entity.js';
 import { CapturedEpcisEvent, EpcisCapture } from '../modules/custody/epcis-capture.entity.js';
 import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
@@ -6,6 +7,7 @@ import { ApiKey, Organization } from '../modules/organizations/organization.enti
 import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
 import { ProductModel } from '../modules/product-models/product-model.entity.js';
 import { ServiceAuthorization, ServiceRecord } from '../modules/service/service.entity.js';
+import { ScanEvent } from '../modules/verification/scan-event.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
 export const entities = [
@@ -21,4 +23,7 @@ export const entities = [
   EpcisCapture,
   CapturedEpcisEvent,
   AuditLog,
+  ScanEvent,
+  FraudAlert,
+  OutboxMessage,
 ];

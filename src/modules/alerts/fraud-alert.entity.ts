@@ -1,0 +1,64 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { v7 as uuidv7 } from 'uuid';
+import { Organization } from '../organizations/organization.entity.js';
+import { Passport } from '../passports/passport.entity.js';
+
+export const ALERT_KINDS = [
+  'UNKNOWN_SERIAL',
+  'INVALID_SIGNATURE',
+  'IMPOSSIBLE_TRAVEL',
+  'SCAN_VELOCITY',
+  'SCAN_COUNT',
+  'GREY_MARKET',
+  'POST_END_OF_LIFE',
+  'NFC_REPLAY',
+  'TAMPER_REPORTED',
+  'WARRANTY_FRAUD_RISK',
+] as const;
+export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export const ALERT_STATUSES = ['OPEN', 'ACKNOWLEDGED'] as const;
+
+/**
+ * A fraud alert, written in the same transaction as the scan that raised it. Repeated firings of one
+ * kind on one unit (or one GTIN, for unknown serials) are grouped into the open alert: `count` grows.
+ */
+export const FraudAlert = defineEntity({
+  name: 'FraudAlert',
+  tableName: 'fraud_alert',
+  indexes: [{ properties: ['brand', 'id'] }, { properties: ['passport'] }],
+  uniques: [{ name: 'fraud_alert_one_open_per_subject', properties: ['subject', 'kind'], where: "status = 'OPEN'" }],
+  properties: {
+    id: p.uuid().primary().onCreate(() => uuidv7()),
+    /** The brand whose unit (or GTIN) it concerns: who receives it. */
+    brand: () => p.manyToOne(Organization).ref(),
+    passport: () => p.manyToOne(Passport).ref().nullable(),
+    gtin: p.string().length(14),
+    /** What repeated firings are grouped by: the passport id, or `gtin:<gtin>` for unknown serials. */
+    subject: p.string().length(64),
+    kind: p.enum(ALERT_KINDS).nativeEnumName('alert_kind'),
+    severity: p.enum(SEVERITIES).nativeEnumName('severity'),
+    status: p.enum(ALERT_STATUSES).nativeEnumName('alert_status'),
+    evidence: p.json<Record<string, unknown>>(),
+    count: p.integer().default(1),
+    firstSeenAt: p.datetime(),
+    lastSeenAt: p.datetime(),
+    acknowledgedAt: p.datetime().nullable(),
+    acknowledgedBy: p.uuid().nullable(),
+  },
+});
+export type IFraudAlert = InferEntity<typeof FraudAlert>;
+
+/** Transactional outbox: rows written with the state they announce, published after commit by the relay. */
+export const OutboxMessage = defineEntity({
+  name: 'OutboxMessage',
+  tableName: 'outbox_message',
+  indexes: [{ properties: ['publishedAt', 'id'] }],
+  properties: {
+    id: p.uuid().primary().onCreate(() => uuidv7()),
+    topic: p.string().length(100),
+    payload: p.json<Record<string, unknown>>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    publishedAt: p.datetime().nullable(),
+  },
+});
+export type IOutboxMessage = InferEntity<typeof OutboxMessage>;
