@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { AlertBus } from '../modules/alerts/alert-bus.js';
+import type { OutboxRelay } from '../modules/alerts/outbox-relay.js';
 import type { AuditRecorder } from '../modules/audit/audit.service.js';
 import type { KeyStore } from '../modules/keys/key-store.js';
 import type { OrgKind } from '../modules/organizations/organization.entity.js';
@@ -17,6 +19,10 @@ export type AppServices = {
   keyStore: KeyStore;
   /** 32-byte secret from DPP_MASTER_KEY (or the development key); derive purpose keys from it with HKDF. */
   masterKey: Uint8Array;
+  /** Live alerts for subscriptions (in-process, or across replicas). */
+  alertBus: AlertBus;
+  /** Set once the server runs; kicked after commits that wrote outbox rows. */
+  outbox?: OutboxRelay;
 };
 
 /** Built once per HTTP request or per graphql-ws operation; never shared between them. */
@@ -28,6 +34,8 @@ export type Context = {
   loaders: Loaders;
   log: Logger;
   services: AppServices;
+  /** The client's address as the server sees it (after trusted proxies): per-client limits and probe detection. */
+  clientAddress: string;
   /** Records restricted reads by authorities (see passport.access.ts). */
   audit: AuditRecorder;
 };

@@ -18,7 +18,7 @@ export async function resolveViewer(orm: MikroORM, authorization: unknown): Prom
 }
 
 /** A fresh context: its own entity manager fork and DataLoaders. */
-export function createContext(orm: MikroORM, log: Logger, services: AppServices, viewer: Viewer, requestId: string = randomUUID()): Context {
+export function createContext(orm: MikroORM, log: Logger, services: AppServices, viewer: Viewer, requestId: string = randomUUID(), clientAddress = 'unknown'): Context {
   const em = orm.em.fork();
-  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }), services, audit: createAuditRecorder(orm.em.fork(), viewer, requestId) };
+  return { requestId, viewer, em, loaders: createLoaders(em), log: log.child({ requestId }), services, clientAddress, audit: createAuditRecorder(orm.em.fork(), viewer, requestId) };
 }

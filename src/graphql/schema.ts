@@ -1,9 +1,12 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { SigningKeyResolver } from '../modules/keys/signing-key.resolver.js';
 import { PassportResolver } from '../modules/passports/passport.resolver.js';
 import { CustodyFieldResolver, CustodyResolver } from '../modules/custody/custody.resolver.js';
+import { AlertResolver } from '../modules/alerts/alert.resolver.js';
+import { VerificationResolver } from '../modules/verification/verification.resolver.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
 import { ProductModelResolver } from '../modules/product-models/product-model.resolver.js';
@@ -12,7 +15,7 @@ import { EndOfLifeResolver } from '../modules/end-of-life/end-of-life.resolver.j
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
-const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver] as const;
+const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 
@@ -24,6 +27,9 @@ export function getSchema(): Promise<GraphQLSchema> {
     validate: false,
     // The contract's scalar names: DateTime (RFC 3339) and JSON.
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    // type-graphql insists on a PubSub once any @Subscription exists. Ours use `subscribe` to read the
+    // server's own AlertBus (per server, in-process or Redis), so this schema-level one carries nothing.
+    pubSub: createPubSub(),
   }).then((schema) => {
     assertDenyByDefault(schema);
     return schema;

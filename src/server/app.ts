@@ -7,6 +7,8 @@ import { type Database, openDatabase } from '../db/orm.js';
 import { loadMasterKey } from '../crypto/master-key.js';
 import type { AppServices } from '../graphql/context.js';
 import { getSchema } from '../graphql/schema.js';
+import { createInProcessAlertBus } from '../modules/alerts/alert-bus.js';
+import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
 import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { createArmor, createHttpApp } from './http.js';
@@ -37,7 +39,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, redis });
 
     const masterKey = loadMasterKey(config, log);
-    const services: AppServices = { config, masterKey, keyStore: new LocalEncryptedKeyStore(masterKey) };
+    const services: AppServices = { config, masterKey, keyStore: new LocalEncryptedKeyStore(masterKey), alertBus: createInProcessAlertBus() };
 
     const httpServer = createServer();
     const armor = createArmor(config);
@@ -61,6 +63,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       httpServer.listen(config.port, config.host, () => resolve());
     });
     const port = (httpServer.address() as AddressInfo).port;
+    // Publishes anything a previous run committed but did not publish, then keeps up.
+    services.outbox = startOutboxRelay(db.orm, services.alertBus, log);
     log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');
 
     let closing: Promise<void> | undefined;
@@ -73,6 +77,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       close() {
         closing ??= (async () => {
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
+          await services.outbox?.flush();
+          await services.outbox?.stop();
           await services.keyStore.close?.();
           await redis?.quit().catch(() => undefined);
           await db.close();

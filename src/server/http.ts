@@ -147,7 +147,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
       context: async ({ req, res }) => {
         try {
           const viewer = await resolveViewer(orm, req.headers.authorization);
-          return createContext(orm, log, deps.services, viewer, res.locals.requestId as string);
+          return createContext(orm, log, deps.services, viewer, res.locals.requestId as string, req.ip ?? 'unknown');
         } catch (e) {
           if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
           throw e;

@@ -122,7 +122,7 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createContext(orm, log, deps.services, s.viewer ?? { kind: 'ANONYMOUS' }),
+          contextValue: createContext(orm, log, deps.services, s.viewer ?? { kind: 'ANONYMOUS' }, undefined, clientIp(ctx.extra.request, config.trustProxy)),
         };
       },
       onNext: (_ctx, _id, _payload, args, result) => {
