@@ -7,8 +7,9 @@ import { type Database, openDatabase } from '../db/orm.js';
 import { loadMasterKey } from '../crypto/master-key.js';
 import type { AppServices } from '../graphql/context.js';
 import { getSchema } from '../graphql/schema.js';
-import { createInProcessAlertBus } from '../modules/alerts/alert-bus.js';
+import { type AlertBus, createInProcessAlertBus } from '../modules/alerts/alert-bus.js';
 import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
+import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
 import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { createArmor, createHttpApp } from './http.js';
@@ -30,6 +31,7 @@ export type RunningServer = {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const db = await openDatabase(config, log);
   let redis: Redis | undefined;
+  let alertBus: AlertBus | undefined;
   try {
     const bootstrap = await bootstrapPlatform(db.orm, config, log);
     const schema = await getSchema();
@@ -39,7 +41,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, redis });
 
     const masterKey = loadMasterKey(config, log);
-    const services: AppServices = { config, masterKey, keyStore: new LocalEncryptedKeyStore(masterKey), alertBus: createInProcessAlertBus() };
+    // With Redis, alerts fan out to every replica's subscribers; without it, to this process's only.
+    alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
+    const services: AppServices = { config, masterKey, keyStore: new LocalEncryptedKeyStore(masterKey), alertBus };
 
     const httpServer = createServer();
     const armor = createArmor(config);
@@ -79,6 +83,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
           await services.outbox?.flush();
           await services.outbox?.stop();
+          await services.alertBus.close?.().catch(() => undefined); // after the last flush has published
           await services.keyStore.close?.();
           await redis?.quit().catch(() => undefined);
           await db.close();
@@ -89,6 +94,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     };
   } catch (e) {
     redis?.disconnect();
+    await alertBus?.close?.().catch(() => undefined);
     await db.close();
     throw e;
   }

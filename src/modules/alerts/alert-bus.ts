@@ -22,6 +22,8 @@ export type AlertMessage = {
 export type AlertBus = {
   publish(message: AlertMessage): void;
   subscribe(): AsyncIterable<AlertMessage>;
+  /** Releases connections (the Redis bus); called on shutdown after the outbox's last flush. */
+  close?(): Promise<void>;
 };
 
 export function createInProcessAlertBus(): AlertBus {
