@@ -6,6 +6,7 @@ import { SigningKeyResolver } from '../modules/keys/signing-key.resolver.js';
 import { PassportResolver } from '../modules/passports/passport.resolver.js';
 import { CustodyFieldResolver, CustodyResolver } from '../modules/custody/custody.resolver.js';
 import { AlertResolver } from '../modules/alerts/alert.resolver.js';
+import { AnalyticsResolver } from '../modules/analytics/analytics.resolver.js';
 import { VerificationResolver } from '../modules/verification/verification.resolver.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
@@ -15,7 +16,7 @@ import { EndOfLifeResolver } from '../modules/end-of-life/end-of-life.resolver.j
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
-const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver] as const;
+const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 
