@@ -16,6 +16,7 @@ import type { AppServices, Context } from '../graphql/context.js';
 import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
+import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import type { Metrics } from './metrics.js';
 import { consume } from './rate-limit.js';
 
@@ -127,6 +128,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     res.send(await metrics.registry.metrics());
   });
   app.use(wellKnownRouter(orm, config));
+  app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
   app.use(
     '/graphql',

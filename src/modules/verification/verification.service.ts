@@ -145,7 +145,7 @@ async function gatherFacts(em: EntityManager, passport: IPassport | null, gtin: 
  * and their outbox rows in the same transaction → answer a verdict with reasons.
  */
 export const verificationService = {
-  async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string): Promise<VerificationResult> {
+  async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
     const scan = parseScan(viewer, input);
     const pepper = deriveKey(services.masterKey, 'scan-client');
     const keyed = (v: string) => createHmac('sha256', pepper).update(v).digest('hex');
@@ -195,8 +195,8 @@ export const verificationService = {
         tx,
         `insert into scan_event (id, passport_id, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
            signature_check, verdict, reasons, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'GRAPHQL', $11, $12::verdict, $13::text[], now())`,
-        [uuidv7(), passport?.id ?? null, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, scanFacts.deviceHash ?? null, clientKey, signature, verdict, reasons],
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $11, $12::verdict, $13::text[], now())`,
+        [uuidv7(), passport?.id ?? null, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, scanFacts.deviceHash ?? null, clientKey, signature, verdict, reasons, channel],
       );
       const alerts = brandId ? await upsertAlerts(tx, brandId, passport, scan.gtin, findings, scan.at) : [];
       return { verdict, reasons, passport, model, brand, alerts, scannedAt: scan.at };
