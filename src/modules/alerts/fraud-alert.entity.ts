@@ -3,19 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { Organization } from '../organizations/organization.entity.js';
 import { Passport } from '../passports/passport.entity.js';
 
-export const ALERT_KINDS = [
-  'UNKNOWN_SERIAL',
-  'INVALID_SIGNATURE',
-  'IMPOSSIBLE_TRAVEL',
-  'SCAN_VELOCITY',
-  'SCAN_COUNT',
-  'GREY_MARKET',
-  'POST_END_OF_LIFE',
-  'NFC_REPLAY',
-  'TAMPER_REPORTED',
-  'WARRANTY_FRAUD_RISK',
-] as const;
-export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export { ALERT_KINDS, SEVERITIES } from '../verification/vocabulary.js';
+import { ALERT_KINDS, SEVERITIES } from '../verification/vocabulary.js';
 export const ALERT_STATUSES = ['OPEN', 'ACKNOWLEDGED'] as const;
 
 /**

@@ -16,31 +16,13 @@ import { BadInputError } from '../../errors/app-error.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
 import { haversineKm, validCoordinates } from './geo.js';
 import { isReplay } from './nfc-sun.js';
+import { type AlertKind, SEVERITIES, type Severity, type Verdict } from './vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary (mirrors the GraphQL enums Verdict, AlertKind, Severity)
 // ---------------------------------------------------------------------------------------------
 
-export const VERDICTS = ['AUTHENTIC', 'SUSPICIOUS', 'COUNTERFEIT', 'UNKNOWN', 'REVOKED'] as const;
-export type Verdict = (typeof VERDICTS)[number];
-
-export const ALERT_KINDS = [
-  'UNKNOWN_SERIAL',
-  'INVALID_SIGNATURE',
-  'IMPOSSIBLE_TRAVEL',
-  'SCAN_VELOCITY',
-  'SCAN_COUNT',
-  'GREY_MARKET',
-  'POST_END_OF_LIFE',
-  'NFC_REPLAY',
-  'TAMPER_REPORTED',
-  'WARRANTY_FRAUD_RISK',
-] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
-
-/** Lowest first, so the index is the rank. */
-export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export { ALERT_KINDS, type AlertKind, SEVERITIES, type Severity, type Verdict, VERDICTS } from './vocabulary.js';
 
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);

@@ -2,8 +2,10 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { v7 as uuidv7 } from 'uuid';
 import { Passport } from '../passports/passport.entity.js';
 
-export const VERDICTS = ['AUTHENTIC', 'SUSPICIOUS', 'COUNTERFEIT', 'UNKNOWN', 'REVOKED'] as const;
-export type VerdictValue = (typeof VERDICTS)[number];
+import { type Verdict, VERDICTS } from './vocabulary.js';
+
+export { VERDICTS };
+export type VerdictValue = Verdict;
 
 /** One observation of an identity: high volume, append-only, time-ordered ids (UUIDv7). */
 export const ScanEvent = defineEntity({
