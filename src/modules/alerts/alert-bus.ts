@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from '@graphql-yoga/subscription';
 
 /** What subscribers receive: the alert as it stands when published (ids are stable across updates). */
@@ -26,8 +27,19 @@ export type AlertBus = {
   close?(): Promise<void>;
 };
 
+/**
+ * The local fan-out both buses use. Every subscriber is one listener on one EventTarget, so Node's
+ * default warning at 11 listeners would fire with the 12th subscriber: lift it (the cap per connection
+ * and per server lives in the graphql-ws layer).
+ */
+export function createLocalPubSub() {
+  const eventTarget = new EventTarget();
+  setMaxListeners(0, eventTarget);
+  return createPubSub<{ alert: [AlertMessage] }>({ eventTarget: eventTarget as never });
+}
+
 export function createInProcessAlertBus(): AlertBus {
-  const pubsub = createPubSub<{ alert: [AlertMessage] }>();
+  const pubsub = createLocalPubSub();
   return {
     publish: (message) => pubsub.publish('alert', message),
     subscribe: () => pubsub.subscribe('alert'),

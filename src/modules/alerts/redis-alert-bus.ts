@@ -1,7 +1,6 @@
-import { createPubSub } from '@graphql-yoga/subscription';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AlertBus, AlertMessage } from './alert-bus.js';
+import { type AlertBus, type AlertMessage, createLocalPubSub } from './alert-bus.js';
 
 export const ALERT_CHANNEL = 'dpp:fraud-alerts';
 
@@ -26,7 +25,7 @@ function parse(raw: string): AlertMessage | undefined {
  * the `fraudAlerts` query lets apps catch up. ioredis reconnects and re-subscribes on its own.
  */
 export function createRedisAlertBus(redisUrl: string, log: Logger): AlertBus & { close(): Promise<void> } {
-  const local = createPubSub<{ alert: [AlertMessage] }>();
+  const local = createLocalPubSub();
   const publisher = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   publisher.on('error', (err) => log.warn({ err: err.message }, 'redis alert publisher error'));

@@ -1,0 +1,284 @@
+/**
+ * `npm run bench:verify`: verification throughput and latency against the PostgreSQL in DATABASE_URL
+ * (a fresh database is created beside it and dropped after). 100,000 units (BENCH_UNITS) are minted and
+ * signed through the API, then `verifyScan` is driven over HTTP by autocannon (in a worker thread, so the
+ * load generator does not share the server's event loop) at 50 connections for BENCH_SECONDS (30) with a
+ * mix of 80% genuine signed Digital Links, 10% unknown serials of the brand's GTIN and 10% "travelling"
+ * scans (a few units scanned alternately from Paris and Sydney). Beside it, in the same run, the limit of
+ * this machine's PostgreSQL for the SQL one genuine scan needs: the same statements, prepared, one
+ * transaction per scan, from 8 pg connections for 10 s.
+ *
+ * Every request carries a RETAILER organisation key: the anonymous per-IP rate limit (at most 1,000,000
+ * a minute by configuration) would otherwise throttle a single load generator on one address. A scan by
+ * an organisation does the same work as an anonymous one (the client key is derived from the API key id
+ * instead of the IP; `at` is not sent, so scans are stamped live); the only extra work is the API key
+ * lookup. The load is spread over 10 retailer keys so unknown-serial probing is not all one client.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import { loadConfig } from '../src/config/config.js';
+import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
+import { createLogger } from '../src/logging/logger.js';
+import { startServer } from '../src/server/app.js';
+
+const N = Number(process.env.BENCH_UNITS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const CONNECTIONS = 50;
+const SQL_SECONDS = 10;
+const SQL_CONNECTIONS = 8;
+// autocannon ships no types; the little used here, typed by hand.
+type AutocannonRequest = { method: string; path: string; headers?: Record<string, string>; body?: string };
+type AutocannonResult = { requests: { total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number; duration: number };
+type Autocannon = ((opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: (AutocannonRequest & { setupRequest: (req: AutocannonRequest) => AutocannonRequest; onResponse: (status: number, body: string) => void })[];
+}) => Promise<unknown>) & { aggregateResult: (results: unknown[], opts: { url: string; connections: number }) => AutocannonResult };
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const SCAN = 'mutation($i: ScanInput!) { verifyScan(input: $i) { verdict reasons } }';
+
+type LoadJob = { url: string; requests: { body: string; key: string }[]; seconds: number; connections: number };
+type LoadResult = { requests: number; rps: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number; graphqlErrors: number; duration: number };
+
+/** The worker: autocannon over the prepared request list, in order, shared by all connections. */
+async function runLoad(job: LoadJob): Promise<LoadResult> {
+  let next = 0;
+  let graphqlErrors = 0;
+  // In a worker thread autocannon returns the raw result (histograms encoded): aggregate it here.
+  const raw = await autocannon({
+    url: job.url,
+    connections: job.connections,
+    duration: job.seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/graphql',
+        setupRequest: (req) => {
+          const r = job.requests[next++ % job.requests.length]!;
+          return { ...req, method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', authorization: `Bearer ${r.key}` }, body: r.body };
+        },
+        onResponse: (_status, body) => {
+          if (body.includes('"errors"')) graphqlErrors++;
+        },
+      },
+    ],
+  });
+  const result = autocannon.aggregateResult([raw], { url: job.url, connections: job.connections });
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / (result.duration || job.seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    graphqlErrors,
+    duration: result.duration,
+  };
+}
+
+if (!isMainThread) {
+  runLoad(workerData as LoadJob).then(
+    (r) => parentPort!.postMessage(r),
+    (e: unknown) => {
+      throw e;
+    },
+  );
+} else {
+  const base = process.env.DATABASE_URL;
+  if (!base) {
+    process.stderr.write('bench:verify needs DATABASE_URL (a PostgreSQL server; a fresh database is created on it)\n');
+    process.exit(2);
+  }
+  main(base).catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}
+
+const line = (name: string, value: number | string, unit = '') => process.stdout.write(`${name}: ${value}${unit ? ` ${unit}` : ''}\n`);
+
+async function withDatabase<T>(base: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `dpp_bench_${randomBytes(4).toString('hex')}`;
+  // A short-lived admin connection each time: others may terminate long-lived connections to the base database.
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: base });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin(`drop database if exists ${name} with (force)`);
+  }
+}
+
+function shuffle<T>(a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/**
+ * The SQL one genuine scan runs (verification.service.ts): lock the unit, load it, its model, brand and
+ * signing key, the recent scans and the counts, its batch, insert the scan; prepared, one transaction per
+ * scan, from SQL_CONNECTIONS connections for SQL_SECONDS. Scans per second.
+ */
+async function sqlLimit(url: string, units: { gtin: string; serial: string }[]): Promise<number> {
+  const clients = await Promise.all(
+    Array.from({ length: SQL_CONNECTIONS }, async () => {
+      const c = new pg.Client({ connectionString: url });
+      c.on('error', () => undefined); // the database is dropped with (force) at the end
+      await c.connect();
+      return c;
+    }),
+  );
+  const clientKey = randomBytes(32).toString('hex');
+  let scans = 0;
+  const until = performance.now() + SQL_SECONDS * 1000;
+  await Promise.all(
+    clients.map(async (c, ci) => {
+      let i = ci;
+      while (performance.now() < until) {
+        const u = units[(i += SQL_CONNECTIONS) % units.length]!;
+        const at = new Date();
+        await c.query('begin');
+        const locked = await c.query({ name: 'lock', text: 'select id from passport where gtin = $1 and serial = $2 for update', values: [u.gtin, u.serial] });
+        const id = locked.rows[0].id as string;
+        const p = (await c.query({ name: 'passport', text: 'select * from passport where id = $1 limit 1', values: [id] })).rows[0];
+        const model = (await c.query({ name: 'model', text: 'select * from product_model where gtin = $1 limit 1', values: [u.gtin] })).rows[0];
+        await c.query({ name: 'brand', text: 'select * from organization where id = $1 limit 1', values: [model.brand_id] });
+        await c.query({ name: 'key', text: 'select * from signing_key where kid = $1 limit 1', values: [p.kid] });
+        await c.query({
+          name: 'recent',
+          text: 'select scanned_at, latitude, longitude, country from scan_event where passport_id = $1 and scanned_at > $2 order by scanned_at desc limit 50',
+          values: [id, new Date(at.getTime() - 86_400_000).toISOString()],
+        });
+        await c.query({
+          name: 'counts',
+          text: `select (select count(*)::int from scan_event where passport_id = $1 and scanned_at > $2 and scanned_at < $3) as hour,
+                   (select count(*)::int from scan_event where passport_id = $1) as lifetime,
+                   exists (select 1 from lifecycle_event where passport_id = $1 and type = 'TAMPER_REPORTED') as tamper`,
+          values: [id, new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString()],
+        });
+        await c.query({ name: 'batch', text: 'select * from mint_batch where id = $1 limit 1', values: [p.batch_id] });
+        await c.query({
+          name: 'insert',
+          text: `insert into scan_event (id, passport_id, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
+                   signature_check, verdict, reasons, created_at)
+                 values (gen_random_uuid(), $1, $2, $3, $4, null, null, null, null, $5, 'GRAPHQL', 'VALID', 'AUTHENTIC'::verdict, '{}'::text[], now())`,
+          values: [id, u.gtin, u.serial, at.toISOString(), clientKey],
+        });
+        await c.query('commit');
+        scans++;
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.end()));
+  return scans / SQL_SECONDS;
+}
+
+async function main(base: string) {
+  process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
+  await withDatabase(base, async (url) => {
+    const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`, DPP_MASTER_KEY: randomBytes(32).toString('hex'), DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
+    const server = await startServer(config, createLogger('warn'));
+    const gql = async <T>(query: string, variables: unknown, key: string): Promise<T> => {
+      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data?: T; errors?: unknown };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data!;
+    };
+    const org = async (kind: string, extra = '') => {
+      const o = await gql<{ createOrganization: { id: string } }>(`mutation { createOrganization(input: { name: "${kind} ${randomBytes(3).toString('hex')}", kind: ${kind}${extra} }) { id } }`, {}, config.bootstrapApiKey!);
+      const k = await gql<{ createApiKey: { secret: string } }>('mutation($o: ID!) { createApiKey(organizationId: $o, label: "bench") { secret } }', { o: o.createOrganization.id }, config.bootstrapApiKey!);
+      return { id: o.createOrganization.id, key: k.createApiKey.secret };
+    };
+    try {
+      const brand = await org('BRAND', ', gs1CompanyPrefixes: ["0614141"]');
+      const retailers = await Promise.all(Array.from({ length: 10 }, () => org('RETAILER')));
+      const body = '061414100003';
+      const gtin = body + gtinCheckDigit(body);
+      await gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin, name: 'Bench model' } }, brand.key);
+      await gql('mutation { rotateSigningKey { kid } }', {}, brand.key);
+      const minted = await gql<{ mintPassports: { id: string } }>('mutation($i: MintInput!) { mintPassports(input: $i) { id } }', { i: { gtin, quantity: N, lot: 'L1', idempotencyKey: 'bench' } }, brand.key);
+      await gql('mutation($b: ID!) { signPassports(input: { batchId: $b }) { signed } }', { b: minted.mintPassports.id }, brand.key);
+
+      const units: { gtin: string; serial: string; digitalLink: string }[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page: { passports: { edges: { node: { gtin: string; serial: string; digitalLink: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } } = await gql(
+          'query($a: String) { passports(first: 500, after: $a) { edges { node { gtin serial digitalLink } } pageInfo { hasNextPage endCursor } } }',
+          { a: after },
+          brand.key,
+        );
+        for (const e of page.passports.edges) units.push(e.node);
+        if (!page.passports.pageInfo.hasNextPage) break;
+        after = page.passports.pageInfo.endCursor;
+      }
+      if (units.length !== N || !units.every((u) => u.digitalLink.includes('sig='))) throw new Error(`expected ${N} signed units, got ${units.length}`);
+      line('units minted and signed', units.length, 'units');
+
+      // The request list: 80% genuine, 10% unknown serials, 10% travelling, interleaved at random.
+      const travellers = units.slice(0, 20);
+      const genuine = shuffle(units.slice(20));
+      const total = Math.max(200_000, Math.min(1_000_000, SECONDS * 5_000));
+      const leg = new Map<string, number>();
+      const requests = shuffle(Array.from({ length: total }, (_, i) => (i % 10 < 8 ? 'g' : i % 10 === 8 ? 'u' : 't'))).map((kind, i) => {
+        const key = retailers[i % retailers.length]!.key;
+        if (kind === 'g') return { key, body: JSON.stringify({ query: SCAN, variables: { i: { digitalLink: genuine[i % genuine.length]!.digitalLink } } }) };
+        if (kind === 'u') return { key, body: JSON.stringify({ query: SCAN, variables: { i: { gtin, serial: generateSerial() } } }) };
+        const u = travellers[i % travellers.length]!;
+        const n = (leg.get(u.serial) ?? 0) + 1;
+        leg.set(u.serial, n);
+        const where = n % 2 ? { latitude: 48.8566, longitude: 2.3522 } : { latitude: -33.8688, longitude: 151.2093 };
+        return { key, body: JSON.stringify({ query: SCAN, variables: { i: { digitalLink: u.digitalLink, ...where } } }) };
+      });
+
+      // Warm up (plans, JIT) for 3 s, then measure.
+      const load = (seconds: number) =>
+        new Promise<LoadResult>((resolve, reject) => {
+          const w = new Worker(fileURLToPath(import.meta.url), { workerData: { url: server.url, requests, seconds, connections: CONNECTIONS } satisfies LoadJob });
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+      await load(3);
+      const r = await load(SECONDS);
+      line('scans/s at 50 connections (HTTP verifyScan, 80/10/10 mix)', Math.round(r.rps), 'scans/s');
+      line('p50', r.p50.toFixed(1), 'ms');
+      line('p99', r.p99.toFixed(1), 'ms');
+      line('requests', r.requests);
+      line('non-2xx responses', r.non2xx);
+      line('responses with GraphQL errors', r.graphqlErrors);
+      line('connection errors / timeouts', `${r.errors} / ${r.timeouts}`);
+
+      const limit = await sqlLimit(url, genuine).catch((e: unknown) => {
+        process.stderr.write(`SQL limit failed: ${(e as Error).stack ?? e}\n`);
+        throw e;
+      });
+      line(`limit: the SQL of one genuine scan, prepared, ${SQL_CONNECTIONS} pg connections`, Math.round(limit), 'scans/s');
+      line('p99 target (< 50 ms)', r.p99 < 50 ? 'met' : 'not met');
+      line('ratio target (>= 0.35 of the SQL limit)', r.rps / limit >= 0.35 ? 'met' : 'not met');
+      process.stdout.write(`verify: ${Math.round(r.rps)} scans/s, ${(r.rps / limit).toFixed(2)} of limit (${Math.round(limit)} scans/s)\n`);
+    } finally {
+      await server.close();
+    }
+  });
+}
