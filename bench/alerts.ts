@@ -7,17 +7,12 @@
  * receipt of that alert id (clocks: performance.timeOrigin + performance.now() in both threads).
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createClient, type Client } from 'graphql-ws';
-import pg from 'pg';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config/config.js';
 import { gtinCheckDigit } from '../src/gs1/index.js';
-import { createLogger } from '../src/logging/logger.js';
-import { startServer } from '../src/server/app.js';
+import { line, machineLine, percentile, startBenchServer, withDatabase } from './harness.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 500);
 const SCANS = Number(process.env.BENCH_SCANS ?? 50);
@@ -83,35 +78,6 @@ if (!isMainThread) {
   });
 }
 
-const line = (name: string, value: number | string, unit = '') => process.stdout.write(`${name}: ${value}${unit ? ` ${unit}` : ''}\n`);
-
-async function withDatabase<T>(base: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `dpp_bench_${randomBytes(4).toString('hex')}`;
-  // A short-lived admin connection each time: others may terminate long-lived connections to the base database.
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: base });
-    c.on('error', () => undefined);
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin(`drop database if exists ${name} with (force)`);
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 function forged(link: string): string {
   const url = new URL(link);
   const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
@@ -121,16 +87,9 @@ function forged(link: string): string {
 }
 
 async function main(base: string) {
-  process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
+  machineLine();
   await withDatabase(base, async (url) => {
-    const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`, DPP_MASTER_KEY: randomBytes(32).toString('hex') });
-    const server = await startServer(config, createLogger('warn'));
-    const gql = async <T>(query: string, variables: unknown, key?: string): Promise<T> => {
-      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: T; errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data!;
-    };
+    const { server, config, gql } = await startBenchServer(url);
     let worker: Worker | undefined;
     try {
       const o = await gql<{ createOrganization: { id: string } }>('mutation { createOrganization(input: { name: "Bench", kind: BRAND, gs1CompanyPrefixes: ["0614141"] }) { id } }', {}, config.bootstrapApiKey!);

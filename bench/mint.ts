@@ -5,40 +5,18 @@
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { loadConfig } from '../src/config/config.js';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
-import { createLogger } from '../src/logging/logger.js';
 import { identityBytes } from '../src/modules/passports/identity.js';
-import { startServer } from '../src/server/app.js';
+import { benchDatabaseUrl, line, machineLine, startBenchServer, withDatabase } from './harness.js';
 
+/** bench:mint prints whole numbers. */
+const lineRounded = (name: string, value: number, unit: string) => line(name, Math.round(value), unit);
 const N = Number(process.env.BENCH_UNITS ?? 100_000);
-const base = process.env.DATABASE_URL;
-if (!base) {
-  process.stderr.write('bench:mint needs DATABASE_URL (a PostgreSQL server; a fresh database is created on it)\n');
-  process.exit(2);
-}
-
-const line = (name: string, value: number, unit: string) => process.stdout.write(`${name}: ${Math.round(value)} ${unit}\n`);
-
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `dpp_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = new URL(base!);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
-}
+const base = benchDatabaseUrl('bench:mint');
 
 /** Raw Ed25519 signatures per second with node:crypto on one core, over the same identity records. */
 function rawSignRate(): number {
@@ -97,16 +75,9 @@ async function rawCopyRates(url: string): Promise<CopyRates> {
 }
 
 async function main() {
-  process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
-  await withDatabase(async (url) => {
-    const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`, DPP_MASTER_KEY: randomBytes(32).toString('hex'), DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
-    const server = await startServer(config, createLogger('warn'));
-    const gql = async <T>(query: string, variables: unknown, key: string): Promise<T> => {
-      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: T; errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data!;
-    };
+  machineLine();
+  await withDatabase(base, async (url) => {
+    const { server, config, gql } = await startBenchServer(url, { DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
     try {
       const brand = await gql<{ createOrganization: { id: string } }>('mutation { createOrganization(input: { name: "Bench", kind: BRAND, gs1CompanyPrefixes: ["0614141"] }) { id } }', {}, config.bootstrapApiKey!);
       const key = (await gql<{ createApiKey: { secret: string } }>('mutation($o: ID!) { createApiKey(organizationId: $o, label: "bench") { secret } }', { o: brand.createOrganization.id }, config.bootstrapApiKey!)).createApiKey.secret;
@@ -132,15 +103,15 @@ async function main() {
       const sigLimit = rawSignRate();
       const copy = await rawCopyRates(url);
       const limit = Math.min(sigLimit, copy.unitsPerSecond);
-      line('units', N, 'units');
-      line('mint (HTTP, one call)', mintRate, 'units/s');
-      line('sign (HTTP, one call)', signRate, 'units/s');
-      line('mint + sign', bothRate, 'units/s');
-      line('limit: node:crypto Ed25519 sign, one core', sigLimit, 'signatures/s');
-      line('limit: pg COPY of passport rows into a bare table', copy.passportRowsPerSecond, 'rows/s');
-      line('limit: pg COPY of a unit\'s rows (passport + 2 events) into indexed tables', copy.unitRowsPerSecond, 'rows/s');
-      line('limit: pg COPY, as units', copy.unitsPerSecond, 'units/s');
-      line('ratio to the signature limit alone', (bothRate / sigLimit) * 100, '%');
+      lineRounded('units', N, 'units');
+      lineRounded('mint (HTTP, one call)', mintRate, 'units/s');
+      lineRounded('sign (HTTP, one call)', signRate, 'units/s');
+      lineRounded('mint + sign', bothRate, 'units/s');
+      lineRounded('limit: node:crypto Ed25519 sign, one core', sigLimit, 'signatures/s');
+      lineRounded('limit: pg COPY of passport rows into a bare table', copy.passportRowsPerSecond, 'rows/s');
+      lineRounded('limit: pg COPY of a unit\'s rows (passport + 2 events) into indexed tables', copy.unitRowsPerSecond, 'rows/s');
+      lineRounded('limit: pg COPY, as units', copy.unitsPerSecond, 'units/s');
+      lineRounded('ratio to the signature limit alone', (bothRate / sigLimit) * 100, '%');
       process.stdout.write(`mint: ${Math.round(bothRate)} units/s, ${(bothRate / limit).toFixed(2)} of limit (${Math.round(limit)} units/s)\n`);
     } finally {
       await server.close();

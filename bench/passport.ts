@@ -5,19 +5,11 @@
  * the pg driver) and p50/p99 latency at 50 concurrent clients.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import pg from 'pg';
-import { loadConfig } from '../src/config/config.js';
 import { gtinCheckDigit } from '../src/gs1/index.js';
-import { createLogger } from '../src/logging/logger.js';
-import { startServer } from '../src/server/app.js';
+import { benchDatabaseUrl, line, machineLine, percentile, startBenchServer, withDatabase } from './harness.js';
 
-const base = process.env.DATABASE_URL;
-if (!base) {
-  process.stderr.write('bench:passport needs DATABASE_URL (a PostgreSQL server; a fresh database is created on it)\n');
-  process.exit(2);
-}
+const base = benchDatabaseUrl('bench:passport');
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
@@ -29,43 +21,10 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 
-const line = (name: string, value: number | string, unit = '') => process.stdout.write(`${name}: ${value}${unit ? ` ${unit}` : ''}\n`);
-
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `dpp_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = new URL(base!);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function main() {
-  process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
-  await withDatabase(async (url) => {
-    const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`, DPP_MASTER_KEY: randomBytes(32).toString('hex') });
-    const server = await startServer(config, createLogger('warn'));
-    const gql = async <T>(query: string, variables: unknown, key: string): Promise<T> => {
-      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: T; errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data!;
-    };
-    const org = async (kind: string, extra = '') => {
-      const o = await gql<{ createOrganization: { id: string } }>(`mutation { createOrganization(input: { name: "${kind}", kind: ${kind}${extra} }) { id } }`, {}, config.bootstrapApiKey!);
-      const k = await gql<{ createApiKey: { secret: string } }>('mutation($o: ID!) { createApiKey(organizationId: $o, label: "bench") { secret } }', { o: o.createOrganization.id }, config.bootstrapApiKey!);
-      return { id: o.createOrganization.id, key: k.createApiKey.secret };
-    };
+  machineLine();
+  await withDatabase(base, async (url) => {
+    const { server, gql, org } = await startBenchServer(url);
     try {
       const brand = await org('BRAND', ', gs1CompanyPrefixes: ["0614141"]');
       const retailer = await org('RETAILER');

@@ -17,14 +17,11 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { loadConfig } from '../src/config/config.js';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
-import { createLogger } from '../src/logging/logger.js';
-import { startServer } from '../src/server/app.js';
+import { line, machineLine, startBenchServer, withDatabase } from './harness.js';
 
 const N = Number(process.env.BENCH_UNITS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -103,31 +100,6 @@ if (!isMainThread) {
   });
 }
 
-const line = (name: string, value: number | string, unit = '') => process.stdout.write(`${name}: ${value}${unit ? ` ${unit}` : ''}\n`);
-
-async function withDatabase<T>(base: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `dpp_bench_${randomBytes(4).toString('hex')}`;
-  // A short-lived admin connection each time: others may terminate long-lived connections to the base database.
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: base });
-    c.on('error', () => undefined);
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin(`drop database if exists ${name} with (force)`);
-  }
-}
-
 function shuffle<T>(a: T[]): T[] {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -196,21 +168,9 @@ async function sqlLimit(url: string, units: { gtin: string; serial: string }[]):
 }
 
 async function main(base: string) {
-  process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
+  machineLine();
   await withDatabase(base, async (url) => {
-    const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`, DPP_MASTER_KEY: randomBytes(32).toString('hex'), DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
-    const server = await startServer(config, createLogger('warn'));
-    const gql = async <T>(query: string, variables: unknown, key: string): Promise<T> => {
-      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: T; errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data!;
-    };
-    const org = async (kind: string, extra = '') => {
-      const o = await gql<{ createOrganization: { id: string } }>(`mutation { createOrganization(input: { name: "${kind} ${randomBytes(3).toString('hex')}", kind: ${kind}${extra} }) { id } }`, {}, config.bootstrapApiKey!);
-      const k = await gql<{ createApiKey: { secret: string } }>('mutation($o: ID!) { createApiKey(organizationId: $o, label: "bench") { secret } }', { o: o.createOrganization.id }, config.bootstrapApiKey!);
-      return { id: o.createOrganization.id, key: k.createApiKey.secret };
-    };
+    const { server, gql, org } = await startBenchServer(url, { DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
     try {
       const brand = await org('BRAND', ', gs1CompanyPrefixes: ["0614141"]');
       const retailers = await Promise.all(Array.from({ length: 10 }, () => org('RETAILER')));
