@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import { fromBase64Url, verify } from '../../crypto/ed25519.js';
@@ -38,6 +38,14 @@ export type VerificationResult = {
   alerts: IFraudAlert[];
   scannedAt: Date;
 };
+
+/** The HMAC key for client and device hashes, derived once per master key (not per scan: HKDF and key import are hot-path costs). */
+const scanPeppers = new WeakMap<Uint8Array, KeyObject>();
+function scanPepper(masterKey: Uint8Array): KeyObject {
+  let key = scanPeppers.get(masterKey);
+  if (!key) scanPeppers.set(masterKey, (key = createSecretKey(deriveKey(masterKey, 'scan-client'))));
+  return key;
+}
 
 /** Topic of the outbox rows that announce new or grown alerts. */
 export const FRAUD_ALERT_TOPIC = 'fraud-alert';
@@ -147,7 +155,7 @@ async function gatherFacts(em: EntityManager, passport: IPassport | null, gtin: 
 export const verificationService = {
   async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
     const scan = parseScan(viewer, input);
-    const pepper = deriveKey(services.masterKey, 'scan-client');
+    const pepper = scanPepper(services.masterKey);
     const keyed = (v: string) => createHmac('sha256', pepper).update(v).digest('hex');
     const clientKey = keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`);
 
