@@ -14,3 +14,28 @@ export async function rawQuery<R = Record<string, unknown>>(em: EntityManager, s
   const result = await executor.executeQuery(CompiledQuery.raw(sql, params as unknown[]));
   return result.rows as R[];
 }
+
+/** What {@link packList} joins with (U+001F) and writes for null (U+001E): no id, serial, hash, date or JSON text contains either raw. */
+const SEPARATOR = '\u001f';
+const NULL_MARK = '\u001e';
+
+/**
+ * Many short values as one text parameter, for {@link unpack} in SQL. The driver turns a JS array into
+ * a Postgres array literal by escaping and quoting every element, which cost more than the insert itself
+ * for 100,000 units; a join does not. Values here are ids, serials, hashes, ISO times, enum names and
+ * JSON text (which escapes control characters), so neither control character can occur; a value that
+ * holds one, or is empty, is refused, never split.
+ */
+export function packList(values: readonly (string | number | null)[]): string {
+  for (const v of values) {
+    if (typeof v === 'string' && (v.length === 0 || v.includes(SEPARATOR) || v.includes(NULL_MARK))) {
+      throw new TypeError('packList: empty values and the U+001E/U+001F control characters cannot be packed');
+    }
+  }
+  return values.map((v) => (v === null ? NULL_MARK : v)).join(SEPARATOR);
+}
+
+/** SQL for the `$n` parameter made by {@link packList}, as an array of `type`. */
+export function unpack(n: number, type: string): string {
+  return `string_to_array($${n}, chr(31), chr(30))::${type}[]`;
+}

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomView } from '../crypto/random.js';
 import { Gs1Error } from './gtin.js';
 
 /** Crockford base32 symbols: digits and upper-case letters without I, L, O and U. */
@@ -15,7 +15,7 @@ const URL_SAFE = /^[A-Za-z0-9\-._]+$/;
  * Never sequential or time-based, so serials leak nothing about production volume or order.
  */
 export function generateSerial(): string {
-  const bytes = randomBytes(10);
+  const bytes = randomView(10);
   let out = '';
   let buffer = 0;
   let bits = 0;

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import { Organization } from '../organizations/organization.entity.js';
 import { Passport } from '../passports/passport.entity.js';
 
@@ -17,7 +17,7 @@ export const FraudAlert = defineEntity({
   indexes: [{ properties: ['brand', 'id'] }, { properties: ['passport'] }],
   uniques: [{ name: 'fraud_alert_one_open_per_subject', properties: ['subject', 'kind'], where: "status = 'OPEN'" }],
   properties: {
-    id: p.uuid().primary().onCreate(() => uuidv7()),
+    id: p.uuid().primary().onCreate(() => newId()),
     /** The brand whose unit (or GTIN) it concerns: who receives it. */
     brand: () => p.manyToOne(Organization).ref(),
     passport: () => p.manyToOne(Passport).ref().nullable(),
@@ -43,7 +43,7 @@ export const OutboxMessage = defineEntity({
   tableName: 'outbox_message',
   indexes: [{ properties: ['publishedAt', 'id'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => uuidv7()),
+    id: p.uuid().primary().onCreate(() => newId()),
     topic: p.string().length(100),
     payload: p.json<Record<string, unknown>>(),
     createdAt: p.datetime().onCreate(() => new Date()),

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError } from '../../errors/app-error.js';
@@ -33,7 +33,7 @@ export function createAuditRecorder(em: EntityManager, viewer: Viewer, requestId
       [
         viewer.organizationId,
         viewer.apiKeyId,
-        passportIds.map(() => uuidv7()),
+        passportIds.map(() => newId()),
         passportIds,
         passportIds.map((id) => JSON.stringify({ fields: byPassport.get(id), requestId })),
       ],

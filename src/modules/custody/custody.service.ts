@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError } from '../../errors/app-error.js';
@@ -383,7 +383,7 @@ export const custodyService = {
     const requestHash = sha256Hex(canonicalJson({ passportIds: ids, payload, eventTime: eventTime?.toISOString() ?? null }));
 
     return em.transactional(async (tx) => {
-      const captureId = uuidv7();
+      const captureId = newId();
       await claimCapture(tx as EntityManager, captureId, org.organizationId, null, requestHash, 1);
       await claimEventIds(tx as EntityManager, captureId, [payload.eventID]);
       const results = await historyService.appendEventsForMany(tx as EntityManager, ids, (p) => {
@@ -414,7 +414,7 @@ export const custodyService = {
 
     return em.transactional(async (trx) => {
       const tx = trx as EntityManager;
-      const captureId = uuidv7();
+      const captureId = newId();
       // The unique (organisation, key) index arbitrates concurrent retries: the loser waits, then replays.
       if (!(await claimCapture(tx, captureId, org.organizationId, key, requestHash, 0))) {
         const [existing] = await rawQuery<{ id: string; request_hash: string; event_count: number }>(

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
@@ -183,7 +183,7 @@ async function appendLocked(tx: EntityManager, ids: readonly string[], build: (p
       payload: spec.payload,
       prevHash: row.head_hash,
     };
-    results.set(row.id, { event: { ...draft, id: uuidv7(), hash: eventHash(draft) }, status, previousStatus: row.status });
+    results.set(row.id, { event: { ...draft, id: newId(), hash: eventHash(draft) }, status, previousStatus: row.status });
   }
 
   const all = [...results.values()];

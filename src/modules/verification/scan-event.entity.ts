@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import { Passport } from '../passports/passport.entity.js';
 
 import { type Verdict, VERDICTS } from './vocabulary.js';
@@ -13,7 +13,7 @@ export const ScanEvent = defineEntity({
   tableName: 'scan_event',
   indexes: [{ properties: ['passport', 'scannedAt'] }, { properties: ['clientKey', 'scannedAt'] }, { properties: ['gtin', 'scannedAt'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => uuidv7()),
+    id: p.uuid().primary().onCreate(() => newId()),
     /** Null when the identity was never minted (an unknown serial). */
     passport: () => p.manyToOne(Passport).ref().nullable(),
     gtin: p.string().length(14),

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import { fromBase64Url, verify } from '../../crypto/ed25519.js';
 import { deriveKey } from '../../crypto/master-key.js';
 import { rawQuery } from '../../db/raw.js';
@@ -204,7 +204,7 @@ export const verificationService = {
         `insert into scan_event (id, passport_id, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
            signature_check, verdict, reasons, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $11, $12::verdict, $13::text[], now())`,
-        [uuidv7(), passport?.id ?? null, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, scanFacts.deviceHash ?? null, clientKey, signature, verdict, reasons, channel],
+        [newId(), passport?.id ?? null, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, scanFacts.deviceHash ?? null, clientKey, signature, verdict, reasons, channel],
       );
       const alerts = brandId ? await upsertAlerts(tx, brandId, passport, scan.gtin, findings, scan.at) : [];
       return { verdict, reasons, passport, model, brand, alerts, scannedAt: scan.at };
@@ -227,14 +227,14 @@ async function upsertAlerts(tx: EntityManager, brandId: string, passport: IPassp
          set count = fraud_alert.count + 1, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
              severity = greatest(fraud_alert.severity, excluded.severity), evidence = excluded.evidence
        returning id`,
-      [uuidv7(), brandId, passport?.id ?? null, gtin, subject, f.kind, f.severity, JSON.stringify(f.evidence), at.toISOString()],
+      [newId(), brandId, passport?.id ?? null, gtin, subject, f.kind, f.severity, JSON.stringify(f.evidence), at.toISOString()],
     );
     ids.push(row!.id);
   }
   await rawQuery(
     tx,
     `insert into outbox_message (id, topic, payload, created_at) select u.id, $1, u.payload, now() from unnest($2::uuid[], $3::jsonb[]) as u(id, payload)`,
-    [FRAUD_ALERT_TOPIC, ids.map(() => uuidv7()), ids.map((id) => JSON.stringify({ alertId: id, brandId }))],
+    [FRAUD_ALERT_TOPIC, ids.map(() => newId()), ids.map((id) => JSON.stringify({ alertId: id, brandId }))],
   );
   return tx.find(FraudAlert, { id: { $in: ids } }, { refresh: true });
 }
