@@ -232,6 +232,74 @@ describe('signing, history and credentials', () => {
   });
 });
 
+describe('minting and signing in one call (sign: true)', () => {
+  it('mints signed units: ?sig= in every Digital Link, status SIGNED, a MINTED then SIGNED chain, nothing left to sign', async () => {
+    const g = await model(brand.key, nextGtin());
+    // Large enough for the worker-thread pool, several units small enough to check one by one.
+    const r = await s.gql<Minted>(MINT, { i: { gtin: g, quantity: 2100, lot: 'S1', idempotencyKey: 'mint-and-sign', sign: true } }, brand.key);
+    expect(r.errors).toBeUndefined();
+    const units = r.data!.mintPassports.passports;
+    expect(units).toHaveLength(2100);
+    const keys = (await jwks()).keys;
+    const rows = await s.db.orm.em.fork().find(Passport, { batch: r.data!.mintPassports.id });
+    expect(rows).toHaveLength(2100);
+    const byId = new Map(rows.map((p) => [p.id, p]));
+    for (const u of units) {
+      const row = byId.get(u.id)!;
+      const link = parseDigitalLink(u.digitalLink);
+      expect(link.sig).toBe(row.signature);
+      expect(row.status).toBe('SIGNED');
+      expect(row.headSeq).toBe(2);
+      const jwk = keys.find((k) => k.kid === row.kid)!;
+      expect(verify(fromBase64Url(link.sig!), identityBytes({ gtin: g, serial: u.serial, lot: 'S1' }), jwkToPublicKey(jwk))).toBe(true);
+    }
+    const v = await s.gql<{ verifyHistory: { valid: boolean; length: number } }>('query($id: ID!) { verifyHistory(passportId: $id) { valid length } }', { id: units[7]!.id }, brand.key);
+    expect(v.data?.verifyHistory).toEqual({ valid: true, length: 2 });
+    const em = s.db.orm.em.fork();
+    expect(await em.count(LifecycleEvent, { passport: { $in: units.map((u) => u.id) }, type: 'SIGNED' })).toBe(2100);
+    const again = await s.gql<{ signPassports: { signed: number } }>('mutation($b: ID!) { signPassports(input: { batchId: $b }) { signed } }', { b: r.data!.mintPassports.id }, brand.key);
+    expect(again.data!.signPassports.signed).toBe(0);
+  });
+
+  it('answers a retry with the same signed links, and the key reused without sign (or with) as CONFLICT', async () => {
+    const g = await model(brand.key, nextGtin());
+    const i = { gtin: g, quantity: 3, idempotencyKey: 'signed-retry', sign: true };
+    const [a, b] = await Promise.all([s.gql<Minted>(MINT, { i }, brand.key), s.gql<Minted>(MINT, { i }, brand.key)]);
+    expect(a.errors ?? b.errors).toBeUndefined();
+    expect(a.data!.mintPassports.id).toBe(b.data!.mintPassports.id);
+    const replay = await s.gql<Minted>(MINT, { i }, brand.key);
+    expect(replay.data!.mintPassports.replayed).toBe(true);
+    const links = (m: Minted) => m.mintPassports.passports.map((p) => p.digitalLink).sort();
+    expect(links(replay.data!)).toEqual(links(a.data!));
+    expect(links(replay.data!).every((l) => l.includes('?sig='))).toBe(true);
+    const before = await counts();
+    const unsigned = await s.gql<Minted>(MINT, { i: { ...i, sign: false } }, brand.key);
+    expect(unsigned.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(await counts()).toEqual(before);
+  });
+
+  it('keeps a batch minted without sign replayable as before (the option is not part of its request hash)', async () => {
+    const g = await model(brand.key, nextGtin());
+    const i = { gtin: g, quantity: 2, idempotencyKey: 'unsigned-retry' };
+    const first = await s.gql<Minted>(MINT, { i }, brand.key);
+    const retry = await s.gql<Minted>(MINT, { i: { ...i, sign: false } }, brand.key);
+    expect(retry.data!.mintPassports.id).toBe(first.data!.mintPassports.id);
+    expect(retry.data!.mintPassports.passports.every((p) => !p.digitalLink.includes('?sig='))).toBe(true);
+    const signedRetry = await s.gql<Minted>(MINT, { i: { ...i, sign: true } }, brand.key);
+    expect(signedRetry.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+  });
+
+  it('refuses bad input and another brand\'s GTIN with sign: true, writing nothing', async () => {
+    const g = await model(brand.key, nextGtin());
+    const before = await counts();
+    const mint = (i: unknown, key = brand.key) => s.gql(MINT, { i }, key);
+    expect((await mint({ gtin: g, quantity: 0, idempotencyKey: 'bad-0', sign: true })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await mint({ gtin: g, quantity: 100_001, idempotencyKey: 'bad-big', sign: true })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await mint({ gtin: g, quantity: 1, idempotencyKey: 'other', sign: true }, other.key)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await counts()).toEqual(before);
+  });
+});
+
 describe('reads', () => {
   it('finds a unit by id, SGTIN and Digital Link, for its brand and authorities, not for another brand', async () => {
     const gtin = await model(brand.key, nextGtin());

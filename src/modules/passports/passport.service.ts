@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../../crypto/random.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { toBase64Url } from '../../crypto/ed25519.js';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { isUuid } from '../../db/ids.js';
-import { rawQuery } from '../../db/raw.js';
+import { packList, rawQuery, unpack } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { formatDigitalLink, Gs1Error, generateSerial, gtinHasCompanyPrefix, isValidSerial, parseGtin, parseIdentifier, sgtinUri } from '../../gs1/index.js';
@@ -29,6 +29,8 @@ export type MintInput = {
   destinationMarkets?: string[] | null;
   manufacturedAt?: Date | null;
   idempotencyKey: string;
+  /** Sign every unit with the brand's ACTIVE key in the same transaction (MINTED and SIGNED events). */
+  sign?: boolean | null;
 };
 
 export type MintedUnit = { id: string; serial: string; sgtinUri: string; digitalLink: string; claimCode: string };
@@ -94,7 +96,7 @@ function validateMint(input: MintInput) {
     throw new BadInputError('manufacturedAt: a valid time, not in the future', { field: 'manufacturedAt' });
   }
   const destinationMarkets = normaliseMarkets(input.destinationMarkets, 'destinationMarkets');
-  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets };
+  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true };
 }
 
 /** Mints, signs and reads passports. Knows nothing of GraphQL. */
@@ -107,9 +109,12 @@ export const passportService = {
     const { organizationId: brandId } = brandOf(viewer);
     const v = validateMint(input);
     const requestHash = sha256Hex(
-      canonicalJson({ gtin: v.gtin, quantity: v.quantity, lot: v.lot, site: v.site, carrier: v.carrier, destinationMarkets: v.destinationMarkets, manufacturedAt: v.manufacturedAt?.toISOString() ?? null }),
+      canonicalJson({ gtin: v.gtin, quantity: v.quantity, lot: v.lot, site: v.site, carrier: v.carrier, destinationMarkets: v.destinationMarkets, manufacturedAt: v.manufacturedAt?.toISOString() ?? null,
+        // Only when set, so the hashes of batches minted before this option existed stay the same.
+        ...(v.sign ? { sign: true } : {}) }),
     );
     const claimCodes = new ClaimCodes(services.masterKey);
+    const signer = v.sign ? await signingKeyService.activeSigner(em.fork(), services, brandId) : null;
 
     return em.transactional(async (tx) => {
       const brand = await tx.findOneOrFail(Organization, { id: brandId });
@@ -144,17 +149,37 @@ export const passportService = {
       }
 
       const manufacturedAt = v.manufacturedAt ?? now;
+      const kid = signer?.kid ?? null;
       const minted: MintedUnit[] = [];
-      const prepare = (count: number) => {
-        const units = { ids: [] as string[], serials: [] as string[], heads: [] as string[], claimHashes: [] as string[] };
-        const events: (EventDraft & { id: string; hash: string })[] = [];
-        const drafts: MintedUnit[] = [];
+      type Draft = { ids: string[]; serials: string[]; claimCodes: string[]; claimHashes: string[]; signatures: Promise<Uint8Array[]> | null };
+      type Rows = { draft: Draft; heads: string[]; values: (string | null)[]; events: (EventDraft & { id: string; hash: string })[]; units: MintedUnit[] };
+      /** New identities; their signatures start on the worker threads at once. */
+      const prepare = (count: number): Draft => {
+        const draft: Draft = { ids: [], serials: [], claimCodes: [], claimHashes: [], signatures: null };
         for (let i = 0; i < count; i++) {
           // Time-ordered ids (UUIDv7) keep index inserts local; serials stay fully random.
-          const id = uuidv7();
-          const serial = generateSerial();
-          const event: EventDraft = {
-            passportId: id,
+          const id = newId();
+          draft.ids.push(id);
+          draft.serials.push(generateSerial());
+          const claimCode = claimCodes.codeFor(id);
+          draft.claimCodes.push(claimCode);
+          draft.claimHashes.push(claimCodes.hash(claimCode));
+        }
+        if (signer) {
+          draft.signatures = signer.sign(draft.serials.map((serial) => identityBytes({ gtin: v.gtin, serial, lot: v.lot })));
+          draft.signatures.catch(() => undefined); // awaited by build(); never an unhandled rejection if a write fails first
+        }
+        return draft;
+      };
+      /** The chunk's history: MINTED, and SIGNED linked to it when signing. */
+      const build = async (draft: Draft): Promise<Rows> => {
+        const signatures = draft.signatures ? await draft.signatures : null;
+        const rows: Rows = { draft, heads: [], values: [], events: [], units: [] };
+        for (let i = 0; i < draft.ids.length; i++) {
+          const passportId = draft.ids[i]!;
+          const serial = draft.serials[i]!;
+          const mintedEvent: EventDraft = {
+            passportId,
             seq: 1,
             type: 'MINTED',
             occurredAt: manufacturedAt,
@@ -163,43 +188,83 @@ export const passportService = {
             payload: { batchId, gtin: v.gtin, serial, lot: v.lot, site: v.site, carrier: v.carrier },
             prevHash: null,
           };
-          const hash = eventHash(event);
-          events.push({ ...event, id: uuidv7(), hash });
-          const claimCode = claimCodes.codeFor(id);
-          units.ids.push(id);
-          units.serials.push(serial);
-          units.heads.push(hash);
-          units.claimHashes.push(claimCodes.hash(claimCode));
-          drafts.push({ id, serial, ...unitUris(services.config, brand, { gtin: v.gtin, serial, lot: v.lot, signature: null }), claimCode });
+          let head = eventHash(mintedEvent);
+          rows.events.push({ ...mintedEvent, id: newId(), hash: head });
+          const value = signatures ? toBase64Url(signatures[i]!) : null;
+          if (value !== null) {
+            const signed: EventDraft = {
+              passportId,
+              seq: 2,
+              type: 'SIGNED',
+              occurredAt: now,
+              recordedAt: now,
+              actorId: brandId,
+              payload: { kid, algorithm: 'Ed25519', signature: value },
+              prevHash: head,
+            };
+            head = eventHash(signed);
+            rows.events.push({ ...signed, id: newId(), hash: head });
+          }
+          rows.heads.push(head);
+          rows.values.push(value);
+          const uris = unitUris(services.config, brand, { gtin: v.gtin, serial, lot: v.lot, signature: value });
+          rows.units.push({ id: passportId, serial, ...uris, claimCode: draft.claimCodes[i]! });
         }
-        return { units, events, drafts };
+        return rows;
       };
-      const write = async ({ units, events, drafts }: ReturnType<typeof prepare>) => {
+      const write = async ({ draft, heads, values, events, units }: Rows) => {
         // Per-unit columns travel as arrays; batch-wide values are single parameters.
         const result = await rawQuery<{ id: string }>(
           tx,
-          `insert into passport (id, serial, head_hash, claim_code_hash, gtin, brand_id, model_id, batch_id, lot, site,
-             manufactured_at, carrier, destination_markets, status, head_seq, created_at, updated_at)
-           select u.id, u.serial, u.head_hash, u.claim_code_hash, $5, $6, $7, $8, $9, $10, $11, $12::carrier, $13::text[],
-             'MINTED', 1, $14, $14
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as u(id, serial, head_hash, claim_code_hash)
+          `insert into passport (id, serial, head_hash, claim_code_hash, signature, gtin, brand_id, model_id, batch_id, lot, site,
+             manufactured_at, carrier, destination_markets, status, head_seq, kid, signed_at, created_at, updated_at)
+           select u.id, u.serial, u.head_hash, u.claim_code_hash, u.signature, $6, $7, $8, $9, $10, $11, $12, $13::carrier, $14::text[],
+             $15::passport_status, $16, $17, $18, $19, $19
+           from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'text')}, ${unpack(3, 'text')}, ${unpack(4, 'text')}, ${unpack(5, 'text')})
+             as u(id, serial, head_hash, claim_code_hash, signature)
            on conflict (gtin, serial) do nothing
            returning id`,
-          [units.ids, units.serials, units.heads, units.claimHashes, v.gtin, brandId, model.id, batchId, v.lot, v.site, manufacturedAt.toISOString(), v.carrier, v.destinationMarkets, now.toISOString()],
+          [
+            packList(draft.ids),
+            packList(draft.serials),
+            packList(heads),
+            packList(draft.claimHashes),
+            packList(values),
+            v.gtin,
+            brandId,
+            model.id,
+            batchId,
+            v.lot,
+            v.site,
+            manufacturedAt.toISOString(),
+            v.carrier,
+            v.destinationMarkets,
+            signer ? 'SIGNED' : 'MINTED',
+            signer ? 2 : 1,
+            kid,
+            signer ? now.toISOString() : null,
+            now.toISOString(),
+          ],
         );
+        const all = result.length === draft.ids.length;
         const inserted = new Set(result.map((r) => r.id));
-        await insertEvents(tx, inserted.size === events.length ? events : events.filter((e) => inserted.has(e.passportId)));
-        minted.push(...(inserted.size === drafts.length ? drafts : drafts.filter((d) => inserted.has(d.id))));
+        await insertEvents(tx, all ? events : events.filter((e) => inserted.has(e.passportId)));
+        minted.push(...(all ? units : units.filter((u) => inserted.has(u.id))));
       };
       // Serials are 80 random bits; a collision is astronomically rare but is still retried, never merged.
       for (let attempt = 0; minted.length < v.quantity && attempt < 5; attempt++) {
         const missing = v.quantity - minted.length;
-        // Pipelined: the next chunk is prepared while the database writes the previous one.
+        // Pipelined: while the database writes chunk k, the workers sign chunk k+1 and this thread
+        // hashes its history, so the two cores and the database overlap.
         let writing: Promise<void> = Promise.resolve();
-        for (let done = 0; done < missing; done += CHUNK) {
-          const chunk = prepare(Math.min(CHUNK, missing - done));
+        let next: Draft | null = prepare(Math.min(CHUNK, missing));
+        for (let done = 0; next; ) {
+          const current: Draft = next;
+          done += current.ids.length;
+          next = done < missing ? prepare(Math.min(CHUNK, missing - done)) : null;
+          const rows = await build(current);
           await writing;
-          writing = write(chunk);
+          writing = write(rows);
         }
         await writing;
       }
@@ -273,16 +338,16 @@ export const passportService = {
             prevHash: r.head_hash,
           };
           const hash = eventHash(event);
-          events.push({ ...event, id: uuidv7(), hash });
+          events.push({ ...event, id: newId(), hash });
           return { value, hash, seq: event.seq };
         });
         await rawQuery(
           tx,
           `update passport p set signature = u.signature, kid = $5, signed_at = $6, status = 'SIGNED', head_hash = u.head_hash,
              head_seq = u.head_seq, updated_at = $6
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) as u(id, signature, head_hash, head_seq)
+           from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'text')}, ${unpack(3, 'text')}, ${unpack(4, 'int')}) as u(id, signature, head_hash, head_seq)
            where p.id = u.id`,
-          [chunk.map((r) => r.id), values.map((u) => u.value), values.map((u) => u.hash), values.map((u) => u.seq), signer.kid, now.toISOString()],
+          [packList(chunk.map((r) => r.id)), packList(values.map((u) => u.value)), packList(values.map((u) => u.hash)), packList(values.map((u) => u.seq)), signer.kid, now.toISOString()],
         );
         await insertEvents(tx, events);
       }

@@ -101,6 +101,11 @@ export class MintInput {
   @Field(() => [String], { nullable: true }) destinationMarkets?: string[] | null;
   @Field(() => Date, { nullable: true, description: 'Defaults to now.' }) manufacturedAt?: Date | null;
   @Field(() => String, { description: 'A retry with the same key answers the same batch.' }) idempotencyKey!: string;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "Also sign every unit with the brand's ACTIVE key in the same transaction (MINTED and SIGNED events; Digital Links carry ?sig=).",
+  })
+  sign?: boolean | null;
 }
 
 @InputType()
