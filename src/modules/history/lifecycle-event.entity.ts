@@ -40,8 +40,10 @@ export const LifecycleEvent = defineEntity({
     type: p.enum(LIFECYCLE_EVENT_TYPES).nativeEnumName('lifecycle_event_type'),
     occurredAt: p.datetime(),
     recordedAt: p.datetime(),
-    // No cascade: the actor is part of every event hash, so it must never be rewritten.
-    actor: () => p.manyToOne(Organization).ref().nullable().deleteRule('no action'),
+    // The acting organisation as it was: part of every event hash, so never rewritten or nulled. No
+    // foreign key constraint (organisations are never deleted, and the check per event cost more than
+    // the event's own index when minting); the hash chain is what makes the value trustworthy.
+    actor: () => p.manyToOne(Organization).ref().nullable().createForeignKeyConstraint(false),
     payload: p.json<Record<string, unknown>>(),
     prevHash: p.string().length(64).nullable(),
     /** sha256(JCS(event without hash)), hex. */
