@@ -7,11 +7,41 @@ import { createHash } from 'node:crypto';
  *   or contains NaN, an infinity, a lone surrogate or a cycle.
  */
 export function canonicalJson(value: unknown): string {
+  const flat = flatCanonicalJson(value);
+  if (flat !== undefined) return flat;
   const text = canonicalize(value);
   if (text === undefined) {
     throw new TypeError(`value of type ${typeof value} has no JSON representation`);
   }
   return text;
+}
+
+/**
+ * The common case on hot paths (event payloads): a plain object whose members are well-formed strings,
+ * safe integers, booleans or null. For those RFC 8785 is JSON.stringify of each member with the keys
+ * sorted by UTF-16 code units (what Array.prototype.sort does), so no general pass is needed. Anything
+ * else answers undefined and goes through the library; tests pin both to the same text.
+ */
+function flatCanonicalJson(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const v = record[key];
+    let text: string;
+    if (typeof v === 'string') {
+      if (!v.isWellFormed()) return undefined;
+      text = JSON.stringify(v);
+    } else if (v === null) text = 'null';
+    else if (typeof v === 'boolean') text = v ? 'true' : 'false';
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) text = String(v);
+    else return undefined;
+    if (!key.isWellFormed()) return undefined;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
 }
 
 /** UTF-8 bytes of the RFC 8785 canonical form of `value` (see {@link canonicalJson}). */

@@ -109,13 +109,22 @@ function parseAuthority(scheme: string, authority: string): string {
  * The GTIN is normalised to 14 digits; qualifier values are percent-encoded.
  */
 export function formatDigitalLink(input: DigitalLinkInput): string {
-  const base = resolveBase(input.host);
-  let uri = `${base}/01/${parseGtin(input.gtin)}`;
-  if (input.cpv !== undefined) uri += `/22/${encodeSegment(assertAiValue(input.cpv, 'CPV'))}`;
-  if (input.lot !== undefined) uri += `/10/${encodeSegment(assertAiValue(input.lot, 'lot'))}`;
-  uri += `/21/${encodeSegment(assertAiValue(input.serial, 'serial'))}`;
-  if (input.sig !== undefined) uri += `?sig=${assertSig(input.sig)}`;
-  return uri;
+  return digitalLinkFormatter(input)(input.serial, input.sig);
+}
+
+/**
+ * {@link formatDigitalLink} for many units of one GTIN (and CPV and lot): the host, GTIN and
+ * qualifiers are checked and encoded once; each call checks and encodes only the serial and signature.
+ */
+export function digitalLinkFormatter(input: Omit<DigitalLinkInput, 'serial' | 'sig'>): (serial: string, sig?: string) => string {
+  let prefix = `${resolveBase(input.host)}/01/${parseGtin(input.gtin)}`;
+  if (input.cpv !== undefined) prefix += `/22/${encodeSegment(assertAiValue(input.cpv, 'CPV'))}`;
+  if (input.lot !== undefined) prefix += `/10/${encodeSegment(assertAiValue(input.lot, 'lot'))}`;
+  prefix += '/21/';
+  return (serial, sig) => {
+    const uri = prefix + encodeSegment(assertAiValue(serial, 'serial'));
+    return sig === undefined ? uri : `${uri}?sig=${assertSig(sig)}`;
+  };
 }
 
 /**

@@ -52,12 +52,18 @@ function decodeEpcComponent(value: string): string {
  * dropping the check digit and percent-encoding the serial.
  */
 export function sgtinUri(gtin14: string, serial: string, companyPrefixLength: number): string {
+  return sgtinUriFormatter(gtin14, companyPrefixLength)(serial);
+}
+
+/** {@link sgtinUri} for many serials of one GTIN: the GTIN and prefix length are checked once. */
+export function sgtinUriFormatter(gtin14: string, companyPrefixLength: number): (serial: string) => string {
   const gtin = parseGtin(gtin14);
   assertCompanyPrefixLength(companyPrefixLength);
-  assertValidSerial(serial);
-  const companyPrefix = gtin.slice(1, 1 + companyPrefixLength);
-  const itemRef = gtin[0] + gtin.slice(1 + companyPrefixLength, 13);
-  return `${SGTIN_PREFIX}${companyPrefix}.${itemRef}.${encodeEpcComponent(serial)}`;
+  const prefix = `${SGTIN_PREFIX}${gtin.slice(1, 1 + companyPrefixLength)}.${gtin[0]}${gtin.slice(1 + companyPrefixLength, 13)}.`;
+  return (serial) => {
+    assertValidSerial(serial);
+    return prefix + encodeEpcComponent(serial);
+  };
 }
 
 /** Parses an EPC SGTIN pure identity URI back into GTIN-14 (check digit recomputed), decoded serial and prefix length. */

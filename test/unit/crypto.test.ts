@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
+import canonicalize from 'canonicalize';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -109,6 +110,18 @@ describe('jcs', () => {
     expect(() => canonicalJson(() => 1)).toThrow(/no JSON representation/);
     expect(() => canonicalJson({ n: Number.NaN })).toThrow();
     expect(() => canonicalJson({ s: '\ud800' })).toThrow();
+  });
+
+  it('writes flat objects (the hot-path shortcut) exactly as the JCS library does', () => {
+    const keys = ['a', 'B', 'é', '€', '😀', '\ufb33', 'aa', '', 'z\u0000', '1', '10', '2', '\u2028'];
+    const values = ['x', '', 'line\nbreak "quoted" \\ tab\t', 'ünïcødé 😀', '\u007f\u0080\u2029', 0, -0, 42, -9007199254740991, true, false, null];
+    for (let n = 0; n < 200; n++) {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < 1 + (n % 9); i++) o[keys[(n * 7 + i * 3) % keys.length]!] = values[(n * 5 + i) % values.length];
+      expect(canonicalJson(o)).toBe(canonicalize(o));
+    }
+    // Outside the shortcut (non-integers, nesting, arrays) the library answers.
+    expect(canonicalJson({ b: 1.5, a: { y: [2, 1] } })).toBe('{"a":{"y":[2,1]},"b":1.5}');
   });
 
   it('hashes with SHA-256 (FIPS 180-2 "abc")', () => {

@@ -316,3 +316,20 @@ describe('GS1 Digital Link', () => {
     );
   });
 });
+
+describe('formatters for many units of one GTIN', () => {
+  it('give the same URIs as the one-unit functions, and check every serial and signature', async () => {
+    const { digitalLinkFormatter, formatDigitalLink, sgtinUri, sgtinUriFormatter, generateSerial } = await import('../../src/gs1/index.js');
+    const link = digitalLinkFormatter({ host: 'id.example.com', gtin: '80614141123458', lot: 'L1/2%' });
+    const epc = sgtinUriFormatter('80614141123458', 7);
+    for (const serial of [generateSerial(), '6789', 'a%b!c', "x'y"]) {
+      expect(link(serial)).toBe(formatDigitalLink({ host: 'id.example.com', gtin: '80614141123458', lot: 'L1/2%', serial }));
+      expect(link(serial, 'AbC_-1')).toBe(formatDigitalLink({ host: 'id.example.com', gtin: '80614141123458', lot: 'L1/2%', serial, sig: 'AbC_-1' }));
+      expect(epc(serial)).toBe(sgtinUri('80614141123458', serial, 7));
+    }
+    expect(epc('6789')).toBe('urn:epc:id:sgtin:0614141.812345.6789');
+    expect(() => link('')).toThrow();
+    expect(() => link('ok', 'not base64url!')).toThrow();
+    expect(() => epc('x'.repeat(21))).toThrow();
+  });
+});

@@ -39,10 +39,24 @@ export function hashedText(e: EventDraft): string {
   if (!Number.isSafeInteger(e.seq)) throw new TypeError('seq must be a safe integer');
   const str = JSON.stringify;
   return (
-    `{"actorId":${e.actorId === null ? 'null' : str(e.actorId)},"occurredAt":${str(e.occurredAt.toISOString())},` +
+    `{"actorId":${e.actorId === null ? 'null' : str(e.actorId)},"occurredAt":"${isoOf(e.occurredAt)}",` +
     `"passportId":${str(e.passportId)},"payload":${canonicalJson(e.payload)},"prevHash":${e.prevHash === null ? 'null' : str(e.prevHash)},` +
-    `"recordedAt":${str(e.recordedAt.toISOString())},"seq":${e.seq},"type":${str(e.type)}}`
+    `"recordedAt":"${isoOf(e.recordedAt)}","seq":${e.seq},"type":${str(e.type)}}`
   );
+}
+
+// Events hashed together mostly share one or two times: remember the last two ISO strings.
+const isoMemo: [number, string][] = [
+  [NaN, ''],
+  [NaN, ''],
+];
+function isoOf(d: Date): string {
+  const t = d.getTime();
+  for (const m of isoMemo) if (m[0] === t) return m[1];
+  const text = d.toISOString(); // throws RangeError for an invalid date, as before
+  isoMemo.unshift([t, text]);
+  isoMemo.pop();
+  return text;
 }
 
 /** sha256(JCS(event without hash)), hex: links each event to the one before it. */

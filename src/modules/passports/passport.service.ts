@@ -7,7 +7,7 @@ import { isUuid } from '../../db/ids.js';
 import { packList, rawQuery, unpack } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
-import { formatDigitalLink, Gs1Error, generateSerial, gtinHasCompanyPrefix, isValidSerial, parseGtin, parseIdentifier, sgtinUri } from '../../gs1/index.js';
+import { digitalLinkFormatter, Gs1Error, generateSerial, gtinHasCompanyPrefix, isValidSerial, parseGtin, parseIdentifier, sgtinUriFormatter } from '../../gs1/index.js';
 import { type EventDraft, eventHash, insertEvents } from '../history/chain.js';
 import { canMove } from '../history/state-machine.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
@@ -72,10 +72,14 @@ export function prefixLengthFor(brand: Pick<IOrganization, 'gs1CompanyPrefixes'>
 
 /** The URIs of one unit: EPC pure identity and the GS1 Digital Link (with `?sig=` once signed). */
 export function unitUris(config: AppServices['config'], brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, p: Pick<IPassport, 'gtin' | 'serial' | 'lot' | 'signature'>) {
-  return {
-    sgtinUri: sgtinUri(p.gtin, p.serial, prefixLengthFor(brand, p.gtin)),
-    digitalLink: formatDigitalLink({ host: config.resolverHost, gtin: p.gtin, serial: p.serial, lot: p.lot ?? undefined, sig: p.signature ?? undefined }),
-  };
+  return unitUriFormatter(config, brand, p.gtin, p.lot)(p.serial, p.signature);
+}
+
+/** {@link unitUris} for many units of one GTIN and lot (a mint batch): what they share is formatted once. */
+export function unitUriFormatter(config: AppServices['config'], brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, gtin: string, lot: string | null | undefined) {
+  const epc = sgtinUriFormatter(gtin, prefixLengthFor(brand, gtin));
+  const link = digitalLinkFormatter({ host: config.resolverHost, gtin, lot: lot ?? undefined });
+  return (serial: string, signature: string | null | undefined) => ({ sgtinUri: epc(serial), digitalLink: link(serial, signature ?? undefined) });
 }
 
 function validateMint(input: MintInput) {
@@ -150,6 +154,7 @@ export const passportService = {
 
       const manufacturedAt = v.manufacturedAt ?? now;
       const kid = signer?.kid ?? null;
+      const uriOf = unitUriFormatter(services.config, brand, v.gtin, v.lot);
       const minted: MintedUnit[] = [];
       type Draft = { ids: string[]; serials: string[]; claimCodes: string[]; claimHashes: string[]; signatures: Promise<Uint8Array[]> | null };
       type Rows = { draft: Draft; heads: string[]; values: (string | null)[]; events: (EventDraft & { id: string; hash: string })[]; units: MintedUnit[] };
@@ -207,7 +212,7 @@ export const passportService = {
           }
           rows.heads.push(head);
           rows.values.push(value);
-          const uris = unitUris(services.config, brand, { gtin: v.gtin, serial, lot: v.lot, signature: value });
+          const uris = uriOf(serial, value);
           rows.units.push({ id: passportId, serial, ...uris, claimCode: draft.claimCodes[i]! });
         }
         return rows;
