@@ -133,7 +133,9 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(
     '/graphql',
     async (req, res, next) => {
-      if (req.headers.authorization) return next();
+      // Organisations (API keys) are not limited per IP; anonymous callers and consumers' owner sessions are.
+      const authorization = req.headers.authorization;
+      if (authorization && !/^Bearer\s+dpo_/i.test(authorization.trim())) return next();
       const wait = await consume(deps.anonLimiter, req.ip ?? 'unknown');
       if (!wait) return next();
       res.setHeader('retry-after', String(wait));
