@@ -2,10 +2,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { historyService } from '../../src/modules/history/history.service.js';
 import {
+  AcceptOwnershipTransferDocument,
   BeginPasskeyAuthenticationDocument,
   BeginPasskeyRegistrationDocument,
+  ClaimOwnershipDocument,
   FinishPasskeyAuthenticationDocument,
   FinishPasskeyRegistrationDocument,
+  OfferOwnershipTransferDocument,
 } from '../documents/ownership.js';
 import type { AssertionPurpose } from '../gql/graphql.js';
 import { type Overrides, SoftAuthenticator } from './soft-authenticator.js';
@@ -71,9 +74,9 @@ export async function brandWithModel(s: TestServer, opts: { prefix: string; item
     ...brand,
     gtin,
     /** Mints (and signs, unless `sign: false`) units; answers their ids and claim codes. */
-    async mint(quantity = 1, sign = true): Promise<{ id: string; claimCode: string }[]> {
-      const r = await s.gql<{ mintPassports: { id: string; passports: { id: string; claimCode: string }[] } }>(
-        'mutation($i: MintInput!) { mintPassports(input: $i) { id passports { id claimCode } } }',
+    async mint(quantity = 1, sign = true): Promise<{ id: string; serial: string; claimCode: string }[]> {
+      const r = await s.gql<{ mintPassports: { id: string; passports: { id: string; serial: string; claimCode: string }[] } }>(
+        'mutation($i: MintInput!) { mintPassports(input: $i) { id passports { id serial claimCode } } }',
         { i: { gtin, quantity, idempotencyKey: `owners-${opts.item}-${batch++}` } },
         brand.key,
       );
@@ -90,4 +93,18 @@ export async function brandWithModel(s: TestServer, opts: { prefix: string; item
 /** Sells a unit through a retail_selling custody event (the custody feature's own path). */
 export async function sell(s: TestServer, passportId: string, occurredAt?: Date): Promise<void> {
   await historyService.appendEvent(s.db.orm.em.fork() as EntityManager, { passportId, type: 'CUSTODY', actorId: null, occurredAt: occurredAt ?? null, payload: { bizStep: 'retail_selling' } });
+}
+
+/** Claims a sold unit for `owner` (claim code + CLAIM_OWNERSHIP assertion); throws on any error. */
+export async function claimUnit(s: TestServer, owner: Owner, unit: { id: string; claimCode: string }): Promise<void> {
+  const { assertion } = await assertionFor(s, owner, 'CLAIM_OWNERSHIP', unit.id);
+  must(await s.gql(ClaimOwnershipDocument, { passportId: unit.id, claimCode: unit.claimCode, assertion }, owner.token));
+}
+
+/** Hands a unit from `from` to `to` through an offer and an accept; throws on any error. */
+export async function transferUnit(s: TestServer, from: Owner, to: Owner, passportId: string): Promise<void> {
+  const offer = await assertionFor(s, from, 'OFFER_TRANSFER', passportId);
+  const { code } = must(await s.gql(OfferOwnershipTransferDocument, { passportId, assertion: offer.assertion }, from.token)).offerOwnershipTransfer;
+  const accept = await assertionFor(s, to, 'ACCEPT_TRANSFER', passportId);
+  must(await s.gql(AcceptOwnershipTransferDocument, { code, assertion: accept.assertion }, to.token));
 }
