@@ -28,6 +28,8 @@ export const ownerSessionService = {
     const token = OWNER_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+    // The owner's dead sessions (expired or signed out) are of no use to anyone: drop them as a new one opens.
+    await rawQuery(tx, `delete from owner_session where owner_id = $1 and (expires_at <= $2 or revoked_at is not null)`, [ownerId, now.toISOString()]);
     await rawQuery(tx, `insert into owner_session (id, owner_id, token_hash, created_at, expires_at) values ($1, $2, $3, $4, $5)`, [
       randomUUID(),
       ownerId,
