@@ -158,7 +158,6 @@ async function consumeChallenge(tx: EntityManager, where: { challenge: string } 
 
 function validDisplayName(value: string): string {
   const name = value.normalize('NFC').trim();
-  // eslint-disable-next-line no-control-regex
   if (name.length < 1 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) throw new BadInputError('displayName: 1 to 64 characters, no control characters', { field: 'displayName' });
   return name;
 }

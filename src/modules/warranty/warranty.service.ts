@@ -80,7 +80,6 @@ export function issueKey(issue: string): string {
 
 function issueText(value: string): string {
   const v = value.normalize('NFC').trim();
-  // eslint-disable-next-line no-control-regex
   if (v.length < 1 || v.length > MAX_ISSUE_LENGTH || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v)) {
     throw new BadInputError(`input.issue: 1 to ${MAX_ISSUE_LENGTH} characters, no control characters`, { field: 'input.issue' });
   }
