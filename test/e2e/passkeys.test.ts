@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawQuery } from '../../src/db/raw.js';
+import { parseAssertion, passkeyService } from '../../src/modules/ownership/passkey.service.js';
 import {
   BeginPasskeyAuthenticationDocument,
   BeginPasskeyRegistrationDocument,
@@ -169,6 +170,33 @@ describe('sign-in and assertions', () => {
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     const loser = results.find((r) => r.errors)!;
     expect([codeOf(loser), reasonOf(loser)]).toEqual(['UNAUTHENTICATED', 'COUNTER_REGRESSION']);
+  });
+
+  it('moves the counter by compare-and-swap: an assertion that read the old counter while another was committing fails', async () => {
+    const [a, b] = [await beginSignIn(), await beginSignIn()];
+    const next = owner.auth.credentials[0]!.counter + 1;
+    const first = parseAssertion(owner.auth.get(a.options, { counter: next }));
+    const second = parseAssertion(owner.auth.get(b.options, { counter: next }));
+    owner.auth.credentials[0]!.counter = next;
+    const expected = { purpose: 'SIGN_IN' as const, passportId: null };
+    let verified!: () => void;
+    let release!: () => void;
+    const firstVerified = new Promise<void>((r) => (verified = r));
+    const held = new Promise<void>((r) => (release = r));
+    // The first transaction has moved the counter and holds the row; the second reads the committed (old)
+    // counter, passes the library's check, and its compare-and-swap waits, then finds the counter moved.
+    // (On embedded PGlite the one connection serialises them: the second then fails the library's check.)
+    const one = em().transactional(async (tx) => {
+      await passkeyService.verifyAssertion(tx as EntityManager, s.services, { kind: 'ANONYMOUS' }, first, expected);
+      verified();
+      await held;
+    });
+    await firstVerified;
+    const two = em().transactional((tx) => passkeyService.verifyAssertion(tx as EntityManager, s.services, { kind: 'ANONYMOUS' }, second, expected));
+    setTimeout(release, 300);
+    await one;
+    await expect(two).rejects.toMatchObject({ code: 'UNAUTHENTICATED', reason: 'COUNTER_REGRESSION' });
+    expect(await sql('select counter from passkey_credential where owner_id = $1', [owner.ownerId])).toEqual([{ counter: String(next) }]);
   });
 
   it.each([
