@@ -49,10 +49,6 @@ export type Context = {
   audit: AuditRecorder;
 };
 
-export function ownerOf(viewer: Viewer): { ownerId: string; sessionId: string; signedInAt: Date } | undefined {
-  return viewer.kind === 'OWNER' ? viewer : undefined;
-}
-
 export function organizationOf(viewer: Viewer): { organizationId: string; orgKind: OrgKind } | undefined {
   return viewer.kind === 'ORGANIZATION' ? viewer : undefined;
 }
