@@ -31,6 +31,10 @@ const schema = z.object({
   DPP_BOOTSTRAP_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   WEBAUTHN_RP_ID: z.string().min(1).default('localhost'),
   WEBAUTHN_ORIGINS: origins.optional(),
+  WEBAUTHN_RP_NAME: z.string().min(1).max(64).default('Digital product passports'),
+  WEBAUTHN_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
+  DPP_OWNER_SESSION_TTL_SECONDS: int(60, 90 * 86_400).default(7 * 86_400),
+  DPP_TRANSFER_OFFER_TTL_SECONDS: int(60, 90 * 86_400).default(3 * 86_400),
   DPP_RESOLVER_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DPP_INTROSPECTION: bool.optional(),
@@ -63,7 +67,22 @@ export type Config = {
   dbPoolSize: number;
   redisUrl?: string;
   bootstrapApiKey?: string;
-  webauthn: { rpId: string; origins: string[] };
+  webauthn: {
+    rpId: string;
+    origins: string[];
+    /** Shown by authenticators next to the account name. */
+    rpName: string;
+    /** How long a passkey challenge may be answered. */
+    challengeTtlSeconds: number;
+    /** True when WEBAUTHN_ORIGINS was not set: the origin follows the port actually bound (PORT=0 in tests). */
+    originsDefaulted: boolean;
+  };
+  owners: {
+    /** Lifetime of an owner session token. */
+    sessionTtlSeconds: number;
+    /** How long a transfer offer's one-time code may be accepted. */
+    transferOfferTtlSeconds: number;
+  };
   /** Host (optionally with scheme and port) that GS1 Digital Links point at. */
   resolverHost: string;
   logLevel: string;
@@ -121,7 +140,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.DPP_DB_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     bootstrapApiKey: e.DPP_BOOTSTRAP_API_KEY,
-    webauthn: { rpId: e.WEBAUTHN_RP_ID, origins: e.WEBAUTHN_ORIGINS ?? [localOrigin] },
+    webauthn: {
+      rpId: e.WEBAUTHN_RP_ID,
+      origins: e.WEBAUTHN_ORIGINS ?? [localOrigin],
+      rpName: e.WEBAUTHN_RP_NAME,
+      challengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+      originsDefaulted: !e.WEBAUTHN_ORIGINS,
+    },
+    owners: { sessionTtlSeconds: e.DPP_OWNER_SESSION_TTL_SECONDS, transferOfferTtlSeconds: e.DPP_TRANSFER_OFFER_TTL_SECONDS },
     resolverHost: e.DPP_RESOLVER_HOST ?? localOrigin,
     logLevel: e.LOG_LEVEL,
     introspection: e.DPP_INTROSPECTION ?? e.NODE_ENV !== 'production',

@@ -6,8 +6,11 @@ import { SigningKey } from '../modules/keys/signing-key.entity.js';
 import { ApiKey, Organization } from '../modules/organizations/organization.entity.js';
 import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
 import { ProductModel } from '../modules/product-models/product-model.entity.js';
+import { Owner, OwnerSession, PasskeyCredential, WebAuthnChallenge } from '../modules/ownership/owner.entity.js';
+import { Ownership, TransferOffer } from '../modules/ownership/ownership.entity.js';
 import { ServiceAuthorization, ServiceRecord } from '../modules/service/service.entity.js';
 import { ScanEvent } from '../modules/verification/scan-event.entity.js';
+import { WarrantyClaim } from '../modules/warranty/warranty-claim.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
 export const entities = [
@@ -26,4 +29,11 @@ export const entities = [
   ScanEvent,
   FraudAlert,
   OutboxMessage,
+  Owner,
+  PasskeyCredential,
+  WebAuthnChallenge,
+  OwnerSession,
+  Ownership,
+  TransferOffer,
+  WarrantyClaim,
 ];

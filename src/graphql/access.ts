@@ -8,7 +8,10 @@ import type { Context } from './context.js';
 export const ANYONE = 'ANYONE';
 /** Any authenticated organisation, whatever its kind. */
 export const ANY_ORG = 'ANY_ORG';
-export type Role = OrgKind | typeof ANYONE | typeof ANY_ORG;
+/** A consumer signed in with a passkey (owner session token). */
+export const OWNER = 'OWNER';
+export type Role = OrgKind | typeof ANYONE | typeof ANY_ORG | typeof OWNER;
+const ROLES: readonly string[] = [ANYONE, ANY_ORG, OWNER, ...ORG_KINDS];
 
 /**
  * The one way to open a field: who may call it. Root fields without it make the schema refuse to
@@ -24,13 +27,19 @@ export function Access(...roles: [Role, ...Role[]]): MethodDecorator & PropertyD
 }
 
 /**
- * The one authorisation checker: roles are organisation kinds plus ANYONE / ANY_ORG.
+ * The one authorisation checker: roles are organisation kinds plus ANYONE / ANY_ORG / OWNER.
  * An arrow function on purpose: type-graphql instantiates anything with a prototype as a class.
  */
 export const authChecker = ({ context }: { context: Context }, roles: string[]): boolean => {
   if (roles.includes(ANYONE)) return true;
   const viewer = context.viewer;
-  if (viewer.kind !== 'ORGANIZATION') throw new UnauthenticatedError();
+  if (viewer.kind === 'ANONYMOUS') {
+    throw new UnauthenticatedError(roles.includes(OWNER) ? 'Sign in with a passkey: an owner session token is required' : undefined);
+  }
+  if (viewer.kind === 'OWNER') {
+    if (roles.includes(OWNER)) return true;
+    throw new ForbiddenError('An owner session may not do this');
+  }
   if (roles.includes(ANY_ORG) || roles.includes(viewer.orgKind)) return true;
   throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not do this`);
 };
@@ -42,7 +51,7 @@ export function assertDenyByDefault(schema: GraphQLSchema): void {
     if (!root) continue;
     for (const field of Object.values(root.getFields())) {
       const access = field.extensions?.access as unknown;
-      const valid = Array.isArray(access) && access.length > 0 && access.every((r) => [ANYONE, ANY_ORG, ...ORG_KINDS].includes(r));
+      const valid = Array.isArray(access) && access.length > 0 && access.every((r) => ROLES.includes(r));
       if (!valid) open.push(`${root.name}.${field.name}`);
     }
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
 import type { AlertBus } from '../modules/alerts/alert-bus.js';
 import type { OutboxRelay } from '../modules/alerts/outbox-relay.js';
@@ -8,10 +9,14 @@ import type { KeyStore } from '../modules/keys/key-store.js';
 import type { OrgKind } from '../modules/organizations/organization.entity.js';
 import type { Loaders } from './loaders.js';
 
-/** Who is calling: nobody in particular, or an organisation through one of its API keys. */
+/**
+ * Who is calling: nobody in particular, an organisation through one of its API keys, or a consumer
+ * signed in with a passkey (an owner session token).
+ */
 export type Viewer =
   | { kind: 'ANONYMOUS' }
-  | { kind: 'ORGANIZATION'; organizationId: string; orgKind: OrgKind; apiKeyId: string };
+  | { kind: 'ORGANIZATION'; organizationId: string; orgKind: OrgKind; apiKeyId: string }
+  | { kind: 'OWNER'; ownerId: string; sessionId: string; signedInAt: Date };
 
 /** Process-wide collaborators that services need besides the database. */
 export type AppServices = {
@@ -23,6 +28,10 @@ export type AppServices = {
   alertBus: AlertBus;
   /** Set once the server runs; kicked after commits that wrote outbox rows. */
   outbox?: OutboxRelay;
+  /** WebAuthn relying party as the server runs it (origins follow the bound port when WEBAUTHN_ORIGINS is unset). */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+  /** Wrong claim codes per unit (Redis-backed when REDIS_URL is set, so every replica counts together). */
+  claimCodeLimiter: RateLimiterAbstract;
 };
 
 /** Built once per HTTP request or per graphql-ws operation; never shared between them. */

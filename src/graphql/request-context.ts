@@ -4,14 +4,23 @@ import type { Logger } from 'pino';
 import { UnauthenticatedError } from '../errors/app-error.js';
 import { createAuditRecorder } from '../modules/audit/audit.service.js';
 import { organizationService } from '../modules/organizations/organization.service.js';
+import { isOwnerToken, ownerSessionService } from '../modules/ownership/owner-session.service.js';
 import type { AppServices, Context, Viewer } from './context.js';
 import { createLoaders } from './loaders.js';
 
-/** Turns an `Authorization` value into a viewer; a present but bad credential is an error, never anonymous. */
+/**
+ * Turns an `Authorization` value into a viewer; a present but bad credential is an error, never anonymous.
+ * The bearer's prefix names its kind: `dpo_` an owner session token, anything else an API key.
+ */
 export async function resolveViewer(orm: MikroORM, authorization: unknown): Promise<Viewer> {
   if (authorization === undefined || authorization === null || authorization === '') return { kind: 'ANONYMOUS' };
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
-  if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <api key>"');
+  if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <api key or owner session token>"');
+  if (isOwnerToken(match[1]!)) {
+    const owner = await ownerSessionService.authenticate(orm.em.fork(), match[1]!);
+    if (!owner) throw new UnauthenticatedError('Unknown, expired or signed-out owner session');
+    return owner;
+  }
   const viewer = await organizationService.authenticate(orm.em.fork(), match[1]!);
   if (!viewer) throw new UnauthenticatedError('Unknown or revoked API key');
   return viewer;

@@ -12,6 +12,7 @@ import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
 import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
 import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
+import { CLAIM_CODE_ATTEMPTS_PER_HOUR } from '../modules/ownership/ownership.service.js';
 import { createArmor, createHttpApp } from './http.js';
 import { createMetrics } from './metrics.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -43,7 +44,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const masterKey = loadMasterKey(config, log);
     // With Redis, alerts fan out to every replica's subscribers; without it, to this process's only.
     alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
-    const services: AppServices = { config, masterKey, keyStore: new LocalEncryptedKeyStore(masterKey), alertBus };
+    const services: AppServices = {
+      config,
+      masterKey,
+      keyStore: new LocalEncryptedKeyStore(masterKey),
+      alertBus,
+      webauthn: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: config.webauthn.origins },
+      claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, redis }),
+    };
 
     const httpServer = createServer();
     const armor = createArmor(config);
@@ -67,6 +75,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       httpServer.listen(config.port, config.host, () => resolve());
     });
     const port = (httpServer.address() as AddressInfo).port;
+    // The default WebAuthn origin names the port actually bound (PORT=0 picks one).
+    if (config.webauthn.originsDefaulted) services.webauthn.origins = [`http://localhost:${port}`];
     // Publishes anything a previous run committed but did not publish, then keeps up.
     services.outbox = startOutboxRelay(db.orm, services.alertBus, log);
     log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');

@@ -15,6 +15,7 @@ import { AppError } from '../errors/app-error.js';
 import type { AppServices, Context } from '../graphql/context.js';
 import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
+import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import type { Metrics } from './metrics.js';
@@ -133,7 +134,9 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(
     '/graphql',
     async (req, res, next) => {
-      if (req.headers.authorization) return next();
+      // Organisations (API keys) are not limited per IP; anonymous callers and consumers' owner sessions are.
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
+      if (req.headers.authorization && !(bearer && isOwnerToken(bearer))) return next();
       const wait = await consume(deps.anonLimiter, req.ip ?? 'unknown');
       if (!wait) return next();
       res.setHeader('retry-after', String(wait));

@@ -95,14 +95,15 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
           s.active.delete(id);
           return errors;
         };
-        if (s.viewer?.kind === 'ORGANIZATION') {
-          // Re-check the key per operation: a key revoked while connected opens nothing new.
+        if (s.viewer && s.viewer.kind !== 'ANONYMOUS') {
+          // Re-check the key or session per operation: one revoked (or expired) while connected opens nothing new.
           try {
             s.viewer = await resolveViewer(orm, s.authorization);
           } catch {
-            return refuse([new GraphQLError('Unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })]);
+            return refuse([new GraphQLError(s.viewer.kind === 'OWNER' ? 'Unknown, expired or signed-out owner session' : 'Unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })]);
           }
-        } else {
+        }
+        if (s.viewer?.kind !== 'ORGANIZATION') {
           const wait = await consume(deps.anonLimiter, clientIp(ctx.extra.request, config.trustProxy));
           if (wait) return refuse([new GraphQLError('Too many requests; slow down', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })]);
         }

@@ -19,3 +19,10 @@ it('limits anonymous traffic per client with RATE_LIMITED and Retry-After, but n
   const org = await s.gql('{ me { kind } }', {}, s.platformKey);
   expect(org.status).toBe(200);
 });
+
+it('counts owner session requests (dpo_ tokens) against the same per-IP budget as anonymous ones', async () => {
+  // The budget of this client was spent above; an owner token does not lift it, an API key does.
+  const owner = await s.gql('{ me { kind } }', {}, 'dpo_any-owner-session-token');
+  expect([owner.status, owner.errors?.[0]?.extensions?.code]).toEqual([429, 'RATE_LIMITED']);
+  expect((await s.gql('{ me { kind } }', {}, s.platformKey)).status).toBe(200);
+});

@@ -18,12 +18,50 @@ type Documents = {
     "\n  mutation CreateOrganization($input: OrganizationInput!) {\n    createOrganization(input: $input) {\n      id\n      name\n      kind\n      gs1CompanyPrefixes\n      markets\n    }\n  }\n": typeof types.CreateOrganizationDocument,
     "\n  mutation CreateApiKey($organizationId: ID!, $label: String!) {\n    createApiKey(organizationId: $organizationId, label: $label) {\n      id\n      secret\n      key {\n        hint\n        label\n        revokedAt\n      }\n    }\n  }\n": typeof types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiKeyDocument,
+    "\n  mutation BeginPasskeyRegistration($displayName: String!) {\n    beginPasskeyRegistration(displayName: $displayName) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n": typeof types.BeginPasskeyRegistrationDocument,
+    "\n  mutation FinishPasskeyRegistration($sessionId: ID!, $response: JSON!) {\n    finishPasskeyRegistration(sessionId: $sessionId, response: $response) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n": typeof types.FinishPasskeyRegistrationDocument,
+    "\n  mutation BeginPasskeyAuthentication($purpose: AssertionPurpose!, $passportId: ID) {\n    beginPasskeyAuthentication(purpose: $purpose, passportId: $passportId) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n": typeof types.BeginPasskeyAuthenticationDocument,
+    "\n  mutation FinishPasskeyAuthentication($sessionId: ID!, $assertion: JSON!) {\n    finishPasskeyAuthentication(sessionId: $sessionId, assertion: $assertion) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n": typeof types.FinishPasskeyAuthenticationDocument,
+    "\n  mutation ClaimOwnership($passportId: ID!, $claimCode: String!, $assertion: JSON!) {\n    claimOwnership(passportId: $passportId, claimCode: $claimCode, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      until\n      acquiredVia\n    }\n  }\n": typeof types.ClaimOwnershipDocument,
+    "\n  mutation OfferOwnershipTransfer($passportId: ID!, $assertion: JSON!) {\n    offerOwnershipTransfer(passportId: $passportId, assertion: $assertion) {\n      id\n      passportId\n      code\n      expiresAt\n    }\n  }\n": typeof types.OfferOwnershipTransferDocument,
+    "\n  mutation CancelOwnershipTransfer($passportId: ID!) {\n    cancelOwnershipTransfer(passportId: $passportId)\n  }\n": typeof types.CancelOwnershipTransferDocument,
+    "\n  mutation AcceptOwnershipTransfer($code: String!, $assertion: JSON!) {\n    acceptOwnershipTransfer(code: $code, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      acquiredVia\n    }\n  }\n": typeof types.AcceptOwnershipTransferDocument,
+    "\n  mutation FileWarrantyClaim($input: WarrantyClaimInput!, $assertion: JSON!) {\n    fileWarrantyClaim(input: $input, assertion: $assertion) {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      issue\n      signals\n    }\n  }\n": typeof types.FileWarrantyClaimDocument,
+    "\n  query WarrantyClaims($filter: WarrantyClaimFilter, $first: Int, $after: String) {\n    warrantyClaims(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          passportId\n          status\n          riskScore\n          reasons\n          issue\n          signals\n          decidedAt\n          decisionNote\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.WarrantyClaimsDocument,
+    "\n  mutation DecideWarrantyClaim($id: ID!, $decision: WarrantyDecision!, $note: String) {\n    decideWarrantyClaim(id: $id, decision: $decision, note: $note) {\n      id\n      status\n      decidedAt\n      decisionNote\n    }\n  }\n": typeof types.DecideWarrantyClaimDocument,
+    "\n  query MyWarrantyClaims {\n    myWarrantyClaims {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      signals\n    }\n  }\n": typeof types.MyWarrantyClaimsDocument,
+    "\n  query MyPassports {\n    myPassports {\n      id\n      status\n      currentOwnership {\n        ownerId\n        since\n      }\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n        status\n      }\n    }\n  }\n": typeof types.MyPassportsDocument,
+    "\n  query MeOwner {\n    me {\n      kind\n      apiKeyId\n      organization {\n        id\n      }\n      owner {\n        id\n        displayName\n        passkeys {\n          id\n          name\n          signCount\n          backupEligible\n          backedUp\n          transports\n        }\n        passports {\n          id\n        }\n        ownerships {\n          passportId\n          ownerId\n          since\n          until\n          acquiredVia\n        }\n        warrantyClaims {\n          id\n        }\n      }\n    }\n  }\n": typeof types.MeOwnerDocument,
+    "\n  query Passkeys {\n    passkeys {\n      id\n      name\n      signCount\n      backupEligible\n      backedUp\n      transports\n      aaguid\n      lastUsedAt\n    }\n  }\n": typeof types.PasskeysDocument,
+    "\n  mutation RemovePasskey($id: ID!) {\n    removePasskey(id: $id) {\n      id\n    }\n  }\n": typeof types.RemovePasskeyDocument,
+    "\n  mutation SignOut {\n    signOut\n  }\n": typeof types.SignOutDocument,
+    "\n  query PassportOwnership($id: ID!) {\n    passport(id: $id) {\n      id\n      status\n      currentOwnership {\n        passportId\n        ownerId\n        since\n        until\n        acquiredVia\n      }\n    }\n  }\n": typeof types.PassportOwnershipDocument,
+    "\n  query PassportOwnerView($id: ID!) {\n    passport(id: $id) {\n      id\n      site\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n      }\n    }\n  }\n": typeof types.PassportOwnerViewDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      kind\n      apiKeyId\n      organization {\n        id\n        kind\n        name\n      }\n    }\n  }\n": types.MeDocument,
     "\n  mutation CreateOrganization($input: OrganizationInput!) {\n    createOrganization(input: $input) {\n      id\n      name\n      kind\n      gs1CompanyPrefixes\n      markets\n    }\n  }\n": types.CreateOrganizationDocument,
     "\n  mutation CreateApiKey($organizationId: ID!, $label: String!) {\n    createApiKey(organizationId: $organizationId, label: $label) {\n      id\n      secret\n      key {\n        hint\n        label\n        revokedAt\n      }\n    }\n  }\n": types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiKeyDocument,
+    "\n  mutation BeginPasskeyRegistration($displayName: String!) {\n    beginPasskeyRegistration(displayName: $displayName) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n": types.BeginPasskeyRegistrationDocument,
+    "\n  mutation FinishPasskeyRegistration($sessionId: ID!, $response: JSON!) {\n    finishPasskeyRegistration(sessionId: $sessionId, response: $response) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n": types.FinishPasskeyRegistrationDocument,
+    "\n  mutation BeginPasskeyAuthentication($purpose: AssertionPurpose!, $passportId: ID) {\n    beginPasskeyAuthentication(purpose: $purpose, passportId: $passportId) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n": types.BeginPasskeyAuthenticationDocument,
+    "\n  mutation FinishPasskeyAuthentication($sessionId: ID!, $assertion: JSON!) {\n    finishPasskeyAuthentication(sessionId: $sessionId, assertion: $assertion) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n": types.FinishPasskeyAuthenticationDocument,
+    "\n  mutation ClaimOwnership($passportId: ID!, $claimCode: String!, $assertion: JSON!) {\n    claimOwnership(passportId: $passportId, claimCode: $claimCode, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      until\n      acquiredVia\n    }\n  }\n": types.ClaimOwnershipDocument,
+    "\n  mutation OfferOwnershipTransfer($passportId: ID!, $assertion: JSON!) {\n    offerOwnershipTransfer(passportId: $passportId, assertion: $assertion) {\n      id\n      passportId\n      code\n      expiresAt\n    }\n  }\n": types.OfferOwnershipTransferDocument,
+    "\n  mutation CancelOwnershipTransfer($passportId: ID!) {\n    cancelOwnershipTransfer(passportId: $passportId)\n  }\n": types.CancelOwnershipTransferDocument,
+    "\n  mutation AcceptOwnershipTransfer($code: String!, $assertion: JSON!) {\n    acceptOwnershipTransfer(code: $code, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      acquiredVia\n    }\n  }\n": types.AcceptOwnershipTransferDocument,
+    "\n  mutation FileWarrantyClaim($input: WarrantyClaimInput!, $assertion: JSON!) {\n    fileWarrantyClaim(input: $input, assertion: $assertion) {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      issue\n      signals\n    }\n  }\n": types.FileWarrantyClaimDocument,
+    "\n  query WarrantyClaims($filter: WarrantyClaimFilter, $first: Int, $after: String) {\n    warrantyClaims(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          passportId\n          status\n          riskScore\n          reasons\n          issue\n          signals\n          decidedAt\n          decisionNote\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.WarrantyClaimsDocument,
+    "\n  mutation DecideWarrantyClaim($id: ID!, $decision: WarrantyDecision!, $note: String) {\n    decideWarrantyClaim(id: $id, decision: $decision, note: $note) {\n      id\n      status\n      decidedAt\n      decisionNote\n    }\n  }\n": types.DecideWarrantyClaimDocument,
+    "\n  query MyWarrantyClaims {\n    myWarrantyClaims {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      signals\n    }\n  }\n": types.MyWarrantyClaimsDocument,
+    "\n  query MyPassports {\n    myPassports {\n      id\n      status\n      currentOwnership {\n        ownerId\n        since\n      }\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n        status\n      }\n    }\n  }\n": types.MyPassportsDocument,
+    "\n  query MeOwner {\n    me {\n      kind\n      apiKeyId\n      organization {\n        id\n      }\n      owner {\n        id\n        displayName\n        passkeys {\n          id\n          name\n          signCount\n          backupEligible\n          backedUp\n          transports\n        }\n        passports {\n          id\n        }\n        ownerships {\n          passportId\n          ownerId\n          since\n          until\n          acquiredVia\n        }\n        warrantyClaims {\n          id\n        }\n      }\n    }\n  }\n": types.MeOwnerDocument,
+    "\n  query Passkeys {\n    passkeys {\n      id\n      name\n      signCount\n      backupEligible\n      backedUp\n      transports\n      aaguid\n      lastUsedAt\n    }\n  }\n": types.PasskeysDocument,
+    "\n  mutation RemovePasskey($id: ID!) {\n    removePasskey(id: $id) {\n      id\n    }\n  }\n": types.RemovePasskeyDocument,
+    "\n  mutation SignOut {\n    signOut\n  }\n": types.SignOutDocument,
+    "\n  query PassportOwnership($id: ID!) {\n    passport(id: $id) {\n      id\n      status\n      currentOwnership {\n        passportId\n        ownerId\n        since\n        until\n        acquiredVia\n      }\n    }\n  }\n": types.PassportOwnershipDocument,
+    "\n  query PassportOwnerView($id: ID!) {\n    passport(id: $id) {\n      id\n      site\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n      }\n    }\n  }\n": types.PassportOwnerViewDocument,
 };
 
 /**
@@ -56,6 +94,82 @@ export function graphql(source: "\n  mutation CreateApiKey($organizationId: ID!,
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BeginPasskeyRegistration($displayName: String!) {\n    beginPasskeyRegistration(displayName: $displayName) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation BeginPasskeyRegistration($displayName: String!) {\n    beginPasskeyRegistration(displayName: $displayName) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FinishPasskeyRegistration($sessionId: ID!, $response: JSON!) {\n    finishPasskeyRegistration(sessionId: $sessionId, response: $response) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation FinishPasskeyRegistration($sessionId: ID!, $response: JSON!) {\n    finishPasskeyRegistration(sessionId: $sessionId, response: $response) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BeginPasskeyAuthentication($purpose: AssertionPurpose!, $passportId: ID) {\n    beginPasskeyAuthentication(purpose: $purpose, passportId: $passportId) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation BeginPasskeyAuthentication($purpose: AssertionPurpose!, $passportId: ID) {\n    beginPasskeyAuthentication(purpose: $purpose, passportId: $passportId) {\n      sessionId\n      options\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FinishPasskeyAuthentication($sessionId: ID!, $assertion: JSON!) {\n    finishPasskeyAuthentication(sessionId: $sessionId, assertion: $assertion) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation FinishPasskeyAuthentication($sessionId: ID!, $assertion: JSON!) {\n    finishPasskeyAuthentication(sessionId: $sessionId, assertion: $assertion) {\n      ownerId\n      token\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ClaimOwnership($passportId: ID!, $claimCode: String!, $assertion: JSON!) {\n    claimOwnership(passportId: $passportId, claimCode: $claimCode, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      until\n      acquiredVia\n    }\n  }\n"): (typeof documents)["\n  mutation ClaimOwnership($passportId: ID!, $claimCode: String!, $assertion: JSON!) {\n    claimOwnership(passportId: $passportId, claimCode: $claimCode, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      until\n      acquiredVia\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation OfferOwnershipTransfer($passportId: ID!, $assertion: JSON!) {\n    offerOwnershipTransfer(passportId: $passportId, assertion: $assertion) {\n      id\n      passportId\n      code\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation OfferOwnershipTransfer($passportId: ID!, $assertion: JSON!) {\n    offerOwnershipTransfer(passportId: $passportId, assertion: $assertion) {\n      id\n      passportId\n      code\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelOwnershipTransfer($passportId: ID!) {\n    cancelOwnershipTransfer(passportId: $passportId)\n  }\n"): (typeof documents)["\n  mutation CancelOwnershipTransfer($passportId: ID!) {\n    cancelOwnershipTransfer(passportId: $passportId)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AcceptOwnershipTransfer($code: String!, $assertion: JSON!) {\n    acceptOwnershipTransfer(code: $code, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      acquiredVia\n    }\n  }\n"): (typeof documents)["\n  mutation AcceptOwnershipTransfer($code: String!, $assertion: JSON!) {\n    acceptOwnershipTransfer(code: $code, assertion: $assertion) {\n      passportId\n      ownerId\n      since\n      acquiredVia\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FileWarrantyClaim($input: WarrantyClaimInput!, $assertion: JSON!) {\n    fileWarrantyClaim(input: $input, assertion: $assertion) {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      issue\n      signals\n    }\n  }\n"): (typeof documents)["\n  mutation FileWarrantyClaim($input: WarrantyClaimInput!, $assertion: JSON!) {\n    fileWarrantyClaim(input: $input, assertion: $assertion) {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      issue\n      signals\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WarrantyClaims($filter: WarrantyClaimFilter, $first: Int, $after: String) {\n    warrantyClaims(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          passportId\n          status\n          riskScore\n          reasons\n          issue\n          signals\n          decidedAt\n          decisionNote\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query WarrantyClaims($filter: WarrantyClaimFilter, $first: Int, $after: String) {\n    warrantyClaims(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          passportId\n          status\n          riskScore\n          reasons\n          issue\n          signals\n          decidedAt\n          decisionNote\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DecideWarrantyClaim($id: ID!, $decision: WarrantyDecision!, $note: String) {\n    decideWarrantyClaim(id: $id, decision: $decision, note: $note) {\n      id\n      status\n      decidedAt\n      decisionNote\n    }\n  }\n"): (typeof documents)["\n  mutation DecideWarrantyClaim($id: ID!, $decision: WarrantyDecision!, $note: String) {\n    decideWarrantyClaim(id: $id, decision: $decision, note: $note) {\n      id\n      status\n      decidedAt\n      decisionNote\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MyWarrantyClaims {\n    myWarrantyClaims {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      signals\n    }\n  }\n"): (typeof documents)["\n  query MyWarrantyClaims {\n    myWarrantyClaims {\n      id\n      passportId\n      status\n      riskScore\n      reasons\n      signals\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MyPassports {\n    myPassports {\n      id\n      status\n      currentOwnership {\n        ownerId\n        since\n      }\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  query MyPassports {\n    myPassports {\n      id\n      status\n      currentOwnership {\n        ownerId\n        since\n      }\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n        status\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MeOwner {\n    me {\n      kind\n      apiKeyId\n      organization {\n        id\n      }\n      owner {\n        id\n        displayName\n        passkeys {\n          id\n          name\n          signCount\n          backupEligible\n          backedUp\n          transports\n        }\n        passports {\n          id\n        }\n        ownerships {\n          passportId\n          ownerId\n          since\n          until\n          acquiredVia\n        }\n        warrantyClaims {\n          id\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query MeOwner {\n    me {\n      kind\n      apiKeyId\n      organization {\n        id\n      }\n      owner {\n        id\n        displayName\n        passkeys {\n          id\n          name\n          signCount\n          backupEligible\n          backedUp\n          transports\n        }\n        passports {\n          id\n        }\n        ownerships {\n          passportId\n          ownerId\n          since\n          until\n          acquiredVia\n        }\n        warrantyClaims {\n          id\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Passkeys {\n    passkeys {\n      id\n      name\n      signCount\n      backupEligible\n      backedUp\n      transports\n      aaguid\n      lastUsedAt\n    }\n  }\n"): (typeof documents)["\n  query Passkeys {\n    passkeys {\n      id\n      name\n      signCount\n      backupEligible\n      backedUp\n      transports\n      aaguid\n      lastUsedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemovePasskey($id: ID!) {\n    removePasskey(id: $id) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation RemovePasskey($id: ID!) {\n    removePasskey(id: $id) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SignOut {\n    signOut\n  }\n"): (typeof documents)["\n  mutation SignOut {\n    signOut\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PassportOwnership($id: ID!) {\n    passport(id: $id) {\n      id\n      status\n      currentOwnership {\n        passportId\n        ownerId\n        since\n        until\n        acquiredVia\n      }\n    }\n  }\n"): (typeof documents)["\n  query PassportOwnership($id: ID!) {\n    passport(id: $id) {\n      id\n      status\n      currentOwnership {\n        passportId\n        ownerId\n        since\n        until\n        acquiredVia\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PassportOwnerView($id: ID!) {\n    passport(id: $id) {\n      id\n      site\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  query PassportOwnerView($id: ID!) {\n    passport(id: $id) {\n      id\n      site\n      history {\n        edges {\n          node {\n            seq\n            type\n            actorId\n            payload\n          }\n        }\n      }\n      warrantyClaims {\n        id\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

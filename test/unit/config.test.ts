@@ -7,7 +7,8 @@ describe('configuration', () => {
     expect(c.port).toBe(4000);
     expect(c.databaseUrl).toBeUndefined();
     expect(c.dataDir).toBe('./.data');
-    expect(c.webauthn).toEqual({ rpId: 'localhost', origins: ['http://localhost:4000'] });
+    expect(c.webauthn).toEqual({ rpId: 'localhost', origins: ['http://localhost:4000'], rpName: 'Digital product passports', challengeTtlSeconds: 300, originsDefaulted: true });
+    expect(c.owners).toEqual({ sessionTtlSeconds: 7 * 86_400, transferOfferTtlSeconds: 3 * 86_400 });
     expect(c.resolverHost).toBe('http://localhost:4000');
     expect(c.introspection).toBe(true);
     const key = 'ab'.repeat(32);
@@ -24,9 +25,14 @@ describe('configuration', () => {
       WEBAUTHN_ORIGINS: 'https://a.example, https://b.example',
       DPP_MAX_DEPTH: '8',
       DPP_TRUST_PROXY: '1',
+      WEBAUTHN_RP_ID: 'id.example',
+      WEBAUTHN_CHALLENGE_TTL_SECONDS: '60',
+      DPP_OWNER_SESSION_TTL_SECONDS: '3600',
+      DPP_TRANSFER_OFFER_TTL_SECONDS: '600',
     });
     expect(c).toMatchObject({ port: 8080, databaseUrl: 'postgres://u@db:5432/dpp', redisUrl: 'redis://cache:6379', trustProxy: 1 });
-    expect(c.webauthn.origins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.webauthn).toMatchObject({ rpId: 'id.example', origins: ['https://a.example', 'https://b.example'], challengeTtlSeconds: 60, originsDefaulted: false });
+    expect(c.owners).toEqual({ sessionTtlSeconds: 3600, transferOfferTtlSeconds: 600 });
     expect(c.limits.maxDepth).toBe(8);
   });
 

@@ -1,9 +1,54 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { newId } from '../../crypto/random.js';
 import { isUuid } from '../../db/ids.js';
+import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
+import type { AlertKind, Severity } from '../verification/vocabulary.js';
 import { FraudAlert, type IFraudAlert } from './fraud-alert.entity.js';
+
+/** Topic of the outbox rows that announce new or grown alerts. */
+export const FRAUD_ALERT_TOPIC = 'fraud-alert';
+
+/** One firing of a rule: what it is, how bad, and evidence without personal data. */
+export type AlertFiring = { kind: AlertKind; severity: Severity; evidence: Record<string, unknown> };
+
+/**
+ * Writes each firing into the open alert of its kind for the unit (or, with no unit, the GTIN) and
+ * announces it in the outbox, in the caller's transaction: durable with the state that raised it,
+ * published by the relay after commit (kick `services.outbox` once committed).
+ */
+export async function raiseAlerts(
+  tx: EntityManager,
+  subject: { brandId: string; passportId: string | null; gtin: string; at: Date },
+  firings: readonly AlertFiring[],
+): Promise<IFraudAlert[]> {
+  if (firings.length === 0) return [];
+  const { brandId, passportId, gtin, at } = subject;
+  const key = passportId ?? `gtin:${gtin}`;
+  const ids: string[] = [];
+  for (const f of firings) {
+    // Postgres orders enum values as declared (LOW < … < CRITICAL), so greatest() keeps the worst severity.
+    const [row] = await rawQuery<{ id: string }>(
+      tx,
+      `insert into fraud_alert (id, brand_id, passport_id, gtin, subject, kind, severity, status, evidence, count, first_seen_at, last_seen_at)
+       values ($1, $2, $3, $4, $5, $6::alert_kind, $7::severity, 'OPEN', $8::jsonb, 1, $9, $9)
+       on conflict (subject, kind) where status = 'OPEN' do update
+         set count = fraud_alert.count + 1, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
+             severity = greatest(fraud_alert.severity, excluded.severity), evidence = excluded.evidence
+       returning id`,
+      [newId(), brandId, passportId, gtin, key, f.kind, f.severity, JSON.stringify(f.evidence), at.toISOString()],
+    );
+    ids.push(row!.id);
+  }
+  await rawQuery(
+    tx,
+    `insert into outbox_message (id, topic, payload, created_at) select u.id, $1, u.payload, now() from unnest($2::uuid[], $3::jsonb[]) as u(id, payload)`,
+    [FRAUD_ALERT_TOPIC, ids.map(() => newId()), ids.map((id) => JSON.stringify({ alertId: id, brandId }))],
+  );
+  return tx.find(FraudAlert, { id: { $in: ids } }, { refresh: true });
+}
 
 export type AlertFilter = {
   gtin?: string | null;

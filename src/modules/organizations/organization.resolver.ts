@@ -7,10 +7,11 @@ import { ApiKeyType, CreatedApiKey, OrganizationInput, OrganizationType, Viewer,
 @Resolver(() => OrganizationType)
 export class OrganizationResolver {
   @Access(ANYONE)
-  @Query(() => Viewer, { description: 'Who the caller is: anonymous, or an organisation via its API key.' })
+  @Query(() => Viewer, { description: 'Who the caller is: anonymous, an organisation via its API key, or an owner signed in with a passkey.' })
   async me(@Ctx() ctx: Context): Promise<Viewer> {
     const v = ctx.viewer;
     if (v.kind === 'ANONYMOUS') return Object.assign(new Viewer(), { kind: ViewerKind.ANONYMOUS, organization: null, apiKeyId: null });
+    if (v.kind === 'OWNER') return Object.assign(new Viewer(), { kind: ViewerKind.OWNER, organization: null, apiKeyId: null, ownerId: v.ownerId });
     const org = await ctx.loaders.organizationById.load(v.organizationId);
     return Object.assign(new Viewer(), {
       kind: ViewerKind.ORGANIZATION,

@@ -16,6 +16,7 @@ registerEnumType(OrgKind, { name: 'OrgKind', description: 'What an organisation 
 export enum ViewerKind {
   ANONYMOUS = 'ANONYMOUS',
   ORGANIZATION = 'ORGANIZATION',
+  OWNER = 'OWNER',
 }
 registerEnumType(ViewerKind, { name: 'ViewerKind' });
 
@@ -65,6 +66,8 @@ export class Viewer {
   @Field(() => ViewerKind) kind!: ViewerKind;
   @Field(() => OrganizationType, { nullable: true }) organization?: OrganizationType | null;
   @Field(() => ID, { nullable: true }) apiKeyId?: string | null;
+  /** Set for an owner session; `Viewer.owner` resolves it (ownership feature). */
+  ownerId?: string;
 }
 
 @InputType()

@@ -9,6 +9,10 @@ import type { Context, Viewer } from '../../graphql/context.js';
  * - AUTHORITY: regulators, customs and the platform: + the full custody chain, EPCIS export, batch and markets;
  *   every such read is written to the audit log;
  * - BRAND: the brand that minted the unit: everything (owner identity stays with the owner, issue 6).
+ *
+ * Beside the ladder, the unit's current owner (an owner session) sees what LEGITIMATE_INTEREST sees plus the
+ * fields a guard opens to owners (`RequireTier(min, { owner: true })`: the history). A former owner sees the
+ * public tier again: the check reads the open ownership on every request.
  */
 export const TIERS = ['PUBLIC', 'LEGITIMATE_INTEREST', 'AUTHORITY', 'BRAND'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -40,15 +44,25 @@ export function isAuditedRead(viewer: Viewer, tier: Tier, min: Tier): boolean {
   return tier === 'AUTHORITY' && min !== 'PUBLIC' && viewer.kind === 'ORGANIZATION';
 }
 
+/** Whether the caller is the current owner of the unit (an owner session whose account holds the open ownership). */
+export async function isCurrentOwner(context: Context, passportId: string): Promise<boolean> {
+  if (context.viewer.kind !== 'OWNER') return false;
+  const ownership = await context.loaders.currentOwnershipByPassport.load(passportId);
+  return ownership?.ownerId === context.viewer.ownerId;
+}
+
 /**
  * Field guard for anything resolved on a passport (`root.brandId` names its brand): below `min`, the field
- * answers FORBIDDEN (nullable fields then read null; the rest of the passport still resolves).
+ * answers FORBIDDEN (nullable fields then read null; the rest of the passport still resolves). The unit's
+ * current owner passes up to LEGITIMATE_INTEREST, and above it where `opts.owner` says so.
  */
-export function RequireTier(min: Tier): MiddlewareFn<Context> {
+export function RequireTier(min: Tier, opts: { owner?: boolean } = {}): MiddlewareFn<Context> {
   return async ({ root, context, info }, next) => {
     const brandId = (root as { brandId?: string }).brandId;
     if (!brandId) throw new ForbiddenError();
     const tier = passportTier(context.viewer, brandId);
+    const ownerMayRead = opts.owner === true || tierAtLeast('LEGITIMATE_INTEREST', min);
+    if (!tierAtLeast(tier, min) && ownerMayRead && (await isCurrentOwner(context, (root as { id: string }).id))) return next();
     if (!tierAtLeast(tier, min)) {
       throw new ForbiddenError(`${info.parentType.name}.${info.fieldName} is not visible at the ${tier} tier`);
     }

@@ -106,20 +106,20 @@ export class PassportResolver {
     return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, passportId));
   }
 
-  @UseMiddleware(RequireTier('AUTHORITY'))
-  @FieldResolver(() => HistoryVerification, { description: 'The same check as verifyHistory, for this unit.' })
+  @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))
+  @FieldResolver(() => HistoryVerification, { description: 'The same check as verifyHistory, for this unit (also for its current owner).' })
   async historyVerification(@Ctx() ctx: Context, @Root() p: PassportType): Promise<HistoryVerification> {
     return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, p.id));
   }
 
-  @UseMiddleware(RequireTier('AUTHORITY'))
+  @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))
   @FieldResolver(() => LifecycleEventType, { nullable: true, description: 'The newest history event (the head of the chain).' })
   async lastEvent(@Ctx() ctx: Context, @Root() p: PassportType): Promise<LifecycleEventType | null> {
     return ctx.loaders.lastEvent.load(p.id);
   }
 
-  @UseMiddleware(RequireTier('AUTHORITY'))
-  @FieldResolver(() => LifecycleEventConnection, { description: 'The hash-chained history, oldest first; `after` is a cursor from this connection.' })
+  @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))
+  @FieldResolver(() => LifecycleEventConnection, { description: 'The hash-chained history, oldest first; `after` is a cursor from this connection. Also shown to the unit\'s current owner.' })
   async history(
     @Ctx() ctx: Context,
     @Root() p: PassportType,

@@ -7,7 +7,8 @@ import { rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, isValidSerial, parseGtin, parseIdentifier } from '../../gs1/index.js';
-import { FraudAlert, type IFraudAlert } from '../alerts/fraud-alert.entity.js';
+import { raiseAlerts } from '../alerts/alert.service.js';
+import type { IFraudAlert } from '../alerts/fraud-alert.entity.js';
 import { SigningKey } from '../keys/signing-key.entity.js';
 import { type IOrganization, Organization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
@@ -15,7 +16,7 @@ import { identityBytes } from '../passports/identity.js';
 import { type IPassport, MintBatch, Passport } from '../passports/passport.entity.js';
 import { type IProductModel, ProductModel } from '../product-models/product-model.entity.js';
 import { validCoordinates } from './geo.js';
-import { effectiveMarkets, evaluateRules, type Finding, type ScanFacts, type SignatureCheck, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
+import { effectiveMarkets, evaluateRules, type ScanFacts, type SignatureCheck, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
 import type { VerdictValue } from './scan-event.entity.js';
 
 export type ScanInput = {
@@ -46,9 +47,6 @@ function scanPepper(masterKey: Uint8Array): KeyObject {
   if (!key) scanPeppers.set(masterKey, (key = createSecretKey(deriveKey(masterKey, 'scan-client'))));
   return key;
 }
-
-/** Topic of the outbox rows that announce new or grown alerts. */
-export const FRAUD_ALERT_TOPIC = 'fraud-alert';
 
 function bad(field: string, message: string): BadInputError {
   return new BadInputError(`${field}: ${message}`, { field });
@@ -206,35 +204,8 @@ export const verificationService = {
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $11, $12::verdict, $13::text[], now())`,
         [newId(), passport?.id ?? null, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, scanFacts.deviceHash ?? null, clientKey, signature, verdict, reasons, channel],
       );
-      const alerts = brandId ? await upsertAlerts(tx, brandId, passport, scan.gtin, findings, scan.at) : [];
+      const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
       return { verdict, reasons, passport, model, brand, alerts, scannedAt: scan.at };
     });
   },
 };
-
-/** Writes each finding into the open alert of its kind for the unit (or GTIN), and announces it in the outbox. */
-async function upsertAlerts(tx: EntityManager, brandId: string, passport: IPassport | null, gtin: string, findings: Finding[], at: Date): Promise<IFraudAlert[]> {
-  if (findings.length === 0) return [];
-  const subject = passport ? passport.id : `gtin:${gtin}`;
-  const ids: string[] = [];
-  for (const f of findings) {
-    // Postgres orders enum values as declared (LOW < … < CRITICAL), so greatest() keeps the worst severity.
-    const [row] = await rawQuery<{ id: string }>(
-      tx,
-      `insert into fraud_alert (id, brand_id, passport_id, gtin, subject, kind, severity, status, evidence, count, first_seen_at, last_seen_at)
-       values ($1, $2, $3, $4, $5, $6::alert_kind, $7::severity, 'OPEN', $8::jsonb, 1, $9, $9)
-       on conflict (subject, kind) where status = 'OPEN' do update
-         set count = fraud_alert.count + 1, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
-             severity = greatest(fraud_alert.severity, excluded.severity), evidence = excluded.evidence
-       returning id`,
-      [newId(), brandId, passport?.id ?? null, gtin, subject, f.kind, f.severity, JSON.stringify(f.evidence), at.toISOString()],
-    );
-    ids.push(row!.id);
-  }
-  await rawQuery(
-    tx,
-    `insert into outbox_message (id, topic, payload, created_at) select u.id, $1, u.payload, now() from unnest($2::uuid[], $3::jsonb[]) as u(id, payload)`,
-    [FRAUD_ALERT_TOPIC, ids.map(() => newId()), ids.map((id) => JSON.stringify({ alertId: id, brandId }))],
-  );
-  return tx.find(FraudAlert, { id: { $in: ids } }, { refresh: true });
-}
