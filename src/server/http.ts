@@ -17,6 +17,7 @@ import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
+import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import type { Metrics } from './metrics.js';
 import { consume } from './rate-limit.js';
@@ -129,6 +130,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     res.send(await metrics.registry.metrics());
   });
   app.use(wellKnownRouter(orm, config));
+  app.use(ownerPageRouter());
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
   app.use(
