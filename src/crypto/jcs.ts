@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 8785 (JCS) canonical JSON text of `value`.
@@ -56,6 +56,6 @@ export function sha256(bytes: Uint8Array): Uint8Array {
 
 /** Lowercase hex SHA-256 of `input`; a string is hashed as its UTF-8 bytes. */
 export function sha256Hex(input: Uint8Array | string): string {
-  // node:crypto: several times faster than a JS SHA-256 on the minting hot path (one hash per event).
-  return createHash('sha256').update(input).digest('hex');
+  // node:crypto's one-shot hash: no Hash object per call, on the minting hot path (two hashes per unit).
+  return hash('sha256', input, 'hex');
 }

@@ -163,16 +163,18 @@ export const passportService = {
         const draft: Draft = { ids: [], serials: [], claimCodes: [], claimHashes: [], signatures: null };
         for (let i = 0; i < count; i++) {
           // Time-ordered ids (UUIDv7) keep index inserts local; serials stay fully random.
-          const id = newId();
-          draft.ids.push(id);
+          draft.ids.push(newId());
           draft.serials.push(generateSerial());
+        }
+        if (signer) {
+          // Started before the claim codes are derived, so the workers sign while this thread works on.
+          draft.signatures = signer.sign(draft.serials.map((serial) => identityBytes({ gtin: v.gtin, serial, lot: v.lot })));
+          draft.signatures.catch(() => undefined); // awaited by build(); never an unhandled rejection if a write fails first
+        }
+        for (const id of draft.ids) {
           const claimCode = claimCodes.codeFor(id);
           draft.claimCodes.push(claimCode);
           draft.claimHashes.push(claimCodes.hash(claimCode));
-        }
-        if (signer) {
-          draft.signatures = signer.sign(draft.serials.map((serial) => identityBytes({ gtin: v.gtin, serial, lot: v.lot })));
-          draft.signatures.catch(() => undefined); // awaited by build(); never an unhandled rejection if a write fails first
         }
         return draft;
       };
