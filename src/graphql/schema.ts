@@ -13,10 +13,11 @@ import { OrganizationResolver } from '../modules/organizations/organization.reso
 import { ProductModelResolver } from '../modules/product-models/product-model.resolver.js';
 import { PassportServiceRecordsResolver, ServiceResolver } from '../modules/service/service.resolver.js';
 import { EndOfLifeResolver } from '../modules/end-of-life/end-of-life.resolver.js';
+import { NfcTagResolver } from '../modules/nfc-tags/nfc-tag.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
-const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver] as const;
+const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver, NfcTagResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

@@ -12,9 +12,11 @@ import { SigningKey } from '../keys/signing-key.entity.js';
 import { type IOrganization, Organization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { identityBytes } from '../passports/identity.js';
+import { nfcTagService, parseSunInput, type SunInput } from '../nfc-tags/nfc-tag.service.js';
 import { type IPassport, MintBatch, Passport } from '../passports/passport.entity.js';
 import { type IProductModel, ProductModel } from '../product-models/product-model.entity.js';
 import { validCoordinates } from './geo.js';
+import { NfcSunError, parseSunQuery } from './nfc-sun.js';
 import { effectiveMarkets, evaluateRules, type Finding, type ScanFacts, type SignatureCheck, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
 import type { VerdictValue } from './scan-event.entity.js';
 
@@ -26,6 +28,8 @@ export type ScanInput = {
   longitude?: number | null;
   country?: string | null;
   deviceId?: string | null;
+  /** An NFC SUN tap; also read from the Digital Link's `picc_data` and `cmac` parameters, as a tag writes them. */
+  nfc?: SunInput | null;
   at?: Date | null;
 };
 
@@ -87,7 +91,24 @@ function parseScan(viewer: Viewer, input: ScanInput) {
     if (Number.isNaN(input.at.getTime()) || input.at.getTime() > Date.now() + 5 * 60_000) throw bad('at', 'a valid time, not in the future');
     at = input.at;
   }
-  return { gtin, serial, sig, lat: input.latitude ?? null, lon: input.longitude ?? null, country, deviceId: input.deviceId ?? null, at };
+  const nfc = parseNfc(input);
+  return { gtin, serial, sig, lat: input.latitude ?? null, lon: input.longitude ?? null, country, deviceId: input.deviceId ?? null, nfc, at };
+}
+
+/** The SUN message of a scan: `input.nfc`, or the `picc_data` / `cmac` a tag appended to the Digital Link (both: they must agree). */
+function parseNfc(input: ScanInput): SunInput | null {
+  const given = input.nfc ? parseSunInput(input.nfc) : null;
+  const link = input.digitalLink && /[?&](?:picc_data|cmac)=/.test(input.digitalLink) ? input.digitalLink : null;
+  if (!link) return given;
+  let carried: SunInput;
+  try {
+    carried = parseSunQuery(link);
+  } catch (e) {
+    if (e instanceof NfcSunError) throw bad('digitalLink', `NFC SUN parameters: ${e.message}`);
+    throw e;
+  }
+  if (given && (given.piccData !== carried.piccData || given.cmac !== carried.cmac)) throw bad('nfc', 'differs from the picc_data and cmac in digitalLink');
+  return carried;
 }
 
 /** Checks the carried signature. Equal to the stored one: valid with no arithmetic (the server holds the record). */
@@ -173,6 +194,8 @@ export const verificationService = {
         await rawQuery(tx, 'select pg_advisory_xact_lock(hashtext($1))', [`gtin:${scan.gtin}`]);
       }
       const signature = await checkSignature(tx, passport, brandId, scan);
+      // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
+      const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
       const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, clientKey, scan.at);
       const batch = passport ? await tx.findOne(MintBatch, { id: passport.batch.id }) : null;
 
@@ -183,6 +206,7 @@ export const verificationService = {
         ...(scan.deviceId ? { deviceHash: keyed(`device:${scan.deviceId}`) } : {}),
         clientKey,
         signature,
+        nfc,
       };
       const unit: UnitFacts = passport
         ? {
