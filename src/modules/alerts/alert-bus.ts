@@ -16,13 +16,32 @@ export type AlertMessage = {
   lastSeenAt: string;
 };
 
+/** A lifecycle event as `passportEvents` subscribers receive it: the stored event, plus its unit's brand. */
+export type PassportEventMessage = {
+  id: string;
+  passportId: string;
+  brandId: string;
+  seq: number;
+  type: string;
+  occurredAt: string;
+  recordedAt: string;
+  actorId: string | null;
+  payload: Record<string, unknown>;
+  prevHash: string | null;
+  hash: string;
+};
+
 /**
- * Fan-out of published alerts to this process's subscribers. In-process by default; a Redis-backed
- * implementation of the same two calls carries alerts across replicas.
+ * Fan-out of what the outbox relay publishes to this process's subscribers, on two topics: fraud alerts
+ * and, as a sibling, passport history events (routed by passport id). In-process by default; a
+ * Redis-backed implementation of the same calls carries both across replicas.
  */
 export type AlertBus = {
   publish(message: AlertMessage): void;
   subscribe(): AsyncIterable<AlertMessage>;
+  publishPassportEvent(message: PassportEventMessage): void;
+  /** Events of one unit only: the local fan-out routes by passport id, so a subscriber sees no other unit's traffic. */
+  subscribePassportEvents(passportId: string): AsyncIterable<PassportEventMessage>;
   /** Releases connections (the Redis bus); called on shutdown after the outbox's last flush. */
   close?(): Promise<void>;
 };
@@ -35,7 +54,7 @@ export type AlertBus = {
 export function createLocalPubSub() {
   const eventTarget = new EventTarget();
   setMaxListeners(0, eventTarget);
-  return createPubSub<{ alert: [AlertMessage] }>({ eventTarget: eventTarget as never });
+  return createPubSub<{ alert: [AlertMessage]; passportEvent: [passportId: string, message: PassportEventMessage] }>({ eventTarget: eventTarget as never });
 }
 
 export function createInProcessAlertBus(): AlertBus {
@@ -43,5 +62,7 @@ export function createInProcessAlertBus(): AlertBus {
   return {
     publish: (message) => pubsub.publish('alert', message),
     subscribe: () => pubsub.subscribe('alert'),
+    publishPassportEvent: (message) => pubsub.publish('passportEvent', message.passportId, message),
+    subscribePassportEvents: (passportId) => pubsub.subscribe('passportEvent', passportId),
   };
 }

@@ -1,7 +1,8 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { OUTBOX_TOPICS, onOutboxCommit } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
-import type { AlertBus, AlertMessage } from './alert-bus.js';
+import type { AlertBus, AlertMessage, PassportEventMessage } from './alert-bus.js';
 
 type Row = {
   outbox_id: string;
@@ -18,6 +19,68 @@ type Row = {
   last_seen_at: string;
 };
 
+type EventRow = {
+  id: string;
+  passport_id: string;
+  brand_id: string;
+  seq: number;
+  type: string;
+  occurred_at: string;
+  recorded_at: string;
+  actor_id: string | null;
+  payload: Record<string, unknown>;
+  prev_hash: string | null;
+  hash: string;
+};
+
+/** Outbox rows of history events claimed per transaction; each names up to 10,000 events (one insert chunk). */
+const EVENT_ROWS_PER_CYCLE = 20;
+/** Events loaded (and held in memory) at a time while publishing them. */
+const EVENTS_PER_PAGE = 2_000;
+
+/**
+ * Publishes the events named by up to {@link EVENT_ROWS_PER_CYCLE} pending `passport-event` rows and marks
+ * them, in one transaction (the same at-least-once contract as alerts). Answers the number of rows claimed.
+ */
+async function publishPassportEvents(tx: EntityManager, bus: AlertBus): Promise<number> {
+  const rows = await rawQuery<{ id: string; event_ids: string[] }>(
+    tx,
+    `select o.id, array(select jsonb_array_elements_text(o.payload->'eventIds')) as event_ids
+     from outbox_message o where o.published_at is null and o.topic = $1
+     order by o.id limit $2 for update of o skip locked`,
+    [OUTBOX_TOPICS.passportEvent, EVENT_ROWS_PER_CYCLE],
+  );
+  for (const row of rows) {
+    for (let i = 0; i < row.event_ids.length; i += EVENTS_PER_PAGE) {
+      const events = await rawQuery<EventRow>(
+        tx,
+        `select e.id, e.passport_id, p.brand_id, e.seq, e.type, e.occurred_at::text, e.recorded_at::text, e.actor_id, e.payload, e.prev_hash, e.hash
+         from lifecycle_event e join passport p on p.id = e.passport_id
+         where e.id = any($1::uuid[]) order by e.passport_id, e.seq`,
+        [row.event_ids.slice(i, i + EVENTS_PER_PAGE)],
+      );
+      for (const e of events) {
+        const message: PassportEventMessage = {
+          id: e.id,
+          passportId: e.passport_id,
+          brandId: e.brand_id,
+          seq: e.seq,
+          type: e.type,
+          occurredAt: new Date(e.occurred_at).toISOString(),
+          recordedAt: new Date(e.recorded_at).toISOString(),
+          actorId: e.actor_id,
+          payload: e.payload,
+          prevHash: e.prev_hash,
+          hash: e.hash,
+        };
+        bus.publishPassportEvent(message);
+      }
+    }
+  }
+  if (rows.length) await rawQuery(tx, 'update outbox_message set published_at = now() where id = any($1::uuid[])', [rows.map((r) => r.id)]);
+  return rows.length;
+}
+
 export type OutboxRelay = {
   /** Publish soon (after a commit that wrote outbox rows) instead of waiting for the next tick. */
   kick(): void;
@@ -27,13 +90,17 @@ export type OutboxRelay = {
 };
 
 /**
- * Publishes committed outbox rows. Rows are claimed with `for update skip locked` (several replicas may
- * relay), published, then marked in the same transaction: a crash between publish and commit publishes
- * the row again after restart (at least once; an alert's id and count let subscribers drop repeats).
+ * Publishes committed outbox rows: fraud alerts, and the lifecycle events `passportEvents` subscribers wait
+ * for. Rows are claimed with `for update skip locked` (several replicas may relay), published, then marked
+ * in the same transaction: a crash between publish and commit publishes the row again after restart (at
+ * least once; an alert's id and count, an event's id and seq, let subscribers drop repeats). Runs on a
+ * timer, and at once after any commit that wrote outbox rows (see db/outbox.ts).
  */
 export function startOutboxRelay(orm: MikroORM, bus: AlertBus, log: Logger, intervalMs = 250): OutboxRelay {
   let running: Promise<number> | undefined;
   let stopped = false;
+  /** Set when stop() begins: no new cycle starts, the one running finishes. */
+  let stopping = false;
   const cycle = async (): Promise<number> => {
     let total = 0;
     for (;;) {
@@ -43,7 +110,7 @@ export function startOutboxRelay(orm: MikroORM, bus: AlertBus, log: Logger, inte
           `select o.id as outbox_id, a.id, a.brand_id, a.passport_id, a.gtin, a.kind, a.severity, a.status, a.evidence, a.count,
              a.first_seen_at::text, a.last_seen_at::text
            from outbox_message o join fraud_alert a on a.id = (o.payload->>'alertId')::uuid
-           where o.published_at is null and o.topic = 'fraud-alert'
+           where o.published_at is null and o.topic = '${OUTBOX_TOPICS.fraudAlert}'
            order by o.id limit 200 for update of o skip locked`,
           [],
         );
@@ -66,31 +133,48 @@ export function startOutboxRelay(orm: MikroORM, bus: AlertBus, log: Logger, inte
         if (rows.length) await rawQuery(tx, 'update outbox_message set published_at = now() where id = any($1::uuid[])', [rows.map((r) => r.outbox_id)]);
         return rows.length;
       });
-      total += published;
-      if (published < 200) return total;
+      const events = await orm.em.fork().transactional((tx) => publishPassportEvents(tx, bus));
+      total += published + events;
+      if (published < 200 && events < EVENT_ROWS_PER_CYCLE) return total;
     }
   };
-  const run = () => {
-    if (stopped) return Promise.resolve(0);
-    running ??= cycle()
+  // A kick during a cycle may concern rows that cycle's query no longer sees: run once more right after.
+  let again = false;
+  const run = (): Promise<number> => {
+    if (stopped || stopping) return Promise.resolve(0);
+    if (running) return running;
+    running = cycle()
       .catch((err: unknown) => {
         if (!stopped) log.warn({ err }, 'outbox relay cycle failed; will retry');
         return 0;
       })
-      .finally(() => (running = undefined));
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          void run();
+        }
+      });
     return running;
+  };
+  const kick = () => {
+    if (running) again = true;
+    else void run();
   };
   const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
+  const stopKicks = onOutboxCommit(orm, kick);
   void run();
   return {
-    kick: () => void run(),
+    kick,
     flush: async () => {
       await running;
       return run();
     },
     async stop() {
       clearInterval(timer);
+      stopKicks();
+      stopping = true;
       await running;
       stopped = true;
     },

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { v7 as uuidv7 } from 'uuid';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { noteOutboxWrite, OUTBOX_TOPICS } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
 import type { LifecycleEventType } from './lifecycle-event.entity.js';
 
@@ -38,16 +40,27 @@ const CHUNK = 10_000;
 
 /**
  * Writes many events (each already hashed) in a few statements, inside the caller's transaction:
- * one multi-row insert per chunk from parallel arrays (unnest), no per-row round trip.
+ * one multi-row insert per chunk from parallel arrays (unnest), no per-row round trip. The same
+ * statement writes one outbox row per chunk naming its events, so `passportEvents` subscribers hear of
+ * them once the transaction commits. MINTED events are left out: a unit's MINTED event commits with
+ * the unit itself, so no one can have subscribed to it yet.
  */
 export async function insertEvents(em: EntityManager, events: readonly (EventDraft & { id: string; hash: string })[]): Promise<void> {
+  let announced = false;
   for (let i = 0; i < events.length; i += CHUNK) {
     const chunk = events.slice(i, i + CHUNK);
+    announced ||= chunk.some((e) => e.type !== 'MINTED');
     await rawQuery(
       em,
-      `insert into lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash)
-       select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::lifecycle_event_type[], $5::timestamptz[], $6::timestamptz[],
-         $7::uuid[], $8::jsonb[], $9::text[], $10::text[])`,
+      `with inserted as (
+         insert into lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash)
+         select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::lifecycle_event_type[], $5::timestamptz[], $6::timestamptz[],
+           $7::uuid[], $8::jsonb[], $9::text[], $10::text[])
+         returning id, type
+       )
+       insert into outbox_message (id, topic, payload, created_at)
+       select $11::uuid, $12, jsonb_build_object('eventIds', jsonb_agg(id)), now() from inserted where type <> 'MINTED'
+       having count(*) > 0`,
       [
         chunk.map((e) => e.id),
         chunk.map((e) => e.passportId),
@@ -59,7 +72,10 @@ export async function insertEvents(em: EntityManager, events: readonly (EventDra
         chunk.map((e) => JSON.stringify(e.payload)),
         chunk.map((e) => e.prevHash),
         chunk.map((e) => e.hash),
+        uuidv7(),
+        OUTBOX_TOPICS.passportEvent,
       ],
     );
   }
+  if (announced) noteOutboxWrite(em);
 }

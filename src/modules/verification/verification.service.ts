@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import { fromBase64Url, verify } from '../../crypto/ed25519.js';
 import { deriveKey } from '../../crypto/master-key.js';
+import { noteOutboxWrite, OUTBOX_TOPICS } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
@@ -52,7 +53,7 @@ function scanPepper(masterKey: Uint8Array): KeyObject {
 }
 
 /** Topic of the outbox rows that announce new or grown alerts. */
-export const FRAUD_ALERT_TOPIC = 'fraud-alert';
+export const FRAUD_ALERT_TOPIC = OUTBOX_TOPICS.fraudAlert;
 
 function bad(field: string, message: string): BadInputError {
   return new BadInputError(`${field}: ${message}`, { field });
@@ -260,5 +261,6 @@ async function upsertAlerts(tx: EntityManager, brandId: string, passport: IPassp
     `insert into outbox_message (id, topic, payload, created_at) select u.id, $1, u.payload, now() from unnest($2::uuid[], $3::jsonb[]) as u(id, payload)`,
     [FRAUD_ALERT_TOPIC, ids.map(() => uuidv7()), ids.map((id) => JSON.stringify({ alertId: id, brandId }))],
   );
+  noteOutboxWrite(tx);
   return tx.find(FraudAlert, { id: { $in: ids } }, { refresh: true });
 }

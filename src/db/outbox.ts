@@ -1,0 +1,44 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+
+/** Topics of `outbox_message` rows: what the relay publishes after commit. */
+export const OUTBOX_TOPICS = {
+  /** `{ alertId, brandId }`: an alert raised or grown by a scan. */
+  fraudAlert: 'fraud-alert',
+  /** `{ eventIds }`: lifecycle events appended in one statement (one row per chunk, not per event). */
+  passportEvent: 'passport-event',
+} as const;
+
+/** Transactions (the driver's transaction objects) that wrote outbox rows and have not committed yet. */
+const pending = new WeakSet<object>();
+
+/**
+ * Notes that the entity manager's transaction wrote outbox rows, so the relay is kicked the moment it
+ * commits instead of on its next tick. Purely a latency hint: the relay polls anyway, and a rolled-back
+ * transaction's note is simply never consumed.
+ */
+export function noteOutboxWrite(em: EntityManager): void {
+  const trx = em.getTransactionContext();
+  if (trx && typeof trx === 'object') pending.add(trx);
+}
+
+/** One commit subscriber per ORM, fanning out to every listener (relays come and go; subscribers cannot). */
+const listeners = new WeakMap<MikroORM, Set<() => void>>();
+
+/**
+ * Calls `onCommit` after every commit of a transaction that {@link noteOutboxWrite} marked; the returned
+ * function stops it. The mark is left for the garbage collector (a transaction object is never reused).
+ */
+export function onOutboxCommit(orm: MikroORM, onCommit: () => void): () => void {
+  let set = listeners.get(orm);
+  if (!set) {
+    const created = new Set<() => void>();
+    listeners.set(orm, (set = created));
+    orm.em.getEventManager().registerSubscriber({
+      afterTransactionCommit: ({ transaction }) => {
+        if (transaction && typeof transaction === 'object' && pending.has(transaction)) for (const listener of created) listener();
+      },
+    });
+  }
+  set.add(onCommit);
+  return () => set.delete(onCommit);
+}
