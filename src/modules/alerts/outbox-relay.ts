@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import { OUTBOX_TOPICS, onOutboxCommit } from '../../db/outbox.js';
+import { OUTBOX_TOPICS, type OutboxTopic, onOutboxCommit } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
 import type { AlertBus, AlertMessage, PassportEventMessage } from './alert-bus.js';
 
@@ -81,9 +81,47 @@ async function publishPassportEvents(tx: EntityManager, bus: AlertBus): Promise<
   return rows.length;
 }
 
+/** Publishes up to {@link ALERT_ROWS_PER_CYCLE} pending alert rows and marks them, in one transaction. Answers the rows claimed. */
+async function publishAlerts(tx: EntityManager, bus: AlertBus): Promise<number> {
+  const rows = await rawQuery<Row>(
+    tx,
+    `select o.id as outbox_id, a.id, a.brand_id, a.passport_id, a.gtin, a.kind, a.severity, a.status, a.evidence, a.count,
+       a.first_seen_at::text, a.last_seen_at::text
+     from outbox_message o join fraud_alert a on a.id = (o.payload->>'alertId')::uuid
+     where o.published_at is null and o.topic = $1
+     order by o.id limit $2 for update of o skip locked`,
+    [OUTBOX_TOPICS.fraudAlert, ALERT_ROWS_PER_CYCLE],
+  );
+  for (const r of rows) {
+    const message: AlertMessage = {
+      id: r.id,
+      brandId: r.brand_id,
+      passportId: r.passport_id,
+      gtin: r.gtin,
+      kind: r.kind,
+      severity: r.severity,
+      status: r.status,
+      evidence: r.evidence,
+      count: r.count,
+      firstSeenAt: new Date(r.first_seen_at).toISOString(),
+      lastSeenAt: new Date(r.last_seen_at).toISOString(),
+    };
+    bus.publish(message);
+  }
+  if (rows.length) await rawQuery(tx, 'update outbox_message set published_at = now() where id = any($1::uuid[])', [rows.map((r) => r.outbox_id)]);
+  return rows.length;
+}
+
+const ALERT_ROWS_PER_CYCLE = 200;
+const PUBLISHERS: Record<OutboxTopic, { publish: (tx: EntityManager, bus: AlertBus) => Promise<number>; perCycle: number }> = {
+  [OUTBOX_TOPICS.fraudAlert]: { publish: publishAlerts, perCycle: ALERT_ROWS_PER_CYCLE },
+  [OUTBOX_TOPICS.passportEvent]: { publish: publishPassportEvents, perCycle: EVENT_ROWS_PER_CYCLE },
+};
+const ALL_TOPICS: readonly OutboxTopic[] = Object.values(OUTBOX_TOPICS);
+
 export type OutboxRelay = {
   /** Publish soon (after a commit that wrote outbox rows) instead of waiting for the next tick. */
-  kick(): void;
+  kick(topics?: Iterable<OutboxTopic>): void;
   /** Publishes whatever is pending now; resolves when done. */
   flush(): Promise<number>;
   stop(): Promise<void>;
@@ -94,72 +132,49 @@ export type OutboxRelay = {
  * for. Rows are claimed with `for update skip locked` (several replicas may relay), published, then marked
  * in the same transaction: a crash between publish and commit publishes the row again after restart (at
  * least once; an alert's id and count, an event's id and seq, let subscribers drop repeats). Runs on a
- * timer, and at once after any commit that wrote outbox rows (see db/outbox.ts).
+ * timer over every topic, and at once after any commit that wrote outbox rows, over that commit's topics
+ * only (see db/outbox.ts), so a scan that raised an alert costs one relay transaction, not one per topic.
  */
 export function startOutboxRelay(orm: MikroORM, bus: AlertBus, log: Logger, intervalMs = 250): OutboxRelay {
   let running: Promise<number> | undefined;
   let stopped = false;
   /** Set when stop() begins: no new cycle starts, the one running finishes. */
   let stopping = false;
-  const cycle = async (): Promise<number> => {
+  const cycle = async (topics: ReadonlySet<OutboxTopic>): Promise<number> => {
     let total = 0;
-    for (;;) {
-      const published = await orm.em.fork().transactional(async (tx) => {
-        const rows = await rawQuery<Row>(
-          tx,
-          `select o.id as outbox_id, a.id, a.brand_id, a.passport_id, a.gtin, a.kind, a.severity, a.status, a.evidence, a.count,
-             a.first_seen_at::text, a.last_seen_at::text
-           from outbox_message o join fraud_alert a on a.id = (o.payload->>'alertId')::uuid
-           where o.published_at is null and o.topic = '${OUTBOX_TOPICS.fraudAlert}'
-           order by o.id limit 200 for update of o skip locked`,
-          [],
-        );
-        for (const r of rows) {
-          const message: AlertMessage = {
-            id: r.id,
-            brandId: r.brand_id,
-            passportId: r.passport_id,
-            gtin: r.gtin,
-            kind: r.kind,
-            severity: r.severity,
-            status: r.status,
-            evidence: r.evidence,
-            count: r.count,
-            firstSeenAt: new Date(r.first_seen_at).toISOString(),
-            lastSeenAt: new Date(r.last_seen_at).toISOString(),
-          };
-          bus.publish(message);
-        }
-        if (rows.length) await rawQuery(tx, 'update outbox_message set published_at = now() where id = any($1::uuid[])', [rows.map((r) => r.outbox_id)]);
-        return rows.length;
-      });
-      const events = await orm.em.fork().transactional((tx) => publishPassportEvents(tx, bus));
-      total += published + events;
-      if (published < 200 && events < EVENT_ROWS_PER_CYCLE) return total;
+    for (const topic of topics) {
+      const { publish, perCycle } = PUBLISHERS[topic];
+      for (;;) {
+        const claimed = await orm.em.fork().transactional((tx) => publish(tx, bus));
+        total += claimed;
+        if (claimed < perCycle) break;
+      }
     }
+    return total;
   };
   // A kick during a cycle may concern rows that cycle's query no longer sees: run once more right after.
-  let again = false;
-  const run = (): Promise<number> => {
+  const again = new Set<OutboxTopic>();
+  const run = (topics: Iterable<OutboxTopic> = ALL_TOPICS): Promise<number> => {
     if (stopped || stopping) return Promise.resolve(0);
     if (running) return running;
-    running = cycle()
+    running = cycle(new Set(topics))
       .catch((err: unknown) => {
         if (!stopped) log.warn({ err }, 'outbox relay cycle failed; will retry');
         return 0;
       })
       .finally(() => {
         running = undefined;
-        if (again) {
-          again = false;
-          void run();
+        if (again.size) {
+          const next = [...again];
+          again.clear();
+          void run(next);
         }
       });
     return running;
   };
-  const kick = () => {
-    if (running) again = true;
-    else void run();
+  const kick = (topics: Iterable<OutboxTopic> = ALL_TOPICS) => {
+    if (running) for (const t of topics) again.add(t);
+    else void run(topics);
   };
   const timer = setInterval(() => void run(), intervalMs);
   timer.unref();

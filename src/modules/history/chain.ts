@@ -77,5 +77,5 @@ export async function insertEvents(em: EntityManager, events: readonly (EventDra
       ],
     );
   }
-  if (announced) noteOutboxWrite(em);
+  if (announced) noteOutboxWrite(em, OUTBOX_TOPICS.passportEvent);
 }

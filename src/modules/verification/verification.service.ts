@@ -361,7 +361,7 @@ async function upsertAlerts(tx: EntityManager, brandId: string, passport: Scanne
       findings.map(() => uuidv7()),
     ],
   );
-  noteOutboxWrite(tx);
+  noteOutboxWrite(tx, OUTBOX_TOPICS.fraudAlert);
   const order = new Map(findings.map((f, i) => [f.kind, i]));
   return rows.map((r) => tx.map(FraudAlert, r.a) as IFraudAlert).sort((x, y) => order.get(x.kind)! - order.get(y.kind)!);
 }
