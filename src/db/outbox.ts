@@ -4,7 +4,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 export const OUTBOX_TOPICS = {
   /** `{ alertId, brandId }`: an alert raised or grown by a scan. */
   fraudAlert: 'fraud-alert',
-  /** `{ eventIds }`: lifecycle events appended in one statement (one row per chunk, not per event). */
+  /** `{ events: [[passportId, eventId], …] }`: lifecycle events appended in one statement (one row per chunk, not per event). */
   passportEvent: 'passport-event',
 } as const;
 export type OutboxTopic = (typeof OUTBOX_TOPICS)[keyof typeof OUTBOX_TOPICS];

@@ -151,6 +151,7 @@ describe('Redis alert bus: two in-process servers, each with its own database', 
     await Promise.all([live.ready, elsewhere.ready]);
     await pub.publish(PASSPORT_EVENT_CHANNEL, 'not json {');
     await pub.publish(PASSPORT_EVENT_CHANNEL, JSON.stringify({ id: 'x', passportId: unit }));
+    await pub.publish(PASSPORT_EVENT_CHANNEL, JSON.stringify({ events: [[unit, 'not-an-id']] }));
     const id = await ship(a, seedA.retailer.key, unit);
     expect(await until(() => live.received.length > 0)).toBe(true);
     await sleep(500);

@@ -16,20 +16,11 @@ export type AlertMessage = {
   lastSeenAt: string;
 };
 
-/** A lifecycle event as `passportEvents` subscribers receive it: the stored event, plus its unit's brand. */
-export type PassportEventMessage = {
-  id: string;
-  passportId: string;
-  brandId: string;
-  seq: number;
-  type: string;
-  occurredAt: string;
-  recordedAt: string;
-  actorId: string | null;
-  payload: Record<string, unknown>;
-  prevHash: string | null;
-  hash: string;
-};
+/**
+ * That a lifecycle event was appended to a unit. Only ids travel: a subscriber's replica reads the event
+ * itself, so a bulk append (100,000 SIGNED events) costs the bus a few small messages, not the events.
+ */
+export type PassportEventNotice = { passportId: string; eventId: string };
 
 /**
  * Fan-out of what the outbox relay publishes to this process's subscribers, on two topics: fraud alerts
@@ -39,9 +30,10 @@ export type PassportEventMessage = {
 export type AlertBus = {
   publish(message: AlertMessage): void;
   subscribe(): AsyncIterable<AlertMessage>;
-  publishPassportEvent(message: PassportEventMessage): void;
-  /** Events of one unit only: the local fan-out routes by passport id, so a subscriber sees no other unit's traffic. */
-  subscribePassportEvents(passportId: string): AsyncIterable<PassportEventMessage>;
+  /** One batch (an outbox row's events): one message across replicas, fanned out locally per unit. */
+  publishPassportEvents(notices: readonly PassportEventNotice[]): void;
+  /** Notices of one unit only: the local fan-out routes by passport id, so a subscriber sees no other unit's traffic. */
+  subscribePassportEvents(passportId: string): AsyncIterable<PassportEventNotice>;
   /** Releases connections (the Redis bus); called on shutdown after the outbox's last flush. */
   close?(): Promise<void>;
 };
@@ -54,7 +46,12 @@ export type AlertBus = {
 export function createLocalPubSub() {
   const eventTarget = new EventTarget();
   setMaxListeners(0, eventTarget);
-  return createPubSub<{ alert: [AlertMessage]; passportEvent: [passportId: string, message: PassportEventMessage] }>({ eventTarget: eventTarget as never });
+  const pubsub = createPubSub<{ alert: [AlertMessage]; passportEvent: [passportId: string, notice: PassportEventNotice] }>({ eventTarget: eventTarget as never });
+  return Object.assign(pubsub, {
+    publishNotices(notices: readonly PassportEventNotice[]) {
+      for (const n of notices) pubsub.publish('passportEvent', n.passportId, n);
+    },
+  });
 }
 
 export function createInProcessAlertBus(): AlertBus {
@@ -62,7 +59,7 @@ export function createInProcessAlertBus(): AlertBus {
   return {
     publish: (message) => pubsub.publish('alert', message),
     subscribe: () => pubsub.subscribe('alert'),
-    publishPassportEvent: (message) => pubsub.publish('passportEvent', message.passportId, message),
+    publishPassportEvents: (notices) => pubsub.publishNotices(notices),
     subscribePassportEvents: (passportId) => pubsub.subscribe('passportEvent', passportId),
   };
 }

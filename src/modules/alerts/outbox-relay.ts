@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { OUTBOX_TOPICS, type OutboxTopic, onOutboxCommit } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
-import type { AlertBus, AlertMessage, PassportEventMessage } from './alert-bus.js';
+import type { AlertBus, AlertMessage } from './alert-bus.js';
 
 type Row = {
   outbox_id: string;
@@ -19,64 +19,22 @@ type Row = {
   last_seen_at: string;
 };
 
-type EventRow = {
-  id: string;
-  passport_id: string;
-  brand_id: string;
-  seq: number;
-  type: string;
-  occurred_at: string;
-  recorded_at: string;
-  actor_id: string | null;
-  payload: Record<string, unknown>;
-  prev_hash: string | null;
-  hash: string;
-};
-
 /** Outbox rows of history events claimed per transaction; each names up to 10,000 events (one insert chunk). */
 const EVENT_ROWS_PER_CYCLE = 20;
-/** Events loaded (and held in memory) at a time while publishing them. */
-const EVENTS_PER_PAGE = 2_000;
 
 /**
- * Publishes the events named by up to {@link EVENT_ROWS_PER_CYCLE} pending `passport-event` rows and marks
- * them, in one transaction (the same at-least-once contract as alerts). Answers the number of rows claimed.
+ * Publishes the notices of up to {@link EVENT_ROWS_PER_CYCLE} pending `passport-event` rows (one bus
+ * message per row: ids only, the subscriber's replica reads the event) and marks them, in one transaction:
+ * the same at-least-once contract as alerts. Answers the number of rows claimed.
  */
 async function publishPassportEvents(tx: EntityManager, bus: AlertBus): Promise<number> {
-  const rows = await rawQuery<{ id: string; event_ids: string[] }>(
+  const rows = await rawQuery<{ id: string; events: [string, string][] }>(
     tx,
-    `select o.id, array(select jsonb_array_elements_text(o.payload->'eventIds')) as event_ids
-     from outbox_message o where o.published_at is null and o.topic = $1
+    `select o.id, o.payload->'events' as events from outbox_message o where o.published_at is null and o.topic = $1
      order by o.id limit $2 for update of o skip locked`,
     [OUTBOX_TOPICS.passportEvent, EVENT_ROWS_PER_CYCLE],
   );
-  for (const row of rows) {
-    for (let i = 0; i < row.event_ids.length; i += EVENTS_PER_PAGE) {
-      const events = await rawQuery<EventRow>(
-        tx,
-        `select e.id, e.passport_id, p.brand_id, e.seq, e.type, e.occurred_at::text, e.recorded_at::text, e.actor_id, e.payload, e.prev_hash, e.hash
-         from lifecycle_event e join passport p on p.id = e.passport_id
-         where e.id = any($1::uuid[]) order by e.passport_id, e.seq`,
-        [row.event_ids.slice(i, i + EVENTS_PER_PAGE)],
-      );
-      for (const e of events) {
-        const message: PassportEventMessage = {
-          id: e.id,
-          passportId: e.passport_id,
-          brandId: e.brand_id,
-          seq: e.seq,
-          type: e.type,
-          occurredAt: new Date(e.occurred_at).toISOString(),
-          recordedAt: new Date(e.recorded_at).toISOString(),
-          actorId: e.actor_id,
-          payload: e.payload,
-          prevHash: e.prev_hash,
-          hash: e.hash,
-        };
-        bus.publishPassportEvent(message);
-      }
-    }
-  }
+  for (const row of rows) bus.publishPassportEvents((row.events ?? []).map(([passportId, eventId]) => ({ passportId, eventId })));
   if (rows.length) await rawQuery(tx, 'update outbox_message set published_at = now() where id = any($1::uuid[])', [rows.map((r) => r.id)]);
   return rows.length;
 }

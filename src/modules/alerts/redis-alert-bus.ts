@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type AlertBus, type AlertMessage, createLocalPubSub, type PassportEventMessage } from './alert-bus.js';
+import { type AlertBus, type AlertMessage, createLocalPubSub, type PassportEventNotice } from './alert-bus.js';
 
 export const ALERT_CHANNEL = 'dpp:fraud-alerts';
 export const PASSPORT_EVENT_CHANNEL = 'dpp:passport-events';
@@ -19,19 +19,24 @@ function parse(raw: string): AlertMessage | undefined {
   return m as AlertMessage;
 }
 
-/** Likewise for passport events: delivered only with the fields routing and access depend on. */
-function parsePassportEvent(raw: string): PassportEventMessage | undefined {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A batch of passport event notices, `{ events: [[passportId, eventId], …] }`: delivered only if every pair is two ids. */
+function parseNotices(raw: string): PassportEventNotice[] | undefined {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  if (!value || typeof value !== 'object') return undefined;
-  const m = value as Partial<PassportEventMessage>;
-  if (typeof m.id !== 'string' || typeof m.passportId !== 'string' || typeof m.brandId !== 'string' || typeof m.type !== 'string' || typeof m.seq !== 'number' || typeof m.hash !== 'string') return undefined;
-  if (typeof m.occurredAt !== 'string' || typeof m.recordedAt !== 'string' || !m.payload || typeof m.payload !== 'object') return undefined;
-  return m as PassportEventMessage;
+  const events = value && typeof value === 'object' ? (value as { events?: unknown }).events : undefined;
+  if (!Array.isArray(events)) return undefined;
+  const out: PassportEventNotice[] = [];
+  for (const pair of events) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !UUID.test(pair[0]) || !UUID.test(pair[1])) return undefined;
+    out.push({ passportId: pair[0], eventId: pair[1] });
+  }
+  return out;
 }
 
 /**
@@ -49,8 +54,8 @@ export function createRedisAlertBus(redisUrl: string, log: Logger): AlertBus & {
   subscriber.on('ready', () => log.debug('redis alert subscriber ready'));
   subscriber.on('message', (channel: string, raw: string) => {
     if (channel === PASSPORT_EVENT_CHANNEL) {
-      const event = parsePassportEvent(raw);
-      if (event) local.publish('passportEvent', event.passportId, event);
+      const notices = parseNotices(raw);
+      if (notices) local.publishNotices(notices);
       else log.warn({ channel, length: raw.length }, 'ignored malformed passport event message');
       return;
     }
@@ -73,10 +78,11 @@ export function createRedisAlertBus(redisUrl: string, log: Logger): AlertBus & {
       });
     },
     subscribe: () => local.subscribe('alert'),
-    publishPassportEvent(message) {
-      if (closed) return;
-      publisher.publish(PASSPORT_EVENT_CHANNEL, JSON.stringify(message)).catch((err: unknown) => {
-        log.warn({ err: (err as Error).message, eventId: message.id }, 'passport event not published to redis; the history query has it');
+    publishPassportEvents(notices) {
+      if (closed || notices.length === 0) return;
+      const message = JSON.stringify({ events: notices.map((n) => [n.passportId, n.eventId]) });
+      publisher.publish(PASSPORT_EVENT_CHANNEL, message).catch((err: unknown) => {
+        log.warn({ err: (err as Error).message, events: notices.length }, 'passport events not published to redis; the history query has them');
       });
     },
     subscribePassportEvents: (passportId) => local.subscribe('passportEvent', passportId),

@@ -56,10 +56,10 @@ export async function insertEvents(em: EntityManager, events: readonly (EventDra
          insert into lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash)
          select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::lifecycle_event_type[], $5::timestamptz[], $6::timestamptz[],
            $7::uuid[], $8::jsonb[], $9::text[], $10::text[])
-         returning id, type
+         returning id, passport_id, type
        )
        insert into outbox_message (id, topic, payload, created_at)
-       select $11::uuid, $12, jsonb_build_object('eventIds', jsonb_agg(id)), now() from inserted where type <> 'MINTED'
+       select $11::uuid, $12, jsonb_build_object('events', jsonb_agg(jsonb_build_array(passport_id, id))), now() from inserted where type <> 'MINTED'
        having count(*) > 0`,
       [
         chunk.map((e) => e.id),

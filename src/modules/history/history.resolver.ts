@@ -1,12 +1,25 @@
-import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
 import { Access } from '../../graphql/access.js';
 import type { Context } from '../../graphql/context.js';
-import type { PassportEventMessage } from '../alerts/alert-bus.js';
+import type { PassportEventNotice } from '../alerts/alert-bus.js';
 import { isAuditedRead, passportTier, tierAtLeast } from '../passports/passport.access.js';
 import { LifecycleEventType } from '../passports/passport.types.js';
+
+type EventRow = {
+  id: string;
+  passport_id: string;
+  seq: number;
+  type: string;
+  occurred_at: string;
+  recorded_at: string;
+  actor_id: string | null;
+  payload: Record<string, unknown>;
+  prev_hash: string | null;
+  hash: string;
+};
 
 /** The organisation kinds that can reach the AUTHORITY tier on some unit: its brand, and the authorities. */
 const HISTORY_READERS = ['BRAND', 'REGULATOR', 'CUSTOMS', 'PLATFORM'] as const;
@@ -34,18 +47,26 @@ export class HistoryResolver {
       return ctx.services.alertBus.subscribePassportEvents(passportId);
     },
   })
-  passportEvents(@Root() m: PassportEventMessage, @Arg('passportId', () => ID) _passportId: string): LifecycleEventType {
+  async passportEvents(@Root() n: PassportEventNotice, @Ctx() ctx: Context, @Arg('passportId', () => ID) _passportId: string): Promise<LifecycleEventType> {
+    // The bus carries ids; the event is read here, on a fresh fork per event, only where someone listens.
+    const [e] = await rawQuery<EventRow>(
+      ctx.em.fork(),
+      `select id, passport_id, seq, type, occurred_at::text, recorded_at::text, actor_id, payload, prev_hash, hash
+       from lifecycle_event where id = $1 and passport_id = $2`,
+      [n.eventId, n.passportId],
+    );
+    if (!e) throw new NotFoundError('LifecycleEvent', n.eventId);
     return LifecycleEventType.from({
-      id: m.id,
-      passportId: m.passportId,
-      seq: m.seq,
-      type: m.type,
-      occurredAt: new Date(m.occurredAt),
-      recordedAt: new Date(m.recordedAt),
-      actorId: m.actorId,
-      payload: m.payload,
-      prevHash: m.prevHash,
-      hash: m.hash,
+      id: e.id,
+      passportId: e.passport_id,
+      seq: e.seq,
+      type: e.type,
+      occurredAt: new Date(e.occurred_at),
+      recordedAt: new Date(e.recorded_at),
+      actorId: e.actor_id,
+      payload: e.payload,
+      prevHash: e.prev_hash,
+      hash: e.hash,
     });
   }
 }
