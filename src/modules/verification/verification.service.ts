@@ -222,7 +222,6 @@ type UnitRow = {
   gs1_company_prefixes: string[];
 };
 
-
 /**
  * The scanned unit, locked (`for update of p`, so concurrent scans of it count and group alerts exactly),
  * with its model, brand, batch markets and the status of the key that signed it: one statement instead
@@ -230,11 +229,7 @@ type UnitRow = {
  * advisory lock (unknown serials of one GTIN are grouped on the GTIN, so they are serialised the same way).
  */
 async function lockUnit(tx: EntityManager, gtin: string, serial: string) {
-  const [unit] = await rawQuery<UnitRow>(
-    tx,
-    SCAN_SQL.lockUnit,
-    [gtin, serial],
-  );
+  const [unit] = await rawQuery<UnitRow>(tx, SCAN_SQL.lockUnit, [gtin, serial]);
   const row =
     unit ??
     // The lock function runs once per returned row: only when the GTIN is a registered model's.
