@@ -15,12 +15,13 @@
  * lookup. The load is spread over 10 retailer keys so unknown-serial probing is not all one client.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
+import { SCAN_SQL } from '../src/modules/verification/verification.service.js';
 import { line, machineLine, startBenchServer, withDatabase } from './harness.js';
 
 const N = Number(process.env.BENCH_UNITS ?? 100_000);
@@ -109,9 +110,11 @@ function shuffle<T>(a: T[]): T[] {
 }
 
 /**
- * The SQL one genuine scan runs (verification.service.ts): lock the unit, load it, its model, brand and
- * signing key, the recent scans and the counts, its batch, insert the scan; prepared, one transaction per
- * scan, from SQL_CONNECTIONS connections for SQL_SECONDS. Scans per second.
+ * The SQL one genuine scan runs (verification.service.ts, the very statements of SCAN_SQL): lock the unit
+ * and read it with its model, brand, batch and signing key status; its recent scans and counts; insert
+ * the scan. Prepared, one transaction per scan, from SQL_CONNECTIONS connections for SQL_SECONDS. The
+ * API-key lookup every keyed request also makes is left out, so the limit is the stricter one.
+ * Scans per second.
  */
 async function sqlLimit(url: string, units: { gtin: string; serial: string }[]): Promise<number> {
   const clients = await Promise.all(
@@ -132,31 +135,16 @@ async function sqlLimit(url: string, units: { gtin: string; serial: string }[]):
         const u = units[(i += SQL_CONNECTIONS) % units.length]!;
         const at = new Date();
         await c.query('begin');
-        const locked = await c.query({ name: 'lock', text: 'select id from passport where gtin = $1 and serial = $2 for update', values: [u.gtin, u.serial] });
-        const id = locked.rows[0].id as string;
-        const p = (await c.query({ name: 'passport', text: 'select * from passport where id = $1 limit 1', values: [id] })).rows[0];
-        const model = (await c.query({ name: 'model', text: 'select * from product_model where gtin = $1 limit 1', values: [u.gtin] })).rows[0];
-        await c.query({ name: 'brand', text: 'select * from organization where id = $1 limit 1', values: [model.brand_id] });
-        await c.query({ name: 'key', text: 'select * from signing_key where kid = $1 limit 1', values: [p.kid] });
+        const p = (await c.query({ name: 'lock', text: SCAN_SQL.lockUnit, values: [u.gtin, u.serial] })).rows[0];
         await c.query({
-          name: 'recent',
-          text: 'select scanned_at, latitude, longitude, country from scan_event where passport_id = $1 and scanned_at > $2 order by scanned_at desc limit 50',
-          values: [id, new Date(at.getTime() - 86_400_000).toISOString()],
+          name: 'facts',
+          text: SCAN_SQL.unitFacts,
+          values: [p.id, new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()],
         });
-        await c.query({
-          name: 'counts',
-          text: `select (select count(*)::int from scan_event where passport_id = $1 and scanned_at > $2 and scanned_at < $3) as hour,
-                   (select count(*)::int from scan_event where passport_id = $1) as lifetime,
-                   exists (select 1 from lifecycle_event where passport_id = $1 and type = 'TAMPER_REPORTED') as tamper`,
-          values: [id, new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString()],
-        });
-        await c.query({ name: 'batch', text: 'select * from mint_batch where id = $1 limit 1', values: [p.batch_id] });
         await c.query({
           name: 'insert',
-          text: `insert into scan_event (id, passport_id, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
-                   signature_check, verdict, reasons, created_at)
-                 values (gen_random_uuid(), $1, $2, $3, $4, null, null, null, null, $5, 'GRAPHQL', 'VALID', 'AUTHENTIC'::verdict, '{}'::text[], now())`,
-          values: [id, u.gtin, u.serial, at.toISOString(), clientKey],
+          text: SCAN_SQL.insertScan,
+          values: [randomUUID(), p.id, u.gtin, u.serial, at.toISOString(), null, null, null, null, clientKey, 'VALID', 'AUTHENTIC', [], 'GRAPHQL'],
         });
         await c.query('commit');
         scans++;

@@ -3,6 +3,7 @@ import { Migration20261124194530_foundation } from './Migration20261124194530_fo
 import { Migration20261124195422_passports } from './Migration20261124195422_passports.js';
 import { Migration20261124202627_lifecycle } from './Migration20261124202627_lifecycle.js';
 import { Migration20261124210158_scans } from './Migration20261124210158_scans.js';
+import { Migration20261124220206_nfc_tags } from './Migration20261124220206_nfc_tags.js';
 import { Migration20261124221033_mint_costs } from './Migration20261124221033_mint_costs.js';
 import { Migration20261124221406_owners } from './Migration20261124221406_owners.js';
 
@@ -12,6 +13,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124195422_passports', class: Migration20261124195422_passports },
   { name: 'Migration20261124202627_lifecycle', class: Migration20261124202627_lifecycle },
   { name: 'Migration20261124210158_scans', class: Migration20261124210158_scans },
+  { name: 'Migration20261124220206_nfc_tags', class: Migration20261124220206_nfc_tags },
   { name: 'Migration20261124221033_mint_costs', class: Migration20261124221033_mint_costs },
   { name: 'Migration20261124221406_owners', class: Migration20261124221406_owners },
 ];

@@ -27,7 +27,10 @@ export function loadMasterKey(config: Config, log: Logger): Uint8Array {
   return key;
 }
 
-/** A purpose-bound 32-byte key derived from the master key (HKDF-SHA256), so no two uses share a key. */
-export function deriveKey(masterKey: Uint8Array, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `dpp:${purpose}`, 32));
+/**
+ * A purpose-bound key derived from the master key (HKDF-SHA256, empty salt, info `dpp:<purpose>`), so no
+ * two uses share a key. 32 bytes unless a use needs another size (AES-128 keys: 16).
+ */
+export function deriveKey(masterKey: Uint8Array, purpose: string, length = 32): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `dpp:${purpose}`, length));
 }

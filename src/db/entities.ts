@@ -4,6 +4,7 @@ import { CapturedEpcisEvent, EpcisCapture } from '../modules/custody/epcis-captu
 import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
 import { SigningKey } from '../modules/keys/signing-key.entity.js';
 import { ApiKey, Organization } from '../modules/organizations/organization.entity.js';
+import { NfcTag } from '../modules/nfc-tags/nfc-tag.entity.js';
 import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
 import { ProductModel } from '../modules/product-models/product-model.entity.js';
 import { Owner, OwnerSession, PasskeyCredential, WebAuthnChallenge } from '../modules/ownership/owner.entity.js';
@@ -36,4 +37,5 @@ export const entities = [
   Ownership,
   TransferOffer,
   WarrantyClaim,
+  NfcTag,
 ];

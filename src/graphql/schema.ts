@@ -15,11 +15,13 @@ import { PassportServiceRecordsResolver, ServiceResolver } from '../modules/serv
 import { EndOfLifeResolver } from '../modules/end-of-life/end-of-life.resolver.js';
 import { OwnerResolver, OwnershipResolver, PasskeyResolver, PassportOwnershipResolver, ViewerOwnerResolver } from '../modules/ownership/ownership.resolver.js';
 import { PassportWarrantyClaimsResolver, WarrantyResolver } from '../modules/warranty/warranty.resolver.js';
+import { NfcTagResolver } from '../modules/nfc-tags/nfc-tag.resolver.js';
+import { HistoryResolver } from '../modules/history/history.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
 const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
-  PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, WarrantyResolver, PassportWarrantyClaimsResolver] as const;
+  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, WarrantyResolver, PassportWarrantyClaimsResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 
@@ -32,7 +34,7 @@ export function getSchema(): Promise<GraphQLSchema> {
     // The contract's scalar names: DateTime (RFC 3339) and JSON.
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     // type-graphql insists on a PubSub once any @Subscription exists. Ours use `subscribe` to read the
-    // server's own AlertBus (per server, in-process or Redis), so this schema-level one carries nothing.
+    // server's own AlertBus (alerts and passport events; in-process or Redis), so this one carries nothing.
     pubSub: createPubSub(),
   }).then((schema) => {
     assertDenyByDefault(schema);

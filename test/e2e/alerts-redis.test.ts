@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
-import { ALERT_CHANNEL } from '../../src/modules/alerts/redis-alert-bus.js';
+import { ALERT_CHANNEL, PASSPORT_EVENT_CHANNEL } from '../../src/modules/alerts/redis-alert-bus.js';
 import { testServerUrl } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -45,6 +45,36 @@ function subscribe(wsUrl: string, key: string) {
   return { received, ready, state };
 }
 
+const EVENTS_SUB = 'subscription($p: ID!) { passportEvents(passportId: $p) { id passportId seq type } }';
+type PassportEvent = { id: string; passportId: string; seq: number; type: string };
+
+/** A live passportEvents subscription. */
+function subscribeEvents(wsUrl: string, key: string, passportId: string) {
+  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
+  clients.push(client);
+  const received: PassportEvent[] = [];
+  const state = { error: undefined as unknown };
+  let started!: () => void;
+  const ready = new Promise<void>((r) => (started = r));
+  client.on('connected', () => setTimeout(started, 150));
+  client.subscribe({ query: EVENTS_SUB, variables: { p: passportId } }, {
+    next: (r) => {
+      if (r.errors) state.error = r.errors;
+      else received.push((r.data as { passportEvents: PassportEvent }).passportEvents);
+    },
+    error: (e) => (state.error = e),
+    complete: () => undefined,
+  });
+  return { received, ready, state };
+}
+
+/** Records a custody event for one unit through `s` (a retailer of that server) and answers its id. */
+async function ship(s: TestServer, retailerKey: string, passportId: string): Promise<string> {
+  const r = await s.gql<{ recordCustodyEvent: { id: string } }>('mutation($i: CustodyEventInput!) { recordCustodyEvent(input: $i) { id } }', { i: { passportIds: [passportId], bizStep: 'shipping' } }, retailerKey);
+  expect(r.errors).toBeUndefined();
+  return r.data!.recordCustodyEvent.id;
+}
+
 async function until(check: () => boolean, ms = 5000) {
   const end = Date.now() + ms;
   while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
@@ -64,6 +94,7 @@ function forged(link: string): string {
 async function seed(s: TestServer, prefix: string, other: string) {
   const brand = await s.org('BRAND', { gs1CompanyPrefixes: [prefix] });
   const otherBrand = await s.org('BRAND', { gs1CompanyPrefixes: [other] });
+  const retailer = await s.org('RETAILER');
   const body = `${prefix}00001`.slice(0, 12);
   const gtin = body + gtinCheckDigit(body);
   await s.gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin, name: 'Redis' } }, brand.key);
@@ -72,7 +103,7 @@ async function seed(s: TestServer, prefix: string, other: string) {
   const links = await Promise.all(
     m.data!.mintPassports.passports.map(async (p) => (await s.gql<{ passport: { digitalLink: string } }>('query($id: ID!) { passport(id: $id) { digitalLink } }', { id: p.id }, brand.key)).data!.passport.digitalLink),
   );
-  return { brand, other: otherBrand, links };
+  return { brand, other: otherBrand, retailer, links, ids: m.data!.mintPassports.passports.map((p) => p.id) };
 }
 
 async function scan(s: TestServer, link: string): Promise<string> {
@@ -109,6 +140,24 @@ describe('Redis alert bus: two in-process servers, each with its own database', 
     expect(onA.received.map((x) => x.id)).toEqual([idA]);
     expect(onC.received.map((x) => x.id)).toEqual([idC]);
     expect(otherOnA.received).toHaveLength(0);
+  });
+
+  it('delivers passport events through Redis once to the unit\'s subscriber, ignoring malformed channel messages', async () => {
+    const pub = new Redis(REDIS_URL);
+    redisClients.push(pub);
+    const unit = seedA.ids[0]!;
+    const live = subscribeEvents(a.wsUrl, seedA.brand.key, unit);
+    const elsewhere = subscribeEvents(c.wsUrl, seedC.brand.key, seedC.ids[0]!);
+    await Promise.all([live.ready, elsewhere.ready]);
+    await pub.publish(PASSPORT_EVENT_CHANNEL, 'not json {');
+    await pub.publish(PASSPORT_EVENT_CHANNEL, JSON.stringify({ id: 'x', passportId: unit }));
+    await pub.publish(PASSPORT_EVENT_CHANNEL, JSON.stringify({ events: [[unit, 'not-an-id']] }));
+    const id = await ship(a, seedA.retailer.key, unit);
+    expect(await until(() => live.received.length > 0)).toBe(true);
+    await sleep(500);
+    expect(live.received).toMatchObject([{ id, passportId: unit, seq: 3, type: 'CUSTODY' }]);
+    expect(live.state.error).toBeUndefined();
+    expect(elsewhere.received).toEqual([]);
   });
 
   it('ignores a malformed message on the channel and keeps delivering', async () => {
@@ -208,5 +257,17 @@ describe('Redis alert bus across processes (same PostgreSQL database)', () => {
     expect(mine.received.map((x) => x.id)).toEqual([id]);
     expect(mine.received[0]).toMatchObject({ kind: 'INVALID_SIGNATURE', severity: 'CRITICAL' });
     expect(theirs.received).toHaveLength(0);
+  });
+
+  it.skipIf(!postgres)('delivers a history event recorded on replica A to a passportEvents subscriber on replica B, exactly once (PostgreSQL only)', async () => {
+    const wsB = `ws://127.0.0.1:${portB}/graphql`;
+    const unit = seeded.ids[1]!;
+    const live = subscribeEvents(wsB, seeded.brand.key, unit);
+    await live.ready;
+    const id = await ship(a, seeded.retailer.key, unit);
+    expect(await until(() => live.received.length > 0, 5000)).toBe(true);
+    await sleep(500);
+    expect(live.received).toMatchObject([{ id, passportId: unit, type: 'CUSTODY' }]);
+    expect(live.state.error).toBeUndefined();
   });
 });

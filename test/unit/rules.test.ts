@@ -118,6 +118,13 @@ describe('INVALID_SIGNATURE', () => {
     const f = invalidSignatureRule(scan({ signature: 'ABSENT', nfc: { valid: false, counter: 9, lastCounter: 3 } }), unit(), probe(), t());
     expect(f).toMatchObject({ severity: 'CRITICAL', evidence: { nfcMac: 'INVALID' } });
   });
+  it.each([
+    ['UNPROVISIONED', 'This tag was never registered to a unit by the brand.'],
+    ['OTHER_UNIT', 'This tag belongs to another unit of the brand, not to this one.'],
+  ] as const)('fires for a MAC-valid tag the registry does not bind to this unit (%s), saying so', (binding, reason) => {
+    const f = invalidSignatureRule(scan({ signature: 'ABSENT', nfc: { valid: false, counter: 9, lastCounter: null, binding } }), unit(), probe(), t());
+    expect(f).toMatchObject({ severity: 'CRITICAL', reason, evidence: { nfcMac: 'VALID', nfcTag: binding } });
+  });
   it('fires on an unknown serial of a known GTIN, not on an unregistered GTIN', () => {
     expect(invalidSignatureRule(scan({ signature: 'INVALID' }), unknownUnitFacts(true), probe(), t())).not.toBeNull();
     expect(invalidSignatureRule(scan({ signature: 'INVALID' }), unknownUnitFacts(false), probe(), t())).toBeNull();
@@ -328,6 +335,8 @@ describe('verdictFor', () => {
     ['revoked key', { signature: 'REVOKED_KEY' }, unit(), 'REVOKED', 'This code was signed with a key the brand has withdrawn.'],
     ['invalid signature beats suspicion', { signature: 'INVALID', country: 'BR' }, unit({ authorisedMarkets: ['FR'], scansLastHour: 40 }), 'COUNTERFEIT', "This code's signature does not match the brand's key."],
     ['bad NFC MAC', { nfc: { valid: false, counter: 5, lastCounter: 4 } }, unit(), 'COUNTERFEIT', "This tag's secure message does not match the brand's key."],
+    ['NFC tag of another unit', { nfc: { valid: false, counter: 5, lastCounter: null, binding: 'OTHER_UNIT' } }, unit(), 'COUNTERFEIT', 'This tag belongs to another unit of the brand, not to this one.'],
+    ['NFC tag never bound', { nfc: { valid: false, counter: 5, lastCounter: null, binding: 'UNPROVISIONED' } }, unit(), 'COUNTERFEIT', 'This tag was never registered to a unit by the brand.'],
     ['grey market (MEDIUM)', { country: 'BR' }, unit({ authorisedMarkets: ['FR'] }), 'SUSPICIOUS', 'This unit was made for other markets than the one it was scanned in (BR).'],
     ['scan velocity (MEDIUM)', {}, unit({ scansLastHour: 21 }), 'SUSPICIOUS', 'This unit has been scanned 21 times in the last hour.'],
     ['NFC replay', { nfc: { valid: true, counter: 3, lastCounter: 3 } }, unit(), 'SUSPICIOUS', "This tag's tap counter did not advance, so this tap may be a recorded copy."],

@@ -17,12 +17,23 @@ export type AlertMessage = {
 };
 
 /**
- * Fan-out of published alerts to this process's subscribers. In-process by default; a Redis-backed
- * implementation of the same two calls carries alerts across replicas.
+ * That a lifecycle event was appended to a unit. Only ids travel: a subscriber's replica reads the event
+ * itself, so a bulk append (100,000 SIGNED events) costs the bus a few small messages, not the events.
+ */
+export type PassportEventNotice = { passportId: string; eventId: string };
+
+/**
+ * Fan-out of what the outbox relay publishes to this process's subscribers, on two topics: fraud alerts
+ * and, as a sibling, passport history events (routed by passport id). In-process by default; a
+ * Redis-backed implementation of the same calls carries both across replicas.
  */
 export type AlertBus = {
   publish(message: AlertMessage): void;
   subscribe(): AsyncIterable<AlertMessage>;
+  /** One batch (an outbox row's events): one message across replicas, fanned out locally per unit. */
+  publishPassportEvents(notices: readonly PassportEventNotice[]): void;
+  /** Notices of one unit only: the local fan-out routes by passport id, so a subscriber sees no other unit's traffic. */
+  subscribePassportEvents(passportId: string): AsyncIterable<PassportEventNotice>;
   /** Releases connections (the Redis bus); called on shutdown after the outbox's last flush. */
   close?(): Promise<void>;
 };
@@ -35,7 +46,12 @@ export type AlertBus = {
 export function createLocalPubSub() {
   const eventTarget = new EventTarget();
   setMaxListeners(0, eventTarget);
-  return createPubSub<{ alert: [AlertMessage] }>({ eventTarget: eventTarget as never });
+  const pubsub = createPubSub<{ alert: [AlertMessage]; passportEvent: [passportId: string, notice: PassportEventNotice] }>({ eventTarget: eventTarget as never });
+  return Object.assign(pubsub, {
+    publishNotices(notices: readonly PassportEventNotice[]) {
+      for (const n of notices) pubsub.publish('passportEvent', n.passportId, n);
+    },
+  });
 }
 
 export function createInProcessAlertBus(): AlertBus {
@@ -43,5 +59,7 @@ export function createInProcessAlertBus(): AlertBus {
   return {
     publish: (message) => pubsub.publish('alert', message),
     subscribe: () => pubsub.subscribe('alert'),
+    publishPassportEvents: (notices) => pubsub.publishNotices(notices),
+    subscribePassportEvents: (passportId) => pubsub.subscribe('passportEvent', passportId),
   };
 }

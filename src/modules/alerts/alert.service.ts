@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../../crypto/random.js';
 import { isUuid } from '../../db/ids.js';
+import { noteOutboxWrite, OUTBOX_TOPICS } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
@@ -9,15 +10,16 @@ import type { AlertKind, Severity } from '../verification/vocabulary.js';
 import { FraudAlert, type IFraudAlert } from './fraud-alert.entity.js';
 
 /** Topic of the outbox rows that announce new or grown alerts. */
-export const FRAUD_ALERT_TOPIC = 'fraud-alert';
+export const FRAUD_ALERT_TOPIC = OUTBOX_TOPICS.fraudAlert;
 
 /** One firing of a rule: what it is, how bad, and evidence without personal data. */
 export type AlertFiring = { kind: AlertKind; severity: Severity; evidence: Record<string, unknown> };
 
 /**
  * Writes each firing into the open alert of its kind for the unit (or, with no unit, the GTIN) and
- * announces it in the outbox, in the caller's transaction: durable with the state that raised it,
- * published by the relay after commit (kick `services.outbox` once committed).
+ * announces it in the outbox, in the caller's transaction and in one statement: durable with the state
+ * that raised it, published by the relay once the transaction commits (the commit kicks it).
+ * Answers the alerts in the order of the firings.
  */
 export async function raiseAlerts(
   tx: EntityManager,
@@ -26,28 +28,41 @@ export async function raiseAlerts(
 ): Promise<IFraudAlert[]> {
   if (firings.length === 0) return [];
   const { brandId, passportId, gtin, at } = subject;
-  const key = passportId ?? `gtin:${gtin}`;
-  const ids: string[] = [];
-  for (const f of firings) {
+  const rows = await rawQuery<{ a: Record<string, unknown> }>(
+    tx,
     // Postgres orders enum values as declared (LOW < … < CRITICAL), so greatest() keeps the worst severity.
-    const [row] = await rawQuery<{ id: string }>(
-      tx,
-      `insert into fraud_alert (id, brand_id, passport_id, gtin, subject, kind, severity, status, evidence, count, first_seen_at, last_seen_at)
-       values ($1, $2, $3, $4, $5, $6::alert_kind, $7::severity, 'OPEN', $8::jsonb, 1, $9, $9)
+    `with upserted as (
+       insert into fraud_alert (id, brand_id, passport_id, gtin, subject, kind, severity, status, evidence, count, first_seen_at, last_seen_at)
+       select u.id, $1, $2, $3, $4, u.kind, u.severity, 'OPEN', u.evidence, 1, $5, $5
+       from unnest($6::uuid[], $7::alert_kind[], $8::severity[], $9::jsonb[]) as u(id, kind, severity, evidence)
        on conflict (subject, kind) where status = 'OPEN' do update
          set count = fraud_alert.count + 1, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
              severity = greatest(fraud_alert.severity, excluded.severity), evidence = excluded.evidence
-       returning id`,
-      [newId(), brandId, passportId, gtin, key, f.kind, f.severity, JSON.stringify(f.evidence), at.toISOString()],
-    );
-    ids.push(row!.id);
-  }
-  await rawQuery(
-    tx,
-    `insert into outbox_message (id, topic, payload, created_at) select u.id, $1, u.payload, now() from unnest($2::uuid[], $3::jsonb[]) as u(id, payload)`,
-    [FRAUD_ALERT_TOPIC, ids.map(() => newId()), ids.map((id) => JSON.stringify({ alertId: id, brandId }))],
+       returning fraud_alert.*
+     ), announced as (
+       insert into outbox_message (id, topic, payload, created_at)
+       select o.id, $10, jsonb_build_object('alertId', a.id, 'brandId', $1::uuid), now()
+       from (select id, row_number() over (order by id) as n from upserted) a
+         join unnest($11::uuid[]) with ordinality as o(id, n) on o.n = a.n
+     )
+     select to_jsonb(upserted) as a from upserted`,
+    [
+      brandId,
+      passportId,
+      gtin,
+      passportId ?? `gtin:${gtin}`,
+      at.toISOString(),
+      firings.map(() => newId()),
+      firings.map((f) => f.kind),
+      firings.map((f) => f.severity),
+      firings.map((f) => JSON.stringify(f.evidence)),
+      FRAUD_ALERT_TOPIC,
+      firings.map(() => newId()),
+    ],
   );
-  return tx.find(FraudAlert, { id: { $in: ids } }, { refresh: true });
+  noteOutboxWrite(tx, OUTBOX_TOPICS.fraudAlert);
+  const order = new Map(firings.map((f, i) => [f.kind, i]));
+  return rows.map((r) => tx.map(FraudAlert, r.a) as IFraudAlert).sort((x, y) => order.get(x.kind)! - order.get(y.kind)!);
 }
 
 export type AlertFilter = {

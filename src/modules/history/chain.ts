@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { noteOutboxWrite, OUTBOX_TOPICS } from '../../db/outbox.js';
+import { newId } from '../../crypto/random.js';
 import { packList, rawQuery, unpack } from '../../db/raw.js';
 import type { LifecycleEventType } from './lifecycle-event.entity.js';
 
@@ -81,28 +83,49 @@ function isoList(dates: readonly Date[]): string[] {
 
 /**
  * Writes many events (each already hashed) in a few statements, inside the caller's transaction:
- * one multi-row insert per chunk from parallel arrays (unnest), no per-row round trip.
+ * one multi-row insert per chunk from packed columns (unnest), no per-row round trip. Unless told not
+ * to, the same statement writes one outbox row per chunk naming its events, so `passportEvents`
+ * subscribers hear of them once the transaction commits. MINTED events are never announced, and
+ * minting passes `announce: false` for its SIGNED events too: they commit with the unit itself, so no
+ * one can have subscribed to it yet.
  */
-export async function insertEvents(em: EntityManager, events: readonly (EventDraft & { id: string; hash: string })[]): Promise<void> {
+export async function insertEvents(
+  em: EntityManager,
+  events: readonly (EventDraft & { id: string; hash: string })[],
+  options: { announce?: boolean } = {},
+): Promise<void> {
+  const announce = options.announce ?? true;
+  let announced = false;
+  const insert = `insert into lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash)
+    select * from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'uuid')}, ${unpack(3, 'int')}, ${unpack(4, 'lifecycle_event_type')},
+      ${unpack(5, 'timestamptz')}, ${unpack(6, 'timestamptz')}, ${unpack(7, 'uuid')}, ${unpack(8, 'jsonb')}, ${unpack(9, 'text')}, ${unpack(10, 'text')})`;
   for (let i = 0; i < events.length; i += CHUNK) {
     const chunk = events.slice(i, i + CHUNK);
+    const columns = [
+      packList(chunk.map((e) => e.id)),
+      packList(chunk.map((e) => e.passportId)),
+      packList(chunk.map((e) => e.seq)),
+      packList(chunk.map((e) => e.type)),
+      packList(isoList(chunk.map((e) => e.occurredAt))),
+      packList(isoList(chunk.map((e) => e.recordedAt))),
+      packList(chunk.map((e) => e.actorId)),
+      packList(chunk.map((e) => JSON.stringify(e.payload))),
+      packList(chunk.map((e) => e.prevHash)),
+      packList(chunk.map((e) => e.hash)),
+    ];
+    if (!announce || chunk.every((e) => e.type === 'MINTED')) {
+      await rawQuery(em, insert, columns);
+      continue;
+    }
+    announced = true;
     await rawQuery(
       em,
-      `insert into lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash)
-       select * from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'uuid')}, ${unpack(3, 'int')}, ${unpack(4, 'lifecycle_event_type')},
-         ${unpack(5, 'timestamptz')}, ${unpack(6, 'timestamptz')}, ${unpack(7, 'uuid')}, ${unpack(8, 'jsonb')}, ${unpack(9, 'text')}, ${unpack(10, 'text')})`,
-      [
-        packList(chunk.map((e) => e.id)),
-        packList(chunk.map((e) => e.passportId)),
-        packList(chunk.map((e) => e.seq)),
-        packList(chunk.map((e) => e.type)),
-        packList(isoList(chunk.map((e) => e.occurredAt))),
-        packList(isoList(chunk.map((e) => e.recordedAt))),
-        packList(chunk.map((e) => e.actorId)),
-        packList(chunk.map((e) => JSON.stringify(e.payload))),
-        packList(chunk.map((e) => e.prevHash)),
-        packList(chunk.map((e) => e.hash)),
-      ],
+      `with inserted as (${insert} returning id, passport_id, type)
+       insert into outbox_message (id, topic, payload, created_at)
+       select $11::uuid, $12, jsonb_build_object('events', jsonb_agg(jsonb_build_array(passport_id, id))), now() from inserted where type <> 'MINTED'
+       having count(*) > 0`,
+      [...columns, newId(), OUTBOX_TOPICS.passportEvent],
     );
   }
+  if (announced) noteOutboxWrite(em, OUTBOX_TOPICS.passportEvent);
 }

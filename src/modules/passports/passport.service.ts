@@ -255,7 +255,8 @@ export const passportService = {
         );
         const all = result.length === draft.ids.length;
         const inserted = new Set(result.map((r) => r.id));
-        await insertEvents(tx, all ? events : events.filter((e) => inserted.has(e.passportId)));
+        // Nobody can be subscribed to units that do not exist until this commits: nothing to announce.
+        await insertEvents(tx, all ? events : events.filter((e) => inserted.has(e.passportId)), { announce: false });
         minted.push(...(all ? units : units.filter((u) => inserted.has(u.id))));
       };
       // Serials are 80 random bits; a collision is astronomically rare but is still retried, never merged.

@@ -21,3 +21,8 @@ export const ProductModel = defineEntity({
   },
 });
 export type IProductModel = InferEntity<typeof ProductModel>;
+
+/** The fields readers of a model need (ProductModelType.from): an entity, or a plain row with its brand's id. */
+export type ProductModelView = Pick<IProductModel, 'id' | 'gtin' | 'name' | 'category' | 'warrantyMonths' | 'authorisedMarkets' | 'maxLifetimeScans' | 'createdAt' | 'dpp'> & {
+  brand: { id: string };
+};

@@ -1,7 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import type { Dpp } from './product-model.dpp.js';
-import type { IProductModel } from './product-model.entity.js';
+import type { ProductModelView } from './product-model.entity.js';
 
 @ObjectType('ProductModel', { description: 'A product model: one GTIN of one brand, with its digital product passport (DPP) data.' })
 export class ProductModelType {
@@ -19,7 +19,8 @@ export class ProductModelType {
   /** The full DPP; exposed only through the `dpp` field resolver, which decides the tier. */
   fullDpp!: Dpp | null;
 
-  static from(m: IProductModel): ProductModelType {
+  /** From the entity, or any row with the same fields (the scan path reads plain rows). */
+  static from(m: ProductModelView): ProductModelType {
     return Object.assign(new ProductModelType(), {
       id: m.id,
       gtin: m.gtin,

@@ -243,7 +243,6 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
       // The anchor is the canonical identity on this resolver, without the signature.
       const anchor = formatDigitalLink({ host: root, gtin: parsed.gtin, serial: parsed.serial, cpv: parsed.cpv, lot: parsed.lot });
       const result = await verificationService.verifyScan(orm.em.fork() as EntityManager, services, viewer, { digitalLink: url }, req.ip ?? 'unknown', 'RESOLVER');
-      if (result.alerts.length) services.outbox?.kick();
       const answer: Answer = { result, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, anchor };
 
       const status = !result.passport ? 404 : result.passport.status === 'END_OF_LIFE' || result.passport.status === 'RECYCLED' ? 410 : 200;

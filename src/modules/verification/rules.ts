@@ -43,8 +43,16 @@ export function severityAtLeast(s: Severity, min: Severity): boolean {
  */
 export type SignatureCheck = 'VALID' | 'INVALID' | 'REVOKED_KEY' | 'ABSENT';
 
-/** An NFC SUN read: whether its MAC verified, its read counter and the last accepted counter for the tag. */
-export type NfcFacts = { valid: boolean; counter: number; lastCounter: number | null };
+/**
+ * An NFC SUN read: whether it vouches for this unit, its read counter and the last accepted counter for
+ * the tag. `valid` is false when the MAC does not verify under the brand's keys, and also when it does
+ * but the registry does not bind the tag to this unit (`binding` says which): a genuine tag of another
+ * unit, or one the brand never bound, authenticates nothing about this one.
+ */
+export type NfcFacts = { valid: boolean; counter: number; lastCounter: number | null; binding?: NfcBindingProblem | null };
+
+/** Why a MAC-valid tag does not vouch for the scanned unit. */
+export type NfcBindingProblem = 'UNPROVISIONED' | 'OTHER_UNIT';
 
 /** The scan being evaluated. */
 export type ScanFacts = {
@@ -220,6 +228,8 @@ const REASON = {
   badSignature: "This code's signature does not match the brand's key.",
   revokedKey: 'This code was signed with a key the brand has withdrawn.',
   badNfc: "This tag's secure message does not match the brand's key.",
+  unprovisionedNfc: 'This tag was never registered to a unit by the brand.',
+  otherUnitNfc: 'This tag belongs to another unit of the brand, not to this one.',
   revokedUnit: "The brand has withdrawn this unit's passport.",
   goodSignature: "This code's signature matches the brand's key.",
   goodNfc: "This tag's secure message matches the brand's key.",
@@ -252,10 +262,21 @@ export const invalidSignatureRule: Rule = (scan, unit) => {
   return {
     kind: 'INVALID_SIGNATURE',
     severity: 'CRITICAL',
-    reason: scan.signature === 'INVALID' ? REASON.badSignature : scan.signature === 'REVOKED_KEY' ? REASON.revokedKey : REASON.badNfc,
-    evidence: { signature: scan.signature, nfcMac: scan.nfc ? (scan.nfc.valid ? 'VALID' : 'INVALID') : 'ABSENT' },
+    reason: scan.signature === 'INVALID' ? REASON.badSignature : scan.signature === 'REVOKED_KEY' ? REASON.revokedKey : nfcFailure(scan.nfc!),
+    evidence: {
+      signature: scan.signature,
+      nfcMac: scan.nfc ? (scan.nfc.valid || scan.nfc.binding ? 'VALID' : 'INVALID') : 'ABSENT',
+      ...(scan.nfc?.binding ? { nfcTag: scan.nfc.binding } : {}),
+    },
   };
 };
+
+/** The sentence for an NFC read that does not vouch for the unit. */
+function nfcFailure(nfc: NfcFacts): string {
+  if (nfc.binding === 'UNPROVISIONED') return REASON.unprovisionedNfc;
+  if (nfc.binding === 'OTHER_UNIT') return REASON.otherUnitNfc;
+  return REASON.badNfc;
+}
 
 function validTime(d: Date): boolean {
   return d instanceof Date && Number.isFinite(d.getTime());
@@ -452,7 +473,7 @@ export function verdictFor(unit: UnitFacts, scan: ScanFacts, findings: readonly 
   const sigFailures: string[] = [];
   if (scan.signature === 'INVALID') sigFailures.push(REASON.badSignature);
   if (scan.signature === 'REVOKED_KEY') sigFailures.push(REASON.revokedKey);
-  if (scan.nfc?.valid === false) sigFailures.push(REASON.badNfc);
+  if (scan.nfc?.valid === false) sigFailures.push(nfcFailure(scan.nfc));
 
   if (!unit.known && !unit.gtinKnown) return { verdict: 'UNKNOWN', reasons: [REASON.unknownGtin] };
   if (!unit.known) {

@@ -13,7 +13,6 @@ export class VerificationResolver {
   @Mutation(() => Verification, { description: 'Verifies a scan in context and records it; anonymous callers are rate limited per client.' })
   async verifyScan(@Ctx() ctx: Context, @Arg('input', () => ScanInput) input: ScanInput): Promise<Verification> {
     const r = await verificationService.verifyScan(ctx.em, ctx.services, ctx.viewer, input, ctx.clientAddress);
-    if (r.alerts.length) ctx.services.outbox?.kick();
     const passport =
       r.passport && r.model && r.brand
         ? Object.assign(new PublicPassport(), {

@@ -1,5 +1,6 @@
 import { Field, Float, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { FraudAlertType } from '../alerts/alert.types.js';
+import { NfcSunInput } from '../nfc-tags/nfc-tag.types.js';
 import { PassportStatus } from '../passports/passport.types.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
 import { VERDICTS } from './scan-event.entity.js';
@@ -16,6 +17,7 @@ export class ScanInput {
   @Field(() => Float, { nullable: true }) longitude?: number | null;
   @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2.' }) country?: string | null;
   @Field(() => String, { nullable: true, description: 'Stored only as a keyed hash.' }) deviceId?: string | null;
+  @Field(() => NfcSunInput, { nullable: true, description: 'An NFC SUN tap (also read from picc_data and cmac in digitalLink).' }) nfc?: NfcSunInput | null;
   @Field(() => Date, { nullable: true, description: 'Defaults to now; accepted only from organisation callers.' }) at?: Date | null;
 }
 

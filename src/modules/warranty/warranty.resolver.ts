@@ -18,8 +18,8 @@ export class WarrantyResolver {
     @Arg('input', () => WarrantyClaimInput) input: WarrantyClaimInput,
     @Arg('assertion', () => GraphQLJSON) assertion: unknown,
   ): Promise<WarrantyClaimType> {
-    const { claim, alerted } = await warrantyService.file(ctx.em, ctx.services, ctx.viewer, input, assertion);
-    if (alerted) ctx.services.outbox?.kick();
+    // A raised WARRANTY_FRAUD_RISK alert kicks the outbox relay when the transaction commits (raiseAlerts).
+    const { claim } = await warrantyService.file(ctx.em, ctx.services, ctx.viewer, input, assertion);
     return WarrantyClaimType.from(claim);
   }
 
