@@ -4,8 +4,8 @@ import { Migration20261124195422_passports } from './Migration20261124195422_pas
 import { Migration20261124202627_lifecycle } from './Migration20261124202627_lifecycle.js';
 import { Migration20261124210158_scans } from './Migration20261124210158_scans.js';
 import { Migration20261124220206_nfc_tags } from './Migration20261124220206_nfc_tags.js';
-import { Migration20261124221033_mint_costs } from './Migration20261124221033_mint_costs.js';
 import { Migration20261124221406_owners } from './Migration20261124221406_owners.js';
+import { Migration20261124232818_mint_costs } from './Migration20261124232818_mint_costs.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -14,6 +14,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124202627_lifecycle', class: Migration20261124202627_lifecycle },
   { name: 'Migration20261124210158_scans', class: Migration20261124210158_scans },
   { name: 'Migration20261124220206_nfc_tags', class: Migration20261124220206_nfc_tags },
-  { name: 'Migration20261124221033_mint_costs', class: Migration20261124221033_mint_costs },
   { name: 'Migration20261124221406_owners', class: Migration20261124221406_owners },
+  { name: 'Migration20261124232818_mint_costs', class: Migration20261124232818_mint_costs },
 ];

@@ -201,6 +201,12 @@ describe('signing, history and credentials', () => {
     await expect(conn.execute(`delete from lifecycle_event where passport_id = ?`, [ids[2]])).rejects.toThrow(/append-only/);
   });
 
+  it('refuses to delete a passport at the database level, so no history is ever left without its unit', async () => {
+    const conn = s.db.orm.em.fork().getConnection();
+    await expect(conn.execute(`delete from passport where id = ?`, [ids[2]])).rejects.toThrow(/never deleted/);
+    expect(await s.db.orm.em.fork().count(Passport, { id: ids[2] })).toBe(1);
+  });
+
   it('exports a W3C VC secured with eddsa-jcs-2022 that verifies with the published keys, and fails after any change', async () => {
     const r = await s.gql<{ passport: { verifiableCredential: Record<string, any> } }>('query($id: ID!) { passport(id: $id) { verifiableCredential } }', { id: ids[3] }, brand.key);
     const vc = r.data!.passport.verifiableCredential;

@@ -34,6 +34,16 @@ export const Passport = defineEntity({
   name: 'Passport',
   tableName: 'passport',
   uniques: [{ properties: ['gtin', 'serial'] }],
+  // A unit's history is evidence: its passport row is never deleted (end of life and recycling are statuses).
+  triggers: [
+    {
+      name: 'passport_never_deleted',
+      timing: 'before',
+      events: ['delete'],
+      forEach: 'row',
+      body: "raise exception 'passport rows are never deleted';",
+    },
+  ],
   indexes: [{ properties: ['brand', 'createdAt', 'id'] }, { properties: ['batch'] }],
   properties: {
     id: p.uuid().primary().onCreate(() => randomUUID()),
