@@ -159,6 +159,19 @@ describe('GS1 Digital Link resolver', () => {
     expect(await scanCount()).toBe(before + 4);
   });
 
+  it('answers HEAD with the status a GET would have, and records no scan', async () => {
+    const before = await scanCount();
+    const head = (url: string, accept = 'application/json') => fetch(url, { method: 'HEAD', headers: { accept } });
+    const ok = await head(local(units[2]!.link), 'text/html');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(ok.headers.get('link')).toContain('rel="linkset"');
+    expect((await head(`${s.url}/01/${gtin}/21/NOSUCH3`)).status).toBe(404);
+    expect((await head(local(units[3]!.link))).status).toBe(410); // recycled above
+    expect((await head(`${s.url}/01/12345/21/ABC`)).status).toBe(400);
+    expect(await scanCount()).toBe(before);
+  });
+
   it('refuses a bad bearer key with 401 and accepts a good one', async () => {
     expect((await get(local(units[4]!.link), 'application/json', { authorization: 'Bearer nope' })).status).toBe(401);
     expect((await get(local(units[4]!.link), 'application/json', { authorization: `Bearer ${brand.key}` })).status).toBe(200);

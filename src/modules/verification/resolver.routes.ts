@@ -8,6 +8,7 @@ import type { AppServices, Viewer } from '../../graphql/context.js';
 import { resolveViewer } from '../../graphql/request-context.js';
 import { Gs1Error, formatDigitalLink, parseDigitalLink } from '../../gs1/index.js';
 import { consume } from '../../server/rate-limit.js';
+import { Passport } from '../passports/passport.entity.js';
 import { type VerificationResult, verificationService } from './verification.service.js';
 
 export type DigitalLinkRouterDeps = {
@@ -188,8 +189,8 @@ function sendError(res: Response, format: Format, status: number, code: string, 
 }
 
 /**
- * GS1 Digital Link resolver: `GET /01/{gtin}[/22/{cpv}][/10/{lot}]/21/{serial}[?sig=…]`. Every resolve is a
- * recorded scan (verificationService.verifyScan). Answers an accessible HTML page, JSON or an RFC 9264 linkset by
+ * GS1 Digital Link resolver: `GET /01/{gtin}[/22/{cpv}][/10/{lot}]/21/{serial}[?sig=…]`. Every resolve (GET; a
+ * HEAD only answers the status) is a recorded scan (verificationService.verifyScan). Answers an accessible HTML page, JSON or an RFC 9264 linkset by
  * content negotiation; 404 for identities never minted, 410 for units at end of life. Also serves
  * `/.well-known/gs1resolver`.
  */
@@ -242,6 +243,16 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
       }
       // The anchor is the canonical identity on this resolver, without the signature.
       const anchor = formatDigitalLink({ host: root, gtin: parsed.gtin, serial: parsed.serial, cpv: parsed.cpv, lot: parsed.lot });
+      if (req.method === 'HEAD') {
+        // A HEAD (link checkers, crawlers, prefetch) is not a scan: the status and headers a GET would
+        // answer, from a read-only lookup, and nothing recorded.
+        const unit = await orm.em.fork().findOne(Passport, { gtin: parsed.gtin, serial: parsed.serial }, { fields: ['status'] });
+        const status = !unit ? 404 : unit.status === 'END_OF_LIFE' || unit.status === 'RECYCLED' ? 410 : 200;
+        res.setHeader('cache-control', 'no-store');
+        res.setHeader('link', `<${anchor}?linkType=linkset>; rel="linkset"; type="${LINKSET}"`);
+        res.status(status).type(format === 'html' ? 'html' : format === 'linkset' ? LINKSET : 'json').end();
+        return;
+      }
       const result = await verificationService.verifyScan(orm.em.fork() as EntityManager, services, viewer, { digitalLink: url }, req.ip ?? 'unknown', 'RESOLVER');
       const answer: Answer = { result, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, anchor };
 
