@@ -47,6 +47,7 @@ const schema = z.object({
   DPP_RATE_LIMIT_ANON_PER_MINUTE: int(1, 1_000_000).default(600),
   DPP_WS_MAX_SUBSCRIPTIONS: int(1, 10_000).default(50),
   DPP_WS_INIT_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  DPP_WS_RECHECK_MS: int(100, 3_600_000).default(30_000),
   DPP_SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   DPP_TRUST_PROXY: int(0, 10).default(0),
   DPP_MASTER_KEY: z
@@ -97,6 +98,8 @@ export type Config = {
     anonRequestsPerMinute: number;
     wsMaxSubscriptions: number;
     wsInitTimeoutMs: number;
+    /** How often open graphql-ws connections re-check their key or owner session; revoked or expired ones are closed (4403). */
+    wsRecheckMs: number;
   };
   shutdownTimeoutMs: number;
   /** Proxy hops whose X-Forwarded-For is believed (0: none), for per-client rate limits behind a load balancer. */
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       anonRequestsPerMinute: e.DPP_RATE_LIMIT_ANON_PER_MINUTE,
       wsMaxSubscriptions: e.DPP_WS_MAX_SUBSCRIPTIONS,
       wsInitTimeoutMs: e.DPP_WS_INIT_TIMEOUT_MS,
+      wsRecheckMs: e.DPP_WS_RECHECK_MS,
     },
     shutdownTimeoutMs: e.DPP_SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.DPP_TRUST_PROXY || false,

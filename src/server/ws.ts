@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type ValidationRule, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import type { AppServices, Viewer } from '../graphql/context.js';
@@ -69,6 +69,27 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
     return s;
   };
 
+  // Authenticated connections, re-checked every `wsRecheckMs`: a key revoked (or a session that ended) while a
+  // subscription runs closes its connection, on whichever replica holds it, within that interval.
+  const authenticated = new Map<WebSocket, ConnectionState>();
+  const recheck = setInterval(() => {
+    void (async () => {
+      for (const [socket, st] of [...authenticated]) {
+        try {
+          st.viewer = await resolveViewer(orm, st.authorization);
+        } catch (e) {
+          if (!(e instanceof AppError)) {
+            log.warn({ err: e }, 'graphql-ws credential re-check failed; will retry');
+            continue;
+          }
+          authenticated.delete(socket);
+          socket.close(4403, 'Forbidden: credentials revoked or expired');
+        }
+      }
+    })();
+  }, limits.wsRecheckMs);
+  recheck.unref();
+
   const server = useServer(
     {
       schema,
@@ -78,6 +99,11 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
           const st = stateOf(ctx.extra);
           st.authorization = ctx.connectionParams?.authorization;
           st.viewer = await resolveViewer(orm, st.authorization);
+          if (st.viewer.kind !== 'ANONYMOUS') {
+            const socket = ctx.extra.socket;
+            authenticated.set(socket, st);
+            socket.once('close', () => authenticated.delete(socket));
+          }
           return true;
         } catch (e) {
           if (e instanceof AppError) return false; // graphql-ws closes with 4403 Forbidden
@@ -150,6 +176,7 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
     async serverWillStart() {
       return {
         async drainServer() {
+          clearInterval(recheck);
           await server.dispose();
           await new Promise<void>((resolve) => wss.close(() => resolve()));
         },

@@ -11,14 +11,17 @@ import { startTestServer, type TestServer } from '../support/server.js';
 // connection, introspection off as in production).
 let a: TestServer;
 let b: TestServer;
+// `r`: credentials of open connections re-checked every 200 ms (the default is 30 s).
+let r: TestServer;
 beforeAll(async () => {
-  [a, b] = await Promise.all([
+  [a, b, r] = await Promise.all([
     startTestServer(),
     startTestServer({ DPP_WS_INIT_TIMEOUT_MS: '300', DPP_WS_MAX_SUBSCRIPTIONS: '2', DPP_INTROSPECTION: 'false' }),
+    startTestServer({ DPP_WS_RECHECK_MS: '200' }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
+  await Promise.all([a?.stop(), b?.stop(), r?.stop()]);
 });
 
 const ME = '{ me { kind organization { kind } } }';
@@ -244,6 +247,23 @@ describe('graphql-ws: keys revoked while connected', () => {
     const after = await c.run(ME);
     expect(after.via).toBe('error');
     expect(codeOf(after)).toBe('UNAUTHENTICATED');
+  });
+
+  it('closes (4403) a connection whose key is revoked while a subscription runs, and leaves others open', async () => {
+    const brand = await r.org('BRAND');
+    const other = await r.org('BRAND');
+    const [doomed, kept] = await Promise.all([
+      RawSocket.acked(r.wsUrl, { authorization: `Bearer ${brand.key}` }),
+      RawSocket.acked(r.wsUrl, { authorization: `Bearer ${other.key}` }),
+    ]);
+    cleanups.push(() => kept.ws.close());
+    doomed.send({ id: '1', type: 'subscribe', payload: { query: 'subscription { fraudAlerts { id } }' } });
+    const me = await r.gql<{ me: { apiKeyId: string } }>('{ me { apiKeyId } }', {}, brand.key);
+    expect((await r.gql('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: me.data!.me.apiKeyId }, brand.key)).errors).toBeUndefined();
+    const closed = await doomed.closed; // the re-check runs every 200 ms on this server
+    expect(closed.code).toBe(4403);
+    await new Promise((done) => setTimeout(done, 500));
+    expect(kept.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
 
