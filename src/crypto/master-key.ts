@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createSecretKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -33,4 +33,18 @@ export function loadMasterKey(config: Config, log: Logger): Uint8Array {
  */
 export function deriveKey(masterKey: Uint8Array, purpose: string, length = 32): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `dpp:${purpose}`, length));
+}
+
+const secretKeys = new WeakMap<Uint8Array, Map<string, KeyObject>>();
+
+/**
+ * {@link deriveKey} as a KeyObject for HMAC, derived and imported once per master key and purpose: HKDF and
+ * key import on every call are hot-path costs (and HMAC with a raw Buffer key re-imports it each time).
+ */
+export function derivedSecretKey(masterKey: Uint8Array, purpose: string): KeyObject {
+  let byPurpose = secretKeys.get(masterKey);
+  if (!byPurpose) secretKeys.set(masterKey, (byPurpose = new Map()));
+  let key = byPurpose.get(purpose);
+  if (!key) byPurpose.set(purpose, (key = createSecretKey(deriveKey(masterKey, purpose))));
+  return key;
 }

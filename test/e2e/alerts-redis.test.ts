@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { ALERT_CHANNEL, PASSPORT_EVENT_CHANNEL } from '../../src/modules/alerts/redis-alert-bus.js';
 import { testServerUrl } from '../support/database.js';
+import { liveSubscription, sleep, until, withFlippedSignature } from '../support/live.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -24,49 +24,15 @@ afterAll(async () => {
 const SUB = 'subscription { fraudAlerts { id kind severity count } }';
 type Alert = { id: string; kind: string; severity: string; count: number };
 
-/** A live subscription; `received` fills as alerts arrive, `closed`/`error` record how it ended. */
-function subscribe(wsUrl: string, key: string) {
-  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
-  clients.push(client);
-  const received: Alert[] = [];
-  const state = { error: undefined as unknown, closed: false, completed: false };
-  let started!: () => void;
-  const ready = new Promise<void>((r) => (started = r));
-  client.on('connected', () => setTimeout(started, 150));
-  client.on('closed', () => (state.closed = true));
-  client.subscribe({ query: SUB }, {
-    next: (r) => {
-      if (r.errors) state.error = r.errors;
-      else received.push((r.data as { fraudAlerts: Alert }).fraudAlerts);
-    },
-    error: (e) => (state.error = e),
-    complete: () => (state.completed = true),
-  });
-  return { received, ready, state };
-}
+/** A live fraudAlerts subscription; `received` fills as alerts arrive, `state` records how it ended. */
+const subscribe = (wsUrl: string, key: string) => liveSubscription<Alert>(clients, { wsUrl, key, query: SUB, field: 'fraudAlerts', settleMs: 150 });
 
 const EVENTS_SUB = 'subscription($p: ID!) { passportEvents(passportId: $p) { id passportId seq type } }';
 type PassportEvent = { id: string; passportId: string; seq: number; type: string };
 
 /** A live passportEvents subscription. */
-function subscribeEvents(wsUrl: string, key: string, passportId: string) {
-  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
-  clients.push(client);
-  const received: PassportEvent[] = [];
-  const state = { error: undefined as unknown };
-  let started!: () => void;
-  const ready = new Promise<void>((r) => (started = r));
-  client.on('connected', () => setTimeout(started, 150));
-  client.subscribe({ query: EVENTS_SUB, variables: { p: passportId } }, {
-    next: (r) => {
-      if (r.errors) state.error = r.errors;
-      else received.push((r.data as { passportEvents: PassportEvent }).passportEvents);
-    },
-    error: (e) => (state.error = e),
-    complete: () => undefined,
-  });
-  return { received, ready, state };
-}
+const subscribeEvents = (wsUrl: string, key: string, passportId: string) =>
+  liveSubscription<PassportEvent>(clients, { wsUrl, key, query: EVENTS_SUB, variables: { p: passportId }, field: 'passportEvents', settleMs: 150 });
 
 /** Records a custody event for one unit through `s` (a retailer of that server) and answers its id. */
 async function ship(s: TestServer, retailerKey: string, passportId: string): Promise<string> {
@@ -75,20 +41,7 @@ async function ship(s: TestServer, retailerKey: string, passportId: string): Pro
   return r.data!.recordCustodyEvent.id;
 }
 
-async function until(check: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-  return check();
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function forged(link: string): string {
-  const url = new URL(link);
-  const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
-  sig[3]! ^= 1;
-  url.searchParams.set('sig', sig.toString('base64url'));
-  return url.toString();
-}
+const forged = withFlippedSignature;
 
 /** A brand (with signed passports' digital links) and a second brand, created through `s`. */
 async function seed(s: TestServer, prefix: string, other: string) {

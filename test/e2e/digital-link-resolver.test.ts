@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { historyService } from '../../src/modules/history/history.service.js';
+import { withFlippedSignature } from '../support/live.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
@@ -18,13 +19,7 @@ function local(link: string): string {
   return `${s.url}${u.pathname}${u.search}`;
 }
 
-function flipped(link: string): string {
-  const url = new URL(link);
-  const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
-  sig[3]! ^= 1;
-  url.searchParams.set('sig', sig.toString('base64url'));
-  return url.toString();
-}
+const flipped = withFlippedSignature;
 
 const get = (url: string, accept?: string, headers: Record<string, string> = {}) => fetch(url, { headers: { ...(accept ? { accept } : {}), ...headers } });
 

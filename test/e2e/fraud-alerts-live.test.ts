@@ -1,9 +1,9 @@
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { startOutboxRelay } from '../../src/modules/alerts/outbox-relay.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { liveSubscription, until, withFlippedSignature } from '../support/live.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
@@ -15,39 +15,10 @@ const clients: Client[] = [];
 const SUB = 'subscription($f: AlertFilter) { fraudAlerts(filter: $f) { id kind severity gtin passportId count evidence } }';
 type Alert = { id: string; kind: string; severity: string; count: number; evidence: unknown };
 
-/** A live subscription; `received` fills as alerts arrive, `error` holds a refusal. */
-function subscribe(key: string | undefined, filter?: Record<string, unknown>) {
-  const client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: key ? { authorization: `Bearer ${key}` } : {} });
-  clients.push(client);
-  const received: Alert[] = [];
-  let error: unknown;
-  let started!: () => void;
-  const ready = new Promise<void>((r) => (started = r));
-  client.on('connected', () => setTimeout(started, 100));
-  client.subscribe({ query: SUB, variables: { f: filter } }, {
-    next: (r) => {
-      if (r.errors) error = r.errors;
-      else received.push((r.data as { fraudAlerts: Alert }).fraudAlerts);
-    },
-    error: (e) => (error = e),
-    complete: () => undefined,
-  });
-  return { received, ready, error: () => error };
-}
-
-async function until(check: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-  return check();
-}
-
-function forged(link: string): string {
-  const url = new URL(link);
-  const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
-  sig[3]! ^= 1;
-  url.searchParams.set('sig', sig.toString('base64url'));
-  return url.toString();
-}
+/** A live fraudAlerts subscription; `received` fills as alerts arrive, `error()` holds a refusal. */
+const subscribe = (key: string | undefined, filter?: Record<string, unknown>) =>
+  liveSubscription<Alert>(clients, { wsUrl: s.wsUrl, key, query: SUB, variables: { f: filter }, field: 'fraudAlerts' });
+const forged = withFlippedSignature;
 
 beforeAll(async () => {
   s = await startTestServer();

@@ -1,9 +1,9 @@
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { startOutboxRelay } from '../../src/modules/alerts/outbox-relay.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { liveSubscription, sleep, until } from '../support/live.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 type Org = { id: string; key: string };
@@ -21,32 +21,9 @@ let gtin: string;
 let batchNo = 0;
 const clients: Client[] = [];
 
-/** A live subscription: `received` fills as events arrive, `error()` holds a refusal. */
-function subscribe(passportId: string, key: string | undefined) {
-  const client = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: key ? { authorization: `Bearer ${key}` } : {} });
-  clients.push(client);
-  const received: Event[] = [];
-  let error: unknown;
-  let started!: () => void;
-  const ready = new Promise<void>((r) => (started = r));
-  client.on('connected', () => setTimeout(started, 100));
-  client.subscribe({ query: SUB, variables: { p: passportId } }, {
-    next: (r) => {
-      if (r.errors) error = r.errors;
-      else received.push((r.data as { passportEvents: Event }).passportEvents);
-    },
-    error: (e) => (error = e),
-    complete: () => undefined,
-  });
-  return { received, ready, error: () => error };
-}
-
-async function until(check: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-  return check();
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A live passportEvents subscription: `received` fills as events arrive, `error()` holds a refusal. */
+const subscribe = (passportId: string, key: string | undefined) =>
+  liveSubscription<Event>(clients, { wsUrl: s.wsUrl, key, query: SUB, variables: { p: passportId }, field: 'passportEvents' });
 
 async function mint(quantity: number, sign = true): Promise<{ batchId: string; ids: string[] }> {
   const m = await s.gql<{ mintPassports: { id: string; passports: { id: string }[] } }>(

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../../crypto/jcs.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import countries from 'i18n-iso-countries';
 import { isUuid } from '../../db/ids.js';
@@ -18,7 +19,7 @@ export type OrganizationInput = {
 
 /** SHA-256 of a bearer secret, the only form in which keys are stored. */
 export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return sha256Hex(secret);
 }
 
 /** A new bearer secret: 256 random bits, prefixed so leaked keys are easy to recognise in scans. */

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sha256Hex } from '../../crypto/jcs.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { rawQuery } from '../../db/raw.js';
 import { UnauthenticatedError } from '../../errors/app-error.js';
@@ -12,7 +13,7 @@ export const FRESH_SIGN_IN_SECONDS = 10 * 60;
 
 /** SHA-256 of a session token, the only form stored; tokens are 256-bit random, so a fast hash is enough. */
 export function hashOwnerToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 export function isOwnerToken(bearer: string): boolean {

@@ -1,14 +1,14 @@
-import { createHmac, createSecretKey, type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { deriveKey } from '../../crypto/master-key.js';
+import { derivedSecretKey } from '../../crypto/master-key.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { AppError, BadInputError, ConflictError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { historyService } from '../history/history.service.js';
 import { canMove } from '../history/state-machine.js';
-import { ClaimCodes } from '../passports/identity.js';
+import { ClaimCodes, formatCode80, normaliseCode } from '../passports/identity.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
 import { NotTheOwnerError } from './ownership.errors.js';
 import { parseAssertion, passkeyService } from './passkey.service.js';
@@ -77,25 +77,14 @@ export async function currentOwnership(em: EntityManager, passportId: string): P
   return row ? toOwnership(row) : undefined;
 }
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const transferKeys = new WeakMap<Uint8Array, KeyObject>();
-
 /** Transfer codes: 80 random bits as 16 Crockford base32 characters; only a keyed hash is stored. */
 export const transferCodes = {
   generate(): string {
-    const bytes = randomBytes(10);
-    let out = '';
-    for (const half of [bytes.readUIntBE(0, 5), bytes.readUIntBE(5, 5)]) {
-      for (let i = 7; i >= 0; i--) out += CROCKFORD[Math.floor(half / 2 ** (5 * i)) % 32];
-    }
-    return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8, 12)}-${out.slice(12)}`;
+    return formatCode80(randomBytes(10));
   },
   /** Keyed hash of a code as a person types it (case, spaces and dashes ignored; I/L→1, O→0). */
   hash(masterKey: Uint8Array, code: string): string {
-    let key = transferKeys.get(masterKey);
-    if (!key) transferKeys.set(masterKey, (key = createSecretKey(deriveKey(masterKey, 'transfer-code-hash'))));
-    const normalised = code.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
-    return createHmac('sha256', key).update(normalised).digest('hex');
+    return createHmac('sha256', derivedSecretKey(masterKey, 'transfer-code-hash')).update(normaliseCode(code)).digest('hex');
   },
 };
 

@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../../crypto/jcs.js';
 import { deriveKey } from '../../crypto/master-key.js';
+import { CROCKFORD_BASE32_ALPHABET } from '../../gs1/index.js';
 
 /**
  * What a passport's Ed25519 signature covers: only what a GS1 Digital Link carries, so a verifier
@@ -30,7 +31,24 @@ export function identityBytesViaJcs(p: { gtin: string; serial: string; lot?: str
   return canonicalBytes(identityRecord(p));
 }
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/**
+ * 80 bits (the first 10 bytes) as a code a person can type: 16 Crockford base32 characters in groups of
+ * four (`K7QM-2Z8H-T0PA-49XD`). Claim codes and transfer codes both look like this.
+ */
+export function formatCode80(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let out = '';
+  // Two 40-bit halves, each eight 5-bit symbols (numbers stay exact below 2^53).
+  for (const half of [b.readUIntBE(0, 5), b.readUIntBE(5, 5)]) {
+    for (let i = 7; i >= 0; i--) out += CROCKFORD_BASE32_ALPHABET[Math.floor(half / 2 ** (5 * i)) % 32];
+  }
+  return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8, 12)}-${out.slice(12)}`;
+}
+
+/** A {@link formatCode80} code as a person typed it, normalised: case, spaces and dashes ignored; I/L→1, O→0 as Crockford reads. */
+export function normaliseCode(code: string): string {
+  return code.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+}
 
 /**
  * Claim codes for the inside of the packaging, derived from the passport id with a key held only by
@@ -48,18 +66,11 @@ export class ClaimCodes {
   }
 
   codeFor(passportId: string): string {
-    const mac = createHmac('sha256', this.deriveKey).update(passportId).digest();
-    let out = '';
-    // 80 bits = two 40-bit halves, each eight 5-bit symbols (numbers stay exact below 2^53).
-    for (const half of [mac.readUIntBE(0, 5), mac.readUIntBE(5, 5)]) {
-      for (let i = 7; i >= 0; i--) out += CROCKFORD[Math.floor(half / 2 ** (5 * i)) % 32];
-    }
-    return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8, 12)}-${out.slice(12)}`;
+    return formatCode80(createHmac('sha256', this.deriveKey).update(passportId).digest());
   }
 
   /** Keyed hash of a code as typed by a person (case, spaces and dashes ignored; I/L→1, O→0 as Crockford reads). */
   hash(code: string): string {
-    const normalised = code.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
-    return createHmac('sha256', this.hashKey).update(normalised).digest('hex');
+    return createHmac('sha256', this.hashKey).update(normaliseCode(code)).digest('hex');
   }
 }

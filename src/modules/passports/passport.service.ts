@@ -145,10 +145,11 @@ export const passportService = {
           throw new ConflictError('idempotencyKey was already used for a different mint request', { field: 'idempotencyKey', batchId: existing.id });
         }
         const units = await tx.find(Passport, { batch: existing.id }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+        const uriOf = unitUriFormatter(services.config, brand, existing.gtin, existing.lot);
         return {
           batchId: existing.id,
           replayed: true,
-          passports: units.map((p) => ({ id: p.id, serial: p.serial, ...unitUris(services.config, brand, p), claimCode: claimCodes.codeFor(p.id) })),
+          passports: units.map((p) => ({ id: p.id, serial: p.serial, ...uriOf(p.serial, p.signature), claimCode: claimCodes.codeFor(p.id) })),
         };
       }
 

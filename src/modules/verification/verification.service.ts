@@ -1,8 +1,8 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../../crypto/random.js';
 import { fromBase64Url, verify } from '../../crypto/ed25519.js';
-import { deriveKey } from '../../crypto/master-key.js';
+import { derivedSecretKey } from '../../crypto/master-key.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
@@ -52,13 +52,8 @@ export type VerificationResult = {
   scannedAt: Date;
 };
 
-/** The HMAC key for client and device hashes, derived once per master key (not per scan: HKDF and key import are hot-path costs). */
-const scanPeppers = new WeakMap<Uint8Array, KeyObject>();
-function scanPepper(masterKey: Uint8Array): KeyObject {
-  let key = scanPeppers.get(masterKey);
-  if (!key) scanPeppers.set(masterKey, (key = createSecretKey(deriveKey(masterKey, 'scan-client'))));
-  return key;
-}
+/** The HMAC key for client and device hashes. */
+const scanPepper = (masterKey: Uint8Array): KeyObject => derivedSecretKey(masterKey, 'scan-client');
 
 const MODEL_AND_BRAND = `m.id as model_id, m.gtin as model_gtin, m.name as model_name, m.category, m.warranty_months, m.authorised_markets,
   m.max_lifetime_scans, m.dpp, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes`;

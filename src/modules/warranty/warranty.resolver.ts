@@ -18,9 +18,7 @@ export class WarrantyResolver {
     @Arg('input', () => WarrantyClaimInput) input: WarrantyClaimInput,
     @Arg('assertion', () => GraphQLJSON) assertion: unknown,
   ): Promise<WarrantyClaimType> {
-    // A raised WARRANTY_FRAUD_RISK alert kicks the outbox relay when the transaction commits (raiseAlerts).
-    const { claim } = await warrantyService.file(ctx.em, ctx.services, ctx.viewer, input, assertion);
-    return WarrantyClaimType.from(claim);
+    return WarrantyClaimType.from(await warrantyService.file(ctx.em, ctx.services, ctx.viewer, input, assertion));
   }
 
   @Access('BRAND')

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../crypto/jcs.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../../crypto/random.js';
 import { isUuid } from '../../db/ids.js';
@@ -75,7 +75,7 @@ export const toClaim = (r: ClaimRow): WarrantyClaimRecord => ({
 /** What makes two issues "the same": case, accents' composition, punctuation and spacing ignored. */
 export function issueKey(issue: string): string {
   const normalised = issue.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-  return createHash('sha256').update(normalised).digest('hex');
+  return sha256Hex(normalised);
 }
 
 function issueText(value: string): string {
@@ -102,9 +102,9 @@ export const warrantyService = {
    * caller owns the unit now (a former owner is refused), gather the facts, score, append a
    * WARRANTY_CLAIMED event (when the unit's status takes one; an end-of-life or revoked unit's claim is
    * kept and scored, without an event), and raise WARRANTY_FRAUD_RISK through the alert outbox when the
-   * score is high. `alerted` tells the caller to kick the outbox relay after commit.
+   * score is high (the commit kicks the outbox relay).
    */
-  async file(em: EntityManager, services: AppServices, viewer: Viewer, input: WarrantyClaimInput, assertionJson: unknown): Promise<{ claim: WarrantyClaimRecord; alerted: boolean }> {
+  async file(em: EntityManager, services: AppServices, viewer: Viewer, input: WarrantyClaimInput, assertionJson: unknown): Promise<WarrantyClaimRecord> {
     const owner = requireOwner(viewer);
     const issue = issueText(input.issue);
     const assertion = parseAssertion(assertionJson);
@@ -177,7 +177,7 @@ export const warrantyService = {
           { kind: 'WARRANTY_FRAUD_RISK', severity: 'MEDIUM', evidence: { claimId: id, riskScore: assessment.score, reasons: assessment.reasons } },
         ]);
       }
-      return { claim: toClaim(row!), alerted: assessment.highRisk };
+      return toClaim(row!);
     });
   },
 
