@@ -6,6 +6,7 @@ import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config/config.js';
 import { startEmbeddedDatabase } from './embedded.js';
 import { entities } from './entities.js';
+import { allowNamedStatements } from './raw.js';
 
 export type Database = {
   orm: MikroORM;
@@ -52,6 +53,8 @@ export async function openDatabase(config: Config, log: Logger, opts: { migrate?
     debug: false,
     allowGlobalContext: false,
   });
+  // A server keeps named statements per connection; the embedded database's single session is not ours to name things in.
+  if (!embedded) allowNamedStatements(orm.em);
   if (opts.migrate !== false) {
     const applied = await withMigrationLock(embedded ? undefined : config.databaseUrl, () => orm.migrator.up());
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');

@@ -39,3 +39,32 @@ export function packList(values: readonly (string | number | null)[]): string {
 export function unpack(n: number, type: string): string {
   return `string_to_array($${n}, chr(31), chr(30))::${type}[]`;
 }
+
+/** A statement the hot paths run often enough to keep parsed and planned on every pooled connection. */
+export type PreparedStatement = { readonly name: string; readonly text: string };
+
+type NativePool = { query(q: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }> };
+type NativeConnection = { getNativeClient(): Promise<NativePool> };
+
+/** ORMs whose pool may keep named statements: a PostgreSQL server, not the embedded database (see {@link openDatabase}). */
+const namingAllowed = new WeakSet<object>();
+const pools = new WeakMap<object, Promise<NativePool>>();
+
+/** Lets {@link preparedQuery} name its statements on this connection's pool (each pg connection then prepares them once). */
+export function allowNamedStatements(em: EntityManager): void {
+  namingAllowed.add(em.getConnection());
+}
+
+/**
+ * Runs one statement outside any transaction (autocommit: the statement is atomic on its own) straight on
+ * the ORM's pg pool, as a named prepared statement where allowed: no ORM or query-builder layer, and
+ * PostgreSQL parses and plans it once per connection instead of on every call. For the few statements of
+ * the hottest path (a scan); everything else goes through {@link rawQuery} or the ORM.
+ */
+export async function preparedQuery<R = Record<string, unknown>>(em: EntityManager, statement: PreparedStatement, values: unknown[]): Promise<R[]> {
+  const connection = em.getConnection();
+  let pool = pools.get(connection);
+  if (!pool) pools.set(connection, (pool = (connection as unknown as NativeConnection).getNativeClient()));
+  const result = await (await pool).query(namingAllowed.has(connection) ? { name: statement.name, text: statement.text, values } : { text: statement.text, values });
+  return result.rows as R[];
+}

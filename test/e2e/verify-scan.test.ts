@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Url, toBase64Url } from '../../src/crypto/ed25519.js';
 import { gtinCheckDigit, parseDigitalLink } from '../../src/gs1/index.js';
 import { Organization } from '../../src/modules/organizations/organization.entity.js';
+import pg from 'pg';
+import { testServerUrl } from '../support/database.js';
 import { startTestServer, type GqlResponse, type TestServer } from '../support/server.js';
 
 type Org = { id: string; key: string };
@@ -470,6 +472,62 @@ describe('scan volume', () => {
     expect(rows[0]!.count).toBe(results.filter((r) => alertOf(r.data!.verifyScan, 'SCAN_VELOCITY')).length);
     expect(rows[0]!.count).toBe(80);
   });
+
+  it('numbers a unit\'s scans 1, 2, 3… with no gap or repeat, however many arrive at once (race)', async () => {
+    const gtin = await model(brand.key);
+    const u = await unit(gtin);
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => scan({ gtin, serial: u.serial }, i % 2 ? retailer.key : undefined)));
+    expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
+    const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id = ?', [u.id]);
+    expect(row!.seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    // Unknown serials carry no number.
+    await ok({ gtin, serial: 'NEVER-MINTED-1' });
+    expect(await sql('select 1 from scan_event where passport_id is null and gtin = ? and seq is not null', [gtin])).toEqual([]);
+  });
+
+  it.skipIf(!testServerUrl)(
+    'records a scan whose number was taken while it decided under the unit\'s lock instead, counting the scan that took it (race; PostgreSQL only: needs a second session)',
+    async () => {
+      const gtin = await model(brand.key, { maxLifetimeScans: 2 });
+      const u = await unit(gtin);
+      await ok({ gtin, serial: u.serial }); // scan 1
+      // Another writer takes number 2 and holds it uncommitted while the next scan reads the history (1 scan)
+      // and tries to record itself as number 2.
+      const other = new pg.Client({ connectionString: s.services.config.databaseUrl });
+      await other.connect();
+      try {
+        await other.query('begin');
+        await other.query(
+          `insert into scan_event (id, passport_id, seq, gtin, serial, scanned_at, client_key, channel, signature_check, verdict, reasons, created_at)
+           values (gen_random_uuid(), $1, 2, $2, $3, now(), 'test', 'GRAPHQL', 'ABSENT', 'AUTHENTIC', '{}', now())`,
+          [u.id, gtin, u.serial],
+        );
+        let settled = false;
+        const pending = scan({ gtin, serial: u.serial }, retailer.key).finally(() => (settled = true));
+        // Wait until the scan's insert waits on the held number.
+        for (let i = 0; ; i++) {
+          if (settled) throw new Error(`the scan ended before waiting: ${JSON.stringify(await pending)}`);
+          // Activity is read once per transaction unless the snapshot is cleared.
+          await other.query('select pg_stat_clear_snapshot()');
+          const waiting = await other.query(
+            `select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into scan_event%'`,
+          );
+          if (waiting.rowCount) break;
+          if (i > 1000) throw new Error('the scan never waited on the held number');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await other.query('commit');
+        const r = await pending;
+        expect(r.errors).toBeUndefined();
+        // Recorded as number 3 and judged on 3 lifetime scans: over the model's maximum of 2.
+        expect(r.data!.verifyScan.alerts.map((a) => [a.kind, a.count])).toEqual([['SCAN_COUNT', 1]]);
+        const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id = ?', [u.id]);
+        expect(row!.seqs).toEqual([1, 2, 3]);
+      } finally {
+        await other.end();
+      }
+    },
+  );
 });
 
 describe('end of life', () => {

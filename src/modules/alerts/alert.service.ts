@@ -16,53 +16,69 @@ export const FRAUD_ALERT_TOPIC = OUTBOX_TOPICS.fraudAlert;
 export type AlertFiring = { kind: AlertKind; severity: Severity; evidence: Record<string, unknown> };
 
 /**
- * Writes each firing into the open alert of its kind for the unit (or, with no unit, the GTIN) and
- * announces it in the outbox, in the caller's transaction and in one statement: durable with the state
- * that raised it, published by the relay once the transaction commits (the commit kicks it).
- * Answers the alerts in the order of the firings.
+ * SQL of the alert upsert, as the CTEs `upserted` (the alerts, `returning fraud_alert.*`) and `announced`
+ * (their outbox rows), with its parameters numbered from `$<from>`; {@link alertParams} makes them. Used by
+ * {@link raiseAlerts} and by the scan's own write (one statement records the scan and its alerts). `after`
+ * names an earlier CTE of one row that must run first: PostgreSQL runs a data-modifying CTE nobody reads
+ * last, so a scan insert must be read here to take its place before the alert rows are locked (the order
+ * every writer of a unit's scans and alerts keeps, so they cannot deadlock).
+ * Postgres orders enum values as declared (LOW < … < CRITICAL), so greatest() keeps the worst severity.
  */
-export async function raiseAlerts(
-  tx: EntityManager,
-  subject: { brandId: string; passportId: string | null; gtin: string; at: Date },
-  firings: readonly AlertFiring[],
-): Promise<IFraudAlert[]> {
-  if (firings.length === 0) return [];
-  const { brandId, passportId, gtin, at } = subject;
-  const rows = await rawQuery<{ a: Record<string, unknown> }>(
-    tx,
-    // Postgres orders enum values as declared (LOW < … < CRITICAL), so greatest() keeps the worst severity.
-    `with upserted as (
+export function alertUpsertCtes(from: number, after?: string): string {
+  const $ = (i: number) => `$${from + i}`;
+  return `upserted as (
        insert into fraud_alert (id, brand_id, passport_id, gtin, subject, kind, severity, status, evidence, count, first_seen_at, last_seen_at)
-       select u.id, $1, $2, $3, $4, u.kind, u.severity, 'OPEN', u.evidence, 1, $5, $5
-       from unnest($6::uuid[], $7::alert_kind[], $8::severity[], $9::jsonb[]) as u(id, kind, severity, evidence)
+       select u.id, ${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, u.kind, u.severity, 'OPEN', u.evidence, 1, ${$(4)}, ${$(4)}
+       from unnest(${$(5)}::uuid[], ${$(6)}::alert_kind[], ${$(7)}::severity[], ${$(8)}::jsonb[]) as u(id, kind, severity, evidence)${after ? ` cross join ${after}` : ''}
        on conflict (subject, kind) where status = 'OPEN' do update
          set count = fraud_alert.count + 1, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
              severity = greatest(fraud_alert.severity, excluded.severity), evidence = excluded.evidence
        returning fraud_alert.*
      ), announced as (
        insert into outbox_message (id, topic, payload, created_at)
-       select o.id, $10, jsonb_build_object('alertId', a.id, 'brandId', $1::uuid), now()
+       select o.id, ${$(9)}, jsonb_build_object('alertId', a.id, 'brandId', ${$(0)}::uuid), now()
        from (select id, row_number() over (order by id) as n from upserted) a
-         join unnest($11::uuid[]) with ordinality as o(id, n) on o.n = a.n
-     )
-     select to_jsonb(upserted) as a from upserted`,
-    [
-      brandId,
-      passportId,
-      gtin,
-      passportId ?? `gtin:${gtin}`,
-      at.toISOString(),
-      firings.map(() => newId()),
-      firings.map((f) => f.kind),
-      firings.map((f) => f.severity),
-      firings.map((f) => JSON.stringify(f.evidence)),
-      FRAUD_ALERT_TOPIC,
-      firings.map(() => newId()),
-    ],
-  );
-  noteOutboxWrite(tx, OUTBOX_TOPICS.fraudAlert);
+         join unnest(${$(10)}::uuid[]) with ordinality as o(id, n) on o.n = a.n
+     )`;
+}
+
+export type AlertSubject = { brandId: string; passportId: string | null; gtin: string; at: Date };
+
+/** The 11 parameters of {@link alertUpsertCtes}. */
+export function alertParams(subject: AlertSubject, firings: readonly AlertFiring[]): unknown[] {
+  const { brandId, passportId, gtin, at } = subject;
+  return [
+    brandId,
+    passportId,
+    gtin,
+    passportId ?? `gtin:${gtin}`,
+    at.toISOString(),
+    firings.map(() => newId()),
+    firings.map((f) => f.kind),
+    firings.map((f) => f.severity),
+    firings.map((f) => JSON.stringify(f.evidence)),
+    FRAUD_ALERT_TOPIC,
+    firings.map(() => newId()),
+  ];
+}
+
+/** The alert rows a statement built on {@link alertUpsertCtes} returned (`to_jsonb(upserted) as a`), in the order of the firings. */
+export function alertsFromRows(em: EntityManager, rows: readonly { a: Record<string, unknown> }[], firings: readonly AlertFiring[]): IFraudAlert[] {
   const order = new Map(firings.map((f, i) => [f.kind, i]));
-  return rows.map((r) => tx.map(FraudAlert, r.a) as IFraudAlert).sort((x, y) => order.get(x.kind)! - order.get(y.kind)!);
+  return rows.map((r) => em.map(FraudAlert, r.a) as IFraudAlert).sort((x, y) => order.get(x.kind)! - order.get(y.kind)!);
+}
+
+/**
+ * Writes each firing into the open alert of its kind for the unit (or, with no unit, the GTIN) and
+ * announces it in the outbox, in the caller's transaction and in one statement: durable with the state
+ * that raised it, published by the relay once the transaction commits (the commit kicks it).
+ * Answers the alerts in the order of the firings.
+ */
+export async function raiseAlerts(tx: EntityManager, subject: AlertSubject, firings: readonly AlertFiring[]): Promise<IFraudAlert[]> {
+  if (firings.length === 0) return [];
+  const rows = await rawQuery<{ a: Record<string, unknown> }>(tx, `with ${alertUpsertCtes(1)} select to_jsonb(upserted) as a from upserted`, alertParams(subject, firings));
+  noteOutboxWrite(tx, OUTBOX_TOPICS.fraudAlert);
+  return alertsFromRows(tx, rows, firings);
 }
 
 export type AlertFilter = {

@@ -20,7 +20,11 @@ export const FraudAlert = defineEntity({
     id: p.uuid().primary().onCreate(() => newId()),
     /** The brand whose unit (or GTIN) it concerns: who receives it. */
     brand: () => p.manyToOne(Organization).ref(),
-    passport: () => p.manyToOne(Passport).ref().nullable(),
+    /**
+     * No foreign-key constraint: its check would lock the unit's row under every new alert, and a scan's
+     * alerts are written without taking the unit's lock (see `ScanEvent.seq`). Units are never deleted.
+     */
+    passport: () => p.manyToOne(Passport).ref().nullable().createForeignKeyConstraint(false),
     gtin: p.string().length(14),
     /** What repeated firings are grouped by: the passport id, or `gtin:<gtin>` for unknown serials. */
     subject: p.string().length(64),

@@ -7,15 +7,28 @@ import { type Verdict, VERDICTS } from './vocabulary.js';
 export { VERDICTS };
 export type VerdictValue = Verdict;
 
-/** One observation of an identity: high volume, append-only, time-ordered ids (UUIDv7). */
+/**
+ * One observation of an identity: high volume, append-only, time-ordered ids (UUIDv7). A known unit's
+ * scans are numbered 1, 2, 3… in the order they were recorded (`seq`, unique per unit): a scan is written
+ * with the number after the last one it saw, so two scans that saw the same history cannot both be
+ * recorded, and the unit's lifetime count is its highest number.
+ */
 export const ScanEvent = defineEntity({
   name: 'ScanEvent',
   tableName: 'scan_event',
   indexes: [{ properties: ['passport', 'scannedAt'] }, { properties: ['clientKey', 'scannedAt'] }, { properties: ['gtin', 'scannedAt'] }],
+  uniques: [{ name: 'scan_event_passport_seq', properties: ['passport', 'seq'] }],
+  checks: [{ name: 'scan_event_seq_of_known_unit', expression: '(passport_id is null) = (seq is null)' }],
   properties: {
     id: p.uuid().primary().onCreate(() => newId()),
-    /** Null when the identity was never minted (an unknown serial). */
-    passport: () => p.manyToOne(Passport).ref().nullable(),
+    /**
+     * Null when the identity was never minted (an unknown serial). No foreign-key constraint: its check
+     * would lock the unit's row on every scan; scans name a unit they have just read, and units are never
+     * deleted (a trigger refuses it).
+     */
+    passport: () => p.manyToOne(Passport).ref().nullable().createForeignKeyConstraint(false),
+    /** The scan's number among its unit's scans (1 for the first); null for an unknown serial. */
+    seq: p.integer().nullable(),
     gtin: p.string().length(14),
     serial: p.string().length(20),
     scannedAt: p.datetime(),

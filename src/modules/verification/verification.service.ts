@@ -3,11 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../../crypto/random.js';
 import { fromBase64Url, verify } from '../../crypto/ed25519.js';
 import { derivedSecretKey } from '../../crypto/master-key.js';
-import { rawQuery } from '../../db/raw.js';
+import { preparedQuery, rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, isValidSerial, parseGtin, parseIdentifier } from '../../gs1/index.js';
-import { raiseAlerts } from '../alerts/alert.service.js';
+import { alertParams, alertsFromRows, alertUpsertCtes, FRAUD_ALERT_TOPIC, raiseAlerts } from '../alerts/alert.service.js';
 import type { IFraudAlert } from '../alerts/fraud-alert.entity.js';
 import { SigningKey } from '../keys/signing-key.entity.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
@@ -18,7 +18,7 @@ import type { IPassport } from '../passports/passport.entity.js';
 import type { ProductModelView } from '../product-models/product-model.entity.js';
 import { validCoordinates } from './geo.js';
 import { NfcSunError, parseSunQuery } from './nfc-sun.js';
-import { effectiveMarkets, evaluateRules, type ScanFacts, type SignatureCheck, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
+import { effectiveMarkets, evaluateRules, type RecentScan, type ScanFacts, type SignatureCheck, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
 import type { VerdictValue } from './scan-event.entity.js';
 
 export type ScanInput = {
@@ -58,28 +58,64 @@ const scanPepper = (masterKey: Uint8Array): KeyObject => derivedSecretKey(master
 const MODEL_AND_BRAND = `m.id as model_id, m.gtin as model_gtin, m.name as model_name, m.category, m.warranty_months, m.authorised_markets,
   m.max_lifetime_scans, m.dpp, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes`;
 
+/** A unit with its model, brand, batch markets and the status of the key that signed it. */
+const UNIT_COLUMNS = `p.id, p.gtin, p.serial, p.lot, p.status, p.signature, p.kid, b.destination_markets, k.status as key_status, ${MODEL_AND_BRAND}`;
+const UNIT_FROM = `passport p join product_model m on m.id = p.model_id join organization o on o.id = p.brand_id
+       join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid`;
+
 /**
- * The statements of a scan of a known unit, besides BEGIN and COMMIT (and, when rules fire, one alert
- * upsert). Exported so the benchmark's SQL limit runs exactly these.
+ * What the rules need of a unit's history, for unit `id` with parameters from `$<from>`: the hour around
+ * the scan (two bounds: replayed logs arrive out of order), a day before it. `lifetime` is the unit's
+ * highest scan number (scans are numbered 1, 2, 3…: see `ScanEvent.seq`), so an index probe, not a count.
+ */
+function factsColumns(id: string, from: number): string {
+  const [hourFrom, hourTo, dayFrom] = [`$${from}`, `$${from + 1}`, `$${from + 2}`];
+  return `(select count(*)::int from scan_event where passport_id = ${id} and scanned_at > ${hourFrom} and scanned_at < ${hourTo}) as hour,
+       (select coalesce(max(seq), 0) from scan_event where passport_id = ${id}) as lifetime,
+       exists (select 1 from lifecycle_event where passport_id = ${id} and type = 'TAMPER_REPORTED') as tamper,
+       (select coalesce(jsonb_agg(jsonb_build_object('at', r.scanned_at, 'lat', r.latitude, 'lon', r.longitude, 'country', r.country)), '[]'::jsonb)
+          from (select scanned_at, latitude, longitude, country from scan_event where passport_id = ${id} and scanned_at > ${dayFrom}
+                order by scanned_at desc limit 50) r) as recent`;
+}
+
+/** $1 id, $2 passport id, $3 its scan number, $4 gtin, $5 serial, $6 time, $7..$9 where, $10 device, $11 client, $12 channel, $13..$15 result. */
+const INSERT_SCAN = `insert into scan_event (id, passport_id, seq, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
+       signature_check, verdict, reasons, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::verdict, $15::text[], now())`;
+
+/**
+ * The statements of a scan. Exported so the benchmark's SQL limit runs exactly these.
+ *
+ * A scan of a known unit first runs `readUnit` and `insertScan` (or `insertScanWithAlerts`), two
+ * statements and no transaction: the read takes no lock, and the insert carries the scan number after the
+ * last one the read saw, so if another scan of the unit was recorded in between, the unique
+ * (passport, seq) index refuses it and nothing is written; that scan (and every NFC tap and unknown
+ * serial) then takes the locked path: BEGIN, `lockUnit`, `unitFacts`, the insert, COMMIT.
  */
 export const SCAN_SQL = {
+  /** The unit and its history in one snapshot, nothing locked. $1 gtin, $2 serial, $3..$4 the hour around the scan, $5 a day before it. */
+  readUnit: { name: 'dpp_scan_read_unit', text: `select ${UNIT_COLUMNS}, ${factsColumns('p.id', 3)} from ${UNIT_FROM} where p.gtin = $1 and p.serial = $2` },
   /** $1 gtin, $2 serial. */
-  lockUnit: `select p.id, p.gtin, p.serial, p.lot, p.status, p.signature, p.kid, b.destination_markets, k.status as key_status, ${MODEL_AND_BRAND}
-     from passport p join product_model m on m.id = p.model_id join organization o on o.id = p.brand_id
-       join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid
-     where p.gtin = $1 and p.serial = $2
-     for update of p`,
-  /** $1 passport id, $2..$3 the hour around the scan, $4 a day before it. */
-  unitFacts: `select (select count(*)::int from scan_event where passport_id = $1 and scanned_at > $2 and scanned_at < $3) as hour,
-       (select count(*)::int from scan_event where passport_id = $1) as lifetime,
-       exists (select 1 from lifecycle_event where passport_id = $1 and type = 'TAMPER_REPORTED') as tamper,
-       (select coalesce(jsonb_agg(jsonb_build_object('at', r.scanned_at, 'lat', r.latitude, 'lon', r.longitude, 'country', r.country)), '[]'::jsonb)
-          from (select scanned_at, latitude, longitude, country from scan_event where passport_id = $1 and scanned_at > $4
-                order by scanned_at desc limit 50) r) as recent`,
-  insertScan: `insert into scan_event (id, passport_id, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
-       signature_check, verdict, reasons, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $11, $12::verdict, $13::text[], now())`,
+  lockUnit: `select ${UNIT_COLUMNS} from ${UNIT_FROM} where p.gtin = $1 and p.serial = $2 for no key update of p`,
+  /** $1 passport id, $2..$3 the hour around the scan, $4 a day before it. Run after the unit's lock is held (a statement's snapshot is taken when it starts). */
+  unitFacts: `select ${factsColumns('$1', 2)}`,
+  insertScan: { name: 'dpp_scan_insert', text: INSERT_SCAN },
+  /** The insert, then the alerts of its findings and their outbox rows (parameters from $16: see `alertParams`), in one statement. */
+  insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select to_jsonb(upserted) as a from upserted` },
 } as const;
+
+/** The window parameters of {@link factsColumns} for a scan at `at`. */
+function factWindow(at: Date): string[] {
+  return [new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()];
+}
+
+/** Another scan of the unit was recorded with the number this one was about to take. */
+function isScanNumberTaken(e: unknown): boolean {
+  for (let x = e as { code?: string; constraint?: string; cause?: unknown } | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
+    if (x.code === '23505' && (x.constraint === 'scan_event_passport_seq' || String((x as { message?: string }).message).includes('scan_event_passport_seq'))) return true;
+  }
+  return false;
+}
 
 function bad(field: string, message: string): BadInputError {
   return new BadInputError(`${field}: ${message}`, { field });
@@ -160,34 +196,33 @@ async function checkSignature(em: EntityManager, passport: ScannedPassport | nul
   return 'INVALID';
 }
 
-/** Scans of one unit and of one client, as the rules need them. */
-async function gatherFacts(em: EntityManager, passport: ScannedPassport | null, gtin: string, serial: string, clientKey: string, at: Date) {
-  const hourAgo = new Date(at.getTime() - 3_600_000);
+type FactsRow = { hour: number; lifetime: number; tamper: boolean; recent: { at: string; lat: number | null; lon: number | null; country: string | null }[] };
+type Facts = { recent: RecentScan[]; lastHour: number; lifetime: number; probes: number; tamper: boolean };
+
+function factsOf(row: FactsRow | undefined): Facts {
+  return {
+    recent: (row?.recent ?? []).map((r) => ({ at: new Date(r.at), latitude: r.lat ?? undefined, longitude: r.lon ?? undefined, country: r.country ?? undefined })),
+    lastHour: row?.hour ?? 0,
+    lifetime: row?.lifetime ?? 0,
+    probes: 0,
+    tamper: row?.tamper ?? false,
+  };
+}
+
+/** Scans of one unit and of one client, as the rules need them (the locked path). */
+async function gatherFacts(em: EntityManager, passport: ScannedPassport | null, gtin: string, serial: string, clientKey: string, at: Date): Promise<Facts> {
   if (!passport) {
     const [probe] = await rawQuery<{ n: number }>(
       em,
       `select count(*)::int as n from (select serial from scan_event where passport_id is null and gtin = $1 and client_key = $2
          and scanned_at > $3 union select $4) t`,
-      [gtin, clientKey, hourAgo.toISOString(), serial],
+      [gtin, clientKey, new Date(at.getTime() - 3_600_000).toISOString(), serial],
     );
     return { recent: [], lastHour: 0, lifetime: 0, probes: probe?.n ?? 1, tamper: false };
   }
-  type Recent = { at: string; lat: number | null; lon: number | null; country: string | null };
-  // One round trip. Run after the unit's lock is held (a statement's snapshot is taken when it starts),
-  // so it counts every scan committed before this one.
-  const [counts] = await rawQuery<{ hour: number; lifetime: number; tamper: boolean; recent: Recent[] }>(
-    em,
-    // Scans within an hour of this one on either side: replayed logs (organisation callers' `at`) arrive out of order.
-    SCAN_SQL.unitFacts,
-    [passport.id, hourAgo.toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()],
-  );
-  return {
-    recent: (counts?.recent ?? []).map((r) => ({ at: new Date(r.at), latitude: r.lat ?? undefined, longitude: r.lon ?? undefined, country: r.country ?? undefined })),
-    lastHour: counts?.hour ?? 0,
-    lifetime: counts?.lifetime ?? 0,
-    probes: 0,
-    tamper: counts?.tamper ?? false,
-  };
+  // One round trip, run after the unit's lock is held, so it counts every scan committed before this one.
+  const [row] = await rawQuery<FactsRow>(em, SCAN_SQL.unitFacts, [passport.id, ...factWindow(at)]);
+  return factsOf(row);
 }
 
 type UnitRow = {
@@ -215,12 +250,13 @@ type UnitRow = {
 };
 
 /**
- * The scanned unit, locked (`for update of p`, so concurrent scans of it count and group alerts exactly),
+ * The scanned unit, locked (`for no key update of p`: scans of it in this path count and group alerts exactly; it does not block
+ * the key-share locks of foreign keys, which other writers of the unit take),
  * with its model, brand, batch markets and the status of the key that signed it: one statement instead
  * of a query per entity. For an identity never minted, the GTIN's model and brand, and the GTIN's
  * advisory lock (unknown serials of one GTIN are grouped on the GTIN, so they are serialised the same way).
  */
-async function lockUnit(tx: EntityManager, gtin: string, serial: string) {
+async function lockUnit(tx: EntityManager, gtin: string, serial: string): Promise<Looked> {
   const [unit] = await rawQuery<UnitRow>(tx, SCAN_SQL.lockUnit, [gtin, serial]);
   const row =
     unit ??
@@ -231,6 +267,12 @@ async function lockUnit(tx: EntityManager, gtin: string, serial: string) {
        from product_model m join organization o on o.id = m.brand_id where m.gtin = $1`,
       [gtin, `gtin:${gtin}`],
     ))[0];
+  return lookedOf(row);
+}
+
+type Looked = { passport: ScannedPassport | null; model: ScannedModel | null; brand: ScannedBrand | null; batchMarkets: string[]; keyStatus: string | null };
+
+function lookedOf(row: UnitRow | undefined): Looked {
   if (!row) return { passport: null, model: null, brand: null, batchMarkets: [], keyStatus: null };
   const passport: ScannedPassport | null = row.id
     ? { id: row.id, gtin: row.gtin!, serial: row.serial!, lot: row.lot ?? null, status: row.status!, signature: row.signature ?? null, kid: row.kid ?? null }
@@ -251,59 +293,116 @@ async function lockUnit(tx: EntityManager, gtin: string, serial: string) {
   return { passport, model, brand, batchMarkets: row.destination_markets ?? [], keyStatus: row.key_status ?? null };
 }
 
+type ParsedScan = ReturnType<typeof parseScan>;
+type Client = { key: string; deviceHash: string | null };
+
+/** The rules on what was looked up: the findings, the verdict and its reasons. */
+function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, signature: SignatureCheck, nfc: ScanFacts['nfc']) {
+  const { passport, model } = looked;
+  const scanFacts: ScanFacts = {
+    at: scan.at,
+    ...(scan.lat != null ? { latitude: scan.lat, longitude: scan.lon! } : {}),
+    ...(scan.country ? { country: scan.country } : {}),
+    ...(client.deviceHash ? { deviceHash: client.deviceHash } : {}),
+    clientKey: client.key,
+    signature,
+    nfc,
+  };
+  const unit: UnitFacts = passport
+    ? {
+        known: true,
+        gtinKnown: true,
+        status: passport.status,
+        authorisedMarkets: effectiveMarkets(model?.authorisedMarkets ?? [], looked.batchMarkets),
+        recentScans: facts.recent,
+        scansLastHour: facts.lastHour + 1,
+        lifetimeScans: facts.lifetime + 1,
+        openTamperReport: facts.tamper,
+      }
+    : unknownUnitFacts(Boolean(model));
+  const findings = evaluateRules(scanFacts, unit, { distinctUnknownSerialsFromClientLastHour: facts.probes }, thresholdsFor(model ?? {}));
+  return { findings, ...verdictFor(unit, scanFacts, findings) };
+}
+
+/** The 15 parameters of the scan insert. */
+function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number | null, signature: SignatureCheck, verdict: VerdictValue, reasons: string[], channel: string): unknown[] {
+  return [newId(), looked.passport?.id ?? null, seq, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, client.deviceHash, client.key, channel, signature, verdict, reasons];
+}
+
 /**
- * Verifies one scan in context: parse → look up → check the signature → record the scan → evaluate the
- * rules on the unit's recent history → persist alerts (grouped into the open alert of the same kind)
- * and their outbox rows in the same transaction → answer a verdict with reasons.
+ * The optimistic path for a known unit (no NFC tap): read the unit and its history without a lock, decide,
+ * and record the scan (with its alerts) in one statement numbered after the history it saw. Answers null,
+ * having written nothing, when the identity is not a minted unit or another scan of it was recorded in
+ * between: the locked path then takes over.
+ */
+async function recordOptimistically(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult | null> {
+  const [row] = await preparedQuery<UnitRow & FactsRow>(em, SCAN_SQL.readUnit, [scan.gtin, scan.serial, ...factWindow(scan.at)]);
+  if (!row) return null;
+  const looked = lookedOf(row);
+  const facts = factsOf(row);
+  const signature = await checkSignature(em, looked.passport, looked.keyStatus, looked.brand!.id, scan);
+  const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, null);
+  const values = scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel);
+  let alerts: IFraudAlert[] = [];
+  try {
+    if (findings.length === 0) {
+      await preparedQuery(em, SCAN_SQL.insertScan, values);
+    } else {
+      const subject = { brandId: looked.brand!.id, passportId: looked.passport!.id, gtin: scan.gtin, at: scan.at };
+      const rows = await preparedQuery<{ a: Record<string, unknown> }>(em, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, findings)]);
+      alerts = alertsFromRows(em, rows, findings);
+      services.outbox?.kick([FRAUD_ALERT_TOPIC]);
+    }
+  } catch (e) {
+    if (isScanNumberTaken(e)) return null;
+    throw e;
+  }
+  return { verdict, reasons, passport: looked.passport, model: looked.model, brand: looked.brand, alerts, scannedAt: scan.at };
+}
+
+/** How often the locked path starts again when an optimistic scan took its number (each try holds the unit's lock). */
+const LOCKED_ATTEMPTS = 5;
+
+/**
+ * Verifies one scan in context: parse → look up → check the signature → evaluate the rules on the unit's
+ * recent history → record the scan with its alerts (grouped into the open alert of the same kind) and
+ * their outbox rows atomically → answer a verdict with reasons. A known unit's scan is first tried
+ * without a lock (two statements); an unknown serial, an NFC tap (its counter is compared and advanced
+ * with the scan) or a scan that lost the race for its number runs in a transaction holding the unit's lock.
  */
 export const verificationService = {
   async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
     const scan = parseScan(viewer, input);
     const pepper = scanPepper(services.masterKey);
     const keyed = (v: string) => createHmac('sha256', pepper).update(v).digest('hex');
-    const clientKey = keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`);
+    const client: Client = { key: keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`), deviceHash: scan.deviceId ? keyed(`device:${scan.deviceId}`) : null };
 
-    return em.transactional(async (tx) => {
-      const { passport, model, brand, batchMarkets, keyStatus } = await lockUnit(tx, scan.gtin, scan.serial);
-      // A live scan is stamped once it holds the unit's lock, so stamps follow the order scans are counted in.
-      if (!input.at) scan.at = new Date();
-      const brandId = brand?.id ?? null;
-      const signature = await checkSignature(tx, passport, keyStatus, brandId, scan);
-      // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
-      const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
-      const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, clientKey, scan.at);
-
-      const scanFacts: ScanFacts = {
-        at: scan.at,
-        ...(scan.lat != null ? { latitude: scan.lat, longitude: scan.lon! } : {}),
-        ...(scan.country ? { country: scan.country } : {}),
-        ...(scan.deviceId ? { deviceHash: keyed(`device:${scan.deviceId}`) } : {}),
-        clientKey,
-        signature,
-        nfc,
-      };
-      const unit: UnitFacts = passport
-        ? {
-            known: true,
-            gtinKnown: true,
-            status: passport.status,
-            authorisedMarkets: effectiveMarkets(model?.authorisedMarkets ?? [], batchMarkets),
-            recentScans: facts.recent,
-            scansLastHour: facts.lastHour + 1,
-            lifetimeScans: facts.lifetime + 1,
-            openTamperReport: facts.tamper,
-          }
-        : unknownUnitFacts(Boolean(model));
-      const findings = evaluateRules(scanFacts, unit, { distinctUnknownSerialsFromClientLastHour: facts.probes }, thresholdsFor(model ?? {}));
-      const { verdict, reasons } = verdictFor(unit, scanFacts, findings);
-
-      await rawQuery(
-        tx,
-        SCAN_SQL.insertScan,
-        [newId(), passport?.id ?? null, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, scanFacts.deviceHash ?? null, clientKey, signature, verdict, reasons, channel],
-      );
-      const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
-      return { verdict, reasons, passport, model, brand, alerts, scannedAt: scan.at };
-    });
+    if (!scan.nfc) {
+      const recorded = await recordOptimistically(em, services, scan, client, channel);
+      if (recorded) return recorded;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await em.transactional(async (tx) => {
+          const looked = await lockUnit(tx, scan.gtin, scan.serial);
+          const { passport, brand } = looked;
+          // A live scan is stamped once it holds the unit's lock, so stamps follow the order scans are counted in.
+          if (!input.at) scan.at = new Date();
+          const brandId = brand?.id ?? null;
+          const signature = await checkSignature(tx, passport, looked.keyStatus, brandId, scan);
+          // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
+          const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
+          const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
+          const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, nfc);
+          await rawQuery(tx, SCAN_SQL.insertScan.text, scanRow(scan, client, looked, passport ? facts.lifetime + 1 : null, signature, verdict, reasons, channel));
+          const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
+          return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
+        });
+      } catch (e) {
+        // An optimistic scan of the unit, which takes no lock, recorded the number this one read.
+        if (attempt < LOCKED_ATTEMPTS && isScanNumberTaken(e)) continue;
+        throw e;
+      }
+    }
   },
 };
