@@ -118,8 +118,9 @@ export const organizationService = {
         if (!found.revokedAt) {
           found.revokedAt = new Date();
           await tx.flush();
-          await rawQuery(tx, 'select pg_notify($1, $2)', [API_KEY_REVOKED_CHANNEL, found.id]);
         }
+        // Also for a key already revoked: repeating the call pushes the eviction again (say, after a revocation by SQL).
+        await rawQuery(tx, 'select pg_notify($1, $2)', [API_KEY_REVOKED_CHANNEL, found.id]);
         return found;
       },
       { clear: true },
