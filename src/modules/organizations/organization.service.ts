@@ -108,6 +108,7 @@ export const organizationService = {
   /**
    * Revoking is final and immediate on this replica: `cache` (this process's) is evicted after commit. Other
    * replicas evict on the `dpp_api_key_revoked` notification, which PostgreSQL sends only if this commits.
+   * Call it outside any transaction: inside one, the local eviction would come before the commit.
    */
   async revokeApiKey(em: EntityManager, viewer: Viewer, id: string, cache?: ApiKeyCache): Promise<IApiKey> {
     const key = await em.transactional(
