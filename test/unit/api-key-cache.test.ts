@@ -1,6 +1,9 @@
+import { Writable } from 'node:stream';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ApiKeyCache, type OrganizationViewer } from '../../src/modules/organizations/api-key-cache.js';
+import { startApiKeyListener } from '../../src/modules/organizations/api-key-listener.js';
 import { hashApiKey, organizationService } from '../../src/modules/organizations/organization.service.js';
 
 const viewer = (n: number): OrganizationViewer => ({ kind: 'ORGANIZATION', organizationId: `org-${n}`, orgKind: 'BRAND', apiKeyId: `key-${n}` });
@@ -140,5 +143,35 @@ describe('organizationService.authenticate with a cache', () => {
     await organizationService.authenticate(em, secret);
     await organizationService.authenticate(em, secret);
     expect(calls.n).toBe(2);
+  });
+});
+
+describe('API key revocation listener', () => {
+  it('keeps the cache off while PostgreSQL cannot be reached, retrying with a doubling delay up to the cap, until closed', async () => {
+    const lines: { msg: string; retryInMs?: number }[] = [];
+    const log = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    );
+    const { cache } = cacheAt();
+    cache.store('h1', viewer(1), cache.ticket());
+    // Port 1 on loopback: connection refused at once.
+    const listener = await startApiKeyListener('postgres://postgres@127.0.0.1:1/none', cache, log, { minRetryMs: 20, maxRetryMs: 80 });
+    expect(listener.listening).toBe(false);
+    expect(cache.enabled).toBe(false);
+    expect(cache.get('h1')).toBeUndefined();
+    const delays = () => lines.filter((l) => l.msg.includes('listener down')).map((l) => l.retryInMs);
+    for (const end = Date.now() + 5000; delays().length < 5 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    expect(delays().slice(0, 5)).toEqual([20, 40, 80, 80, 80]);
+    expect(cache.enabled).toBe(false);
+    await listener.close();
+    const seen = lines.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lines.length).toBe(seen);
   });
 });
