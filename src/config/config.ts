@@ -50,6 +50,7 @@ const schema = z.object({
   DPP_WS_RECHECK_MS: int(100, 3_600_000).default(30_000),
   DPP_SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   DPP_TRUST_PROXY: int(0, 10).default(0),
+  DPP_API_KEY_CACHE_MS: int(0, 3_600_000).default(60_000),
   DPP_MASTER_KEY: z
     .string()
     .transform((s) => Buffer.from(s.trim(), /^[0-9a-fA-F]{64}$/.test(s.trim()) ? 'hex' : 'base64url'))
@@ -102,6 +103,11 @@ export type Config = {
     wsRecheckMs: number;
   };
   shutdownTimeoutMs: number;
+  /**
+   * How long a successful API-key lookup may be answered from this process's memory (0: never). Revocations
+   * evict at once; this bounds what a lost notification could leave.
+   */
+  apiKeyCacheMs: number;
   /** Proxy hops whose X-Forwarded-For is believed (0: none), for per-client rate limits behind a load balancer. */
   trustProxy: number | false;
   /** 32-byte master secret (encrypts signing keys at rest, peppers claim codes). */
@@ -167,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wsRecheckMs: e.DPP_WS_RECHECK_MS,
     },
     shutdownTimeoutMs: e.DPP_SHUTDOWN_TIMEOUT_MS,
+    apiKeyCacheMs: e.DPP_API_KEY_CACHE_MS,
     trustProxy: e.DPP_TRUST_PROXY || false,
     masterKey: e.DPP_MASTER_KEY,
   };

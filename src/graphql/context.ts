@@ -6,6 +6,7 @@ import type { AlertBus } from '../modules/alerts/alert-bus.js';
 import type { OutboxRelay } from '../modules/alerts/outbox-relay.js';
 import type { AuditRecorder } from '../modules/audit/audit.service.js';
 import type { KeyStore } from '../modules/keys/key-store.js';
+import type { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
 import type { OrgKind } from '../modules/organizations/organization.entity.js';
 import type { Loaders } from './loaders.js';
 
@@ -32,6 +33,8 @@ export type AppServices = {
   webauthn: { rpId: string; rpName: string; origins: string[] };
   /** Wrong claim codes per unit (Redis-backed when REDIS_URL is set, so every replica counts together). */
   claimCodeLimiter: RateLimiterAbstract;
+  /** This process's cache of API-key lookups (owner sessions are never cached). */
+  apiKeys: ApiKeyCache;
 };
 
 /** Built once per HTTP request or per graphql-ws operation; never shared between them. */

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { UnauthenticatedError } from '../errors/app-error.js';
 import { createAuditRecorder } from '../modules/audit/audit.service.js';
+import type { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
 import { organizationService } from '../modules/organizations/organization.service.js';
 import { isOwnerToken, ownerSessionService } from '../modules/ownership/owner-session.service.js';
 import type { AppServices, Context, Viewer } from './context.js';
@@ -10,9 +11,10 @@ import { createLoaders } from './loaders.js';
 
 /**
  * Turns an `Authorization` value into a viewer; a present but bad credential is an error, never anonymous.
- * The bearer's prefix names its kind: `dpo_` an owner session token, anything else an API key.
+ * The bearer's prefix names its kind: `dpo_` an owner session token, anything else an API key. API keys are
+ * looked up through `apiKeys` when given (without it, every call asks the database).
  */
-export async function resolveViewer(orm: MikroORM, authorization: unknown): Promise<Viewer> {
+export async function resolveViewer(orm: MikroORM, authorization: unknown, apiKeys?: ApiKeyCache): Promise<Viewer> {
   if (authorization === undefined || authorization === null || authorization === '') return { kind: 'ANONYMOUS' };
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
   if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <api key or owner session token>"');
@@ -21,7 +23,7 @@ export async function resolveViewer(orm: MikroORM, authorization: unknown): Prom
     if (!owner) throw new UnauthenticatedError('Unknown, expired or signed-out owner session');
     return owner;
   }
-  const viewer = await organizationService.authenticate(orm.em.fork(), match[1]!);
+  const viewer = await organizationService.authenticate(orm.em.fork(), match[1]!, apiKeys);
   if (!viewer) throw new UnauthenticatedError('Unknown or revoked API key');
   return viewer;
 }

@@ -11,6 +11,8 @@ import { type AlertBus, createInProcessAlertBus } from '../modules/alerts/alert-
 import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
 import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
 import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
+import { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
+import { type ApiKeyListener, startApiKeyListener } from '../modules/organizations/api-key-listener.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { CLAIM_CODE_ATTEMPTS_PER_HOUR } from '../modules/ownership/ownership.service.js';
 import { createArmor, createHttpApp } from './http.js';
@@ -24,7 +26,7 @@ export type RunningServer = {
   db: Database;
   bootstrap: BootstrapResult;
   services: AppServices;
-  /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis and the database. */
+  /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis, the revocation listener and the database. */
   close(): Promise<void>;
 };
 
@@ -33,6 +35,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const db = await openDatabase(config, log);
   let redis: Redis | undefined;
   let alertBus: AlertBus | undefined;
+  let apiKeyListener: ApiKeyListener | undefined;
   try {
     const bootstrap = await bootstrapPlatform(db.orm, config, log);
     const schema = await getSchema();
@@ -44,6 +47,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const masterKey = loadMasterKey(config, log);
     // With Redis, alerts fan out to every replica's subscribers; without it, to this process's only.
     alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
+    const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
+    // Other processes revoke keys too on a PostgreSQL server; embedded PGlite has this process only.
+    if (config.databaseUrl && config.apiKeyCacheMs > 0) apiKeyListener = await startApiKeyListener(config.databaseUrl, apiKeys, log);
     const services: AppServices = {
       config,
       masterKey,
@@ -51,6 +57,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       alertBus,
       webauthn: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: config.webauthn.origins },
       claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, redis }),
+      apiKeys,
     };
 
     const httpServer = createServer();
@@ -95,6 +102,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           await services.outbox?.stop();
           await services.alertBus.close?.().catch(() => undefined); // after the last flush has published
           await services.keyStore.close?.();
+          await apiKeyListener?.close();
           await redis?.quit().catch(() => undefined);
           await db.close();
           log.info('server stopped');
@@ -105,6 +113,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   } catch (e) {
     redis?.disconnect();
     await alertBus?.close?.().catch(() => undefined);
+    await apiKeyListener?.close();
     await db.close();
     throw e;
   }

@@ -153,7 +153,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         try {
-          const viewer = await resolveViewer(orm, req.headers.authorization);
+          const viewer = await resolveViewer(orm, req.headers.authorization, deps.services.apiKeys);
           return createContext(orm, log, deps.services, viewer, res.locals.requestId as string, req.ip ?? 'unknown');
         } catch (e) {
           if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });

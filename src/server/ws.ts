@@ -76,7 +76,7 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
     void (async () => {
       for (const [socket, st] of [...authenticated]) {
         try {
-          st.viewer = await resolveViewer(orm, st.authorization);
+          st.viewer = await resolveViewer(orm, st.authorization, deps.services.apiKeys);
         } catch (e) {
           if (!(e instanceof AppError)) {
             log.warn({ err: e }, 'graphql-ws credential re-check failed; will retry');
@@ -98,7 +98,7 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
         try {
           const st = stateOf(ctx.extra);
           st.authorization = ctx.connectionParams?.authorization;
-          st.viewer = await resolveViewer(orm, st.authorization);
+          st.viewer = await resolveViewer(orm, st.authorization, deps.services.apiKeys);
           if (st.viewer.kind !== 'ANONYMOUS') {
             const socket = ctx.extra.socket;
             authenticated.set(socket, st);
@@ -124,7 +124,7 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
         if (s.viewer && s.viewer.kind !== 'ANONYMOUS') {
           // Re-check the key or session per operation: one revoked (or expired) while connected opens nothing new.
           try {
-            s.viewer = await resolveViewer(orm, s.authorization);
+            s.viewer = await resolveViewer(orm, s.authorization, deps.services.apiKeys);
           } catch {
             return refuse([new GraphQLError(s.viewer.kind === 'OWNER' ? 'Unknown, expired or signed-out owner session' : 'Unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })]);
           }

@@ -11,6 +11,7 @@ describe('configuration', () => {
     expect(c.owners).toEqual({ sessionTtlSeconds: 7 * 86_400, transferOfferTtlSeconds: 3 * 86_400 });
     expect(c.resolverHost).toBe('http://localhost:4000');
     expect(c.introspection).toBe(true);
+    expect(c.apiKeyCacheMs).toBe(60_000);
     const key = 'ab'.repeat(32);
     expect(loadConfig({ NODE_ENV: 'production', DPP_MASTER_KEY: key }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', DPP_MASTER_KEY: key, DPP_INTROSPECTION: 'true' }).introspection).toBe(true);
@@ -29,11 +30,14 @@ describe('configuration', () => {
       WEBAUTHN_CHALLENGE_TTL_SECONDS: '60',
       DPP_OWNER_SESSION_TTL_SECONDS: '3600',
       DPP_TRANSFER_OFFER_TTL_SECONDS: '600',
+      DPP_API_KEY_CACHE_MS: '5000',
     });
     expect(c).toMatchObject({ port: 8080, databaseUrl: 'postgres://u@db:5432/dpp', redisUrl: 'redis://cache:6379', trustProxy: 1 });
     expect(c.webauthn).toMatchObject({ rpId: 'id.example', origins: ['https://a.example', 'https://b.example'], challengeTtlSeconds: 60, originsDefaulted: false });
     expect(c.owners).toEqual({ sessionTtlSeconds: 3600, transferOfferTtlSeconds: 600 });
     expect(c.limits.maxDepth).toBe(8);
+    expect(c.apiKeyCacheMs).toBe(5000);
+    expect(loadConfig({ DPP_API_KEY_CACHE_MS: '0' }).apiKeyCacheMs).toBe(0);
   });
 
   it('refuses production without DPP_MASTER_KEY, and a master key of the wrong size', () => {
@@ -44,12 +48,12 @@ describe('configuration', () => {
   it('names every bad variable at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://nope', LOG_LEVEL: 'loud', DPP_BOOTSTRAP_API_KEY: 'short', WEBAUTHN_ORIGINS: 'not a url' });
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://nope', LOG_LEVEL: 'loud', DPP_BOOTSTRAP_API_KEY: 'short', WEBAUTHN_ORIGINS: 'not a url', DPP_API_KEY_CACHE_MS: '-1' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'DPP_BOOTSTRAP_API_KEY', 'WEBAUTHN_ORIGINS']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'DPP_BOOTSTRAP_API_KEY', 'WEBAUTHN_ORIGINS', 'DPP_API_KEY_CACHE_MS']) expect(problems).toContain(name);
   });
 });

@@ -46,7 +46,7 @@ export class OrganizationResolver {
   @Access(ANY_ORG)
   @Mutation(() => ApiKeyType, { description: 'Revokes a key at once. The platform for any key, an organisation for its own.' })
   async revokeApiKey(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<ApiKeyType> {
-    return ApiKeyType.from(await organizationService.revokeApiKey(ctx.em, ctx.viewer, id));
+    return ApiKeyType.from(await organizationService.revokeApiKey(ctx.em, ctx.viewer, id, ctx.services.apiKeys));
   }
 
   @FieldResolver(() => [ApiKeyType], { description: 'Keys of this organisation (never their secrets).' })

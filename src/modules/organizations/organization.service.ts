@@ -6,6 +6,8 @@ import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
+import type { ApiKeyCache, OrganizationViewer } from './api-key-cache.js';
+import { API_KEY_REVOKED_CHANNEL } from './api-key-listener.js';
 import { ApiKey, type IApiKey, type IOrganization, Organization, type OrgKind } from './organization.entity.js';
 
 export const API_KEY_PREFIX = 'dpp_';
@@ -103,29 +105,52 @@ export const organizationService = {
     return { key, secret };
   },
 
-  /** Revoking is final: the key stops working on the next request. */
-  async revokeApiKey(em: EntityManager, viewer: Viewer, id: string): Promise<IApiKey> {
-    const key = isUuid(id) ? await em.findOne(ApiKey, { id }) : null;
-    if (!key) throw new NotFoundError('ApiKey', id);
-    requirePlatformOrSelf(viewer, key.organization.id);
-    if (!key.revokedAt) {
-      key.revokedAt = new Date();
-      await em.flush();
-    }
+  /**
+   * Revoking is final and immediate on this replica: `cache` (this process's) is evicted after commit. Other
+   * replicas evict on the `dpp_api_key_revoked` notification, which PostgreSQL sends only if this commits.
+   * Call it outside any transaction: inside one, the local eviction would come before the commit.
+   */
+  async revokeApiKey(em: EntityManager, viewer: Viewer, id: string, cache?: ApiKeyCache): Promise<IApiKey> {
+    const key = await em.transactional(
+      async (tx) => {
+        const found = isUuid(id) ? await tx.findOne(ApiKey, { id }) : null;
+        if (!found) throw new NotFoundError('ApiKey', id);
+        requirePlatformOrSelf(viewer, found.organization.id);
+        if (!found.revokedAt) {
+          found.revokedAt = new Date();
+          await tx.flush();
+        }
+        // Also for a key already revoked: repeating the call pushes the eviction again (say, after a revocation by SQL).
+        await rawQuery(tx, 'select pg_notify($1, $2)', [API_KEY_REVOKED_CHANNEL, found.id]);
+        return found;
+      },
+      { clear: true },
+    );
+    cache?.evictKey(key.id);
     return key;
   },
 
-  /** The viewer behind a bearer secret, or undefined when the key is unknown or revoked. */
-  async authenticate(em: EntityManager, secret: string): Promise<Viewer | undefined> {
+  /**
+   * The viewer behind a bearer secret, or undefined when the key is unknown or revoked. With `cache`, a
+   * key that worked is answered from memory until it is revoked (see ApiKeyCache); unknown and revoked keys
+   * always ask the database.
+   */
+  async authenticate(em: EntityManager, secret: string, cache?: ApiKeyCache): Promise<Viewer | undefined> {
     if (!secret.startsWith(API_KEY_PREFIX) || secret.length > 200) return undefined;
-    // Every request with a key runs this: one indexed statement, no entity hydration. Not cached, so a
-    // revoked key stops working on the next request on every replica.
+    const secretHash = hashApiKey(secret);
+    const cached = cache?.get(secretHash);
+    if (cached) return cached;
+    // Before the SELECT: an eviction that lands while it runs makes the result too old to keep.
+    const ticket = cache?.ticket();
+    // One indexed statement, no entity hydration.
     const [key] = await rawQuery<{ id: string; organization_id: string; kind: OrgKind }>(
       em,
       'select k.id, k.organization_id, o.kind from api_key k join organization o on o.id = k.organization_id where k.secret_hash = $1 and k.revoked_at is null',
-      [hashApiKey(secret)],
+      [secretHash],
     );
     if (!key) return undefined;
-    return { kind: 'ORGANIZATION', organizationId: key.organization_id, orgKind: key.kind, apiKeyId: key.id };
+    const viewer: OrganizationViewer = { kind: 'ORGANIZATION', organizationId: key.organization_id, orgKind: key.kind, apiKeyId: key.id };
+    cache?.store(secretHash, viewer, ticket);
+    return viewer;
   },
 };
