@@ -220,7 +220,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
     try {
       let viewer: Viewer = { kind: 'ANONYMOUS' };
       if (req.headers.authorization) {
-        viewer = await resolveViewer(orm, req.headers.authorization);
+        viewer = await resolveViewer(orm, req.headers.authorization, services.apiKeys);
       } else {
         const wait = await consume(anonLimiter, req.ip ?? 'unknown');
         if (wait) {
