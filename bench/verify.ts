@@ -135,7 +135,7 @@ async function sqlLimit(url: string, units: { gtin: string; serial: string }[]):
         const u = units[(i += SQL_CONNECTIONS) % units.length]!;
         const at = new Date();
         const window = [new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()];
-        const p = (await c.query({ ...SCAN_SQL.readUnit, values: [u.gtin, u.serial, ...window] })).rows[0];
+        const p = (await c.query({ ...SCAN_SQL.read, values: [u.gtin, u.serial, ...window, clientKey] })).rows[0];
         await c.query({
           ...SCAN_SQL.insertScan,
           values: [randomUUID(), p.id, p.lifetime + 1, u.gtin, u.serial, at.toISOString(), null, null, null, null, clientKey, 'GRAPHQL', 'VALID', 'AUTHENTIC', []],

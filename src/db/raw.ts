@@ -43,7 +43,8 @@ export function unpack(n: number, type: string): string {
 /** A statement the hot paths run often enough to keep parsed and planned on every pooled connection. */
 export type PreparedStatement = { readonly name: string; readonly text: string };
 
-type NativePool = { query(q: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }> };
+type NativeClient = { query(q: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>; release(err?: Error | boolean): void };
+type NativePool = { connect(): Promise<NativeClient> };
 type NativeConnection = { getNativeClient(): Promise<NativePool> };
 
 /** ORMs whose pool may keep named statements: a PostgreSQL server, not the embedded database (see {@link openDatabase}). */
@@ -65,6 +66,17 @@ export async function preparedQuery<R = Record<string, unknown>>(em: EntityManag
   const connection = em.getConnection();
   let pool = pools.get(connection);
   if (!pool) pools.set(connection, (pool = (connection as unknown as NativeConnection).getNativeClient()));
-  const result = await (await pool).query(namingAllowed.has(connection) ? { name: statement.name, text: statement.text, values } : { text: statement.text, values });
-  return result.rows as R[];
+  const client = await (await pool).connect();
+  let broken: unknown;
+  try {
+    const result = await client.query(namingAllowed.has(connection) ? { name: statement.name, text: statement.text, values } : { text: statement.text, values });
+    return result.rows as R[];
+  } catch (e) {
+    // An error PostgreSQL answered (a unique violation, say) leaves the connection as good as it was;
+    // `pool.query` would throw it away anyway, and a new connection costs a backend and its prepared statements.
+    if (!/^[0-9A-Z]{5}$/.test(String((e as { code?: unknown } | undefined)?.code))) broken = e;
+    throw e;
+  } finally {
+    client.release(broken instanceof Error ? broken : broken !== undefined);
+  }
 }

@@ -480,9 +480,28 @@ describe('scan volume', () => {
     expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
     const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id = ?', [u.id]);
     expect(row!.seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
-    // Unknown serials carry no number.
-    await ok({ gtin, serial: 'NEVER-MINTED-1' });
-    expect(await sql('select 1 from scan_event where passport_id is null and gtin = ? and seq is not null', [gtin])).toEqual([]);
+  });
+
+  it('counts one client\'s probes of unknown serials exactly however many arrive at once (race)', async () => {
+    const gtin = await model(brand.key);
+    const prober = await s.org('RETAILER');
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => scan({ gtin, serial: `PROBE${String(i).padStart(3, '0')}` }, prober.key)));
+    expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
+    // Numbered per GTIN and client: 1..30, no gap or repeat.
+    const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id is null and gtin = ?', [gtin]);
+    expect(row!.seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // One alert for the GTIN, every firing counted, and the last firing saw all 30 distinct serials.
+    const alerts = () =>
+      sql<{ count: number; severity: string; evidence: { distinctUnknownSerialsFromClientLastHour: number } }>(
+        `select count, severity, evidence from fraud_alert where subject = ? and kind = 'UNKNOWN_SERIAL'`,
+        [`gtin:${gtin}`],
+      );
+    expect(await alerts()).toMatchObject([{ count: 30, severity: 'CRITICAL', evidence: { distinctUnknownSerialsFromClientLastHour: 30 } }]);
+    // Another client's probe is its first.
+    await ok({ gtin, serial: 'PROBE000' }, retailer.key);
+    const [after] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id is null and gtin = ?', [gtin]);
+    expect(after!.seqs).toEqual([1, ...Array.from({ length: 30 }, (_, i) => i + 1)]);
+    expect(await alerts()).toMatchObject([{ count: 31, evidence: { distinctUnknownSerialsFromClientLastHour: 1 } }]);
   });
 
   it.skipIf(!testServerUrl)(

@@ -8,17 +8,20 @@ export { VERDICTS };
 export type VerdictValue = Verdict;
 
 /**
- * One observation of an identity: high volume, append-only, time-ordered ids (UUIDv7). A known unit's
- * scans are numbered 1, 2, 3… in the order they were recorded (`seq`, unique per unit): a scan is written
- * with the number after the last one it saw, so two scans that saw the same history cannot both be
- * recorded, and the unit's lifetime count is its highest number.
+ * One observation of an identity: high volume, append-only, time-ordered ids (UUIDv7). Scans are numbered
+ * 1, 2, 3… in the order they were recorded (`seq`): a known unit's scans per unit, scans of identities never
+ * minted per GTIN and client (what probe detection counts). A scan is written with the number after the
+ * last one it saw, so two scans that saw the same history cannot both be recorded (a unique index refuses
+ * the second), and a unit's lifetime count is its highest number.
  */
 export const ScanEvent = defineEntity({
   name: 'ScanEvent',
   tableName: 'scan_event',
   indexes: [{ properties: ['passport', 'scannedAt'] }, { properties: ['clientKey', 'scannedAt'] }, { properties: ['gtin', 'scannedAt'] }],
-  uniques: [{ name: 'scan_event_passport_seq', properties: ['passport', 'seq'] }],
-  checks: [{ name: 'scan_event_seq_of_known_unit', expression: '(passport_id is null) = (seq is null)' }],
+  uniques: [
+    { name: 'scan_event_passport_seq', properties: ['passport', 'seq'] },
+    { name: 'scan_event_probe_seq', properties: ['gtin', 'clientKey', 'seq'], where: 'passport_id is null' },
+  ],
   properties: {
     id: p.uuid().primary().onCreate(() => newId()),
     /**
@@ -27,8 +30,8 @@ export const ScanEvent = defineEntity({
      * deleted (a trigger refuses it).
      */
     passport: () => p.manyToOne(Passport).ref().nullable().createForeignKeyConstraint(false),
-    /** The scan's number among its unit's scans (1 for the first); null for an unknown serial. */
-    seq: p.integer().nullable(),
+    /** The scan's number among its unit's scans, or for an unknown serial among the client's unknown serials of the GTIN (1 for the first). */
+    seq: p.integer(),
     gtin: p.string().length(14),
     serial: p.string().length(20),
     scannedAt: p.datetime(),

@@ -83,22 +83,48 @@ const INSERT_SCAN = `insert into scan_event (id, passport_id, seq, gtin, serial,
        signature_check, verdict, reasons, created_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::verdict, $15::text[], now())`;
 
+/** The highest number among a client's scans of unknown serials of a GTIN ($1 gtin, `client` its parameter). */
+const probeLifetime = (client: string) => `(select coalesce(max(seq), 0) from scan_event where passport_id is null and gtin = $1 and client_key = ${client})`;
+/** Distinct unknown serials of GTIN $1 the client probed since `since`, counting this scan's serial $2 once. */
+const probes = (client: string, since: string) =>
+  `(select count(distinct serial)::int from scan_event where passport_id is null and gtin = $1 and client_key = ${client} and scanned_at > ${since} and serial <> $2) + 1`;
+
 /**
  * The statements of a scan. Exported so the benchmark's SQL limit runs exactly these.
  *
- * A scan of a known unit first runs `readUnit` and `insertScan` (or `insertScanWithAlerts`), two
- * statements and no transaction: the read takes no lock, and the insert carries the scan number after the
- * last one the read saw, so if another scan of the unit was recorded in between, the unique
- * (passport, seq) index refuses it and nothing is written; that scan (and every NFC tap and unknown
- * serial) then takes the locked path: BEGIN, `lockUnit`, `unitFacts`, the insert, COMMIT.
+ * A scan first runs `read` and `insertScan` (or `insertScanWithAlerts`): two statements and no
+ * transaction. The read takes no lock, and the insert carries the number after the last scan the read saw
+ * (of the unit, or for an unknown serial of the client's unknown serials of the GTIN), so if another such
+ * scan was recorded in between, a unique index refuses it and nothing is written; that scan (and every NFC
+ * tap) then takes the locked path: BEGIN, `lockUnit`, `unitFacts` (or the probe count), the insert, COMMIT.
  */
 export const SCAN_SQL = {
-  /** The unit and its history in one snapshot, nothing locked. $1 gtin, $2 serial, $3..$4 the hour around the scan, $5 a day before it. */
-  readUnit: { name: 'dpp_scan_read_unit', text: `select ${UNIT_COLUMNS}, ${factsColumns('p.id', 3)} from ${UNIT_FROM} where p.gtin = $1 and p.serial = $2` },
+  /**
+   * What a scan needs, in one snapshot, nothing locked: the unit with its model, brand, batch markets,
+   * signing-key status and history; for an identity never minted, the GTIN's model and brand (if any) and
+   * the client's probes. Always one row. $1 gtin, $2 serial, $3..$4 the hour around the scan, $5 a day
+   * before it, $6 the client key.
+   */
+  read: {
+    name: 'dpp_scan_read',
+    text: `select p.id, p.gtin, p.serial, p.lot, p.status, p.signature, p.kid, b.destination_markets, k.status as key_status,
+       m.id as model_id, m.gtin as model_gtin, m.name as model_name, m.category, m.warranty_months, m.authorised_markets,
+       m.max_lifetime_scans, m.dpp, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes,
+       case when p.id is null then ${probeLifetime('$6')} end as probe_lifetime,
+       case when p.id is null and m.id is not null then ${probes('$6', '$3')} end as probes,
+       f.*
+     from (select 1) one
+       left join passport p on p.gtin = $1 and p.serial = $2
+       left join product_model m on m.gtin = $1 left join organization o on o.id = m.brand_id
+       left join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid
+       left join lateral (select ${factsColumns('p.id', 3)}) f on p.id is not null`,
+  },
   /** $1 gtin, $2 serial. */
   lockUnit: `select ${UNIT_COLUMNS} from ${UNIT_FROM} where p.gtin = $1 and p.serial = $2 for no key update of p`,
   /** $1 passport id, $2..$3 the hour around the scan, $4 a day before it. Run after the unit's lock is held (a statement's snapshot is taken when it starts). */
   unitFacts: `select ${factsColumns('$1', 2)}`,
+  /** $1 gtin, $2 serial, $3 the client key, $4 an hour before the scan. Run after the GTIN's advisory lock is held. */
+  probeFacts: `select ${probeLifetime('$3')} as lifetime, ${probes('$3', '$4')} as probes`,
   insertScan: { name: 'dpp_scan_insert', text: INSERT_SCAN },
   /** The insert, then the alerts of its findings and their outbox rows (parameters from $16: see `alertParams`), in one statement. */
   insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select to_jsonb(upserted) as a from upserted` },
@@ -109,10 +135,10 @@ function factWindow(at: Date): string[] {
   return [new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()];
 }
 
-/** Another scan of the unit was recorded with the number this one was about to take. */
+/** Another scan of the unit (or the client's probe of the GTIN) was recorded with the number this one was about to take. */
 function isScanNumberTaken(e: unknown): boolean {
   for (let x = e as { code?: string; constraint?: string; cause?: unknown } | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
-    if (x.code === '23505' && (x.constraint === 'scan_event_passport_seq' || String((x as { message?: string }).message).includes('scan_event_passport_seq'))) return true;
+    if (x.code === '23505' && /scan_event_(passport|probe)_seq/.test(`${x.constraint} ${(x as { message?: string }).message}`)) return true;
   }
   return false;
 }
@@ -212,13 +238,8 @@ function factsOf(row: FactsRow | undefined): Facts {
 /** Scans of one unit and of one client, as the rules need them (the locked path). */
 async function gatherFacts(em: EntityManager, passport: ScannedPassport | null, gtin: string, serial: string, clientKey: string, at: Date): Promise<Facts> {
   if (!passport) {
-    const [probe] = await rawQuery<{ n: number }>(
-      em,
-      `select count(*)::int as n from (select serial from scan_event where passport_id is null and gtin = $1 and client_key = $2
-         and scanned_at > $3 union select $4) t`,
-      [gtin, clientKey, new Date(at.getTime() - 3_600_000).toISOString(), serial],
-    );
-    return { recent: [], lastHour: 0, lifetime: 0, probes: probe?.n ?? 1, tamper: false };
+    const [probe] = await rawQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts, [gtin, serial, clientKey, new Date(at.getTime() - 3_600_000).toISOString()]);
+    return { recent: [], lastHour: 0, lifetime: probe?.lifetime ?? 0, probes: probe?.probes ?? 1, tamper: false };
   }
   // One round trip, run after the unit's lock is held, so it counts every scan committed before this one.
   const [row] = await rawQuery<FactsRow>(em, SCAN_SQL.unitFacts, [passport.id, ...factWindow(at)]);
@@ -273,7 +294,7 @@ async function lockUnit(tx: EntityManager, gtin: string, serial: string): Promis
 type Looked = { passport: ScannedPassport | null; model: ScannedModel | null; brand: ScannedBrand | null; batchMarkets: string[]; keyStatus: string | null };
 
 function lookedOf(row: UnitRow | undefined): Looked {
-  if (!row) return { passport: null, model: null, brand: null, batchMarkets: [], keyStatus: null };
+  if (!row?.model_id) return { passport: null, model: null, brand: null, batchMarkets: [], keyStatus: null };
   const passport: ScannedPassport | null = row.id
     ? { id: row.id, gtin: row.gtin!, serial: row.serial!, lot: row.lot ?? null, status: row.status!, signature: row.signature ?? null, kid: row.kid ?? null }
     : null;
@@ -325,30 +346,34 @@ function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, 
 }
 
 /** The 15 parameters of the scan insert. */
-function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number | null, signature: SignatureCheck, verdict: VerdictValue, reasons: string[], channel: string): unknown[] {
+function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number, signature: SignatureCheck, verdict: VerdictValue, reasons: string[], channel: string): unknown[] {
   return [newId(), looked.passport?.id ?? null, seq, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, client.deviceHash, client.key, channel, signature, verdict, reasons];
 }
 
 /**
- * The optimistic path for a known unit (no NFC tap): read the unit and its history without a lock, decide,
- * and record the scan (with its alerts) in one statement numbered after the history it saw. Answers null,
- * having written nothing, when the identity is not a minted unit or another scan of it was recorded in
- * between: the locked path then takes over.
+ * The optimistic path (any scan but an NFC tap): read what the scan needs without a lock, decide, and record
+ * the scan with its alerts in one statement numbered after the history it saw. Answers null, having written
+ * nothing, when another scan took that number in between: the locked path then takes over.
  */
 async function recordOptimistically(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult | null> {
-  const [row] = await preparedQuery<UnitRow & FactsRow>(em, SCAN_SQL.readUnit, [scan.gtin, scan.serial, ...factWindow(scan.at)]);
-  if (!row) return null;
+  const [row] = await preparedQuery<UnitRow & FactsRow & { probe_lifetime: number | null; probes: number | null }>(em, SCAN_SQL.read, [
+    scan.gtin,
+    scan.serial,
+    ...factWindow(scan.at),
+    client.key,
+  ]);
   const looked = lookedOf(row);
-  const facts = factsOf(row);
-  const signature = await checkSignature(em, looked.passport, looked.keyStatus, looked.brand!.id, scan);
+  const facts: Facts = looked.passport ? factsOf(row) : { recent: [], lastHour: 0, lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1, tamper: false };
+  const brandId = looked.brand?.id ?? null;
+  const signature = await checkSignature(em, looked.passport, looked.keyStatus, brandId, scan);
   const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, null);
   const values = scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel);
   let alerts: IFraudAlert[] = [];
   try {
-    if (findings.length === 0) {
+    if (findings.length === 0 || !brandId) {
       await preparedQuery(em, SCAN_SQL.insertScan, values);
     } else {
-      const subject = { brandId: looked.brand!.id, passportId: looked.passport!.id, gtin: scan.gtin, at: scan.at };
+      const subject = { brandId, passportId: looked.passport?.id ?? null, gtin: scan.gtin, at: scan.at };
       const rows = await preparedQuery<{ a: Record<string, unknown> }>(em, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, findings)]);
       alerts = alertsFromRows(em, rows, findings);
       services.outbox?.kick([FRAUD_ALERT_TOPIC]);
@@ -366,9 +391,9 @@ const LOCKED_ATTEMPTS = 5;
 /**
  * Verifies one scan in context: parse → look up → check the signature → evaluate the rules on the unit's
  * recent history → record the scan with its alerts (grouped into the open alert of the same kind) and
- * their outbox rows atomically → answer a verdict with reasons. A known unit's scan is first tried
- * without a lock (two statements); an unknown serial, an NFC tap (its counter is compared and advanced
- * with the scan) or a scan that lost the race for its number runs in a transaction holding the unit's lock.
+ * their outbox rows atomically → answer a verdict with reasons. A scan is first tried without a lock
+ * (two statements); an NFC tap (its counter is compared and advanced with the scan) or a scan that lost
+ * the race for its number runs in a transaction holding the unit's lock (for an unknown serial, the GTIN's).
  */
 export const verificationService = {
   async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
@@ -394,7 +419,7 @@ export const verificationService = {
           const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
           const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
           const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, nfc);
-          await rawQuery(tx, SCAN_SQL.insertScan.text, scanRow(scan, client, looked, passport ? facts.lifetime + 1 : null, signature, verdict, reasons, channel));
+          await rawQuery(tx, SCAN_SQL.insertScan.text, scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel));
           const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
           return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
         });
