@@ -133,9 +133,9 @@ export const organizationService = {
   /**
    * The viewer behind a bearer secret, or undefined when the key is unknown or revoked. With `cache`, a
    * key that worked is answered from memory until it is revoked (see ApiKeyCache); unknown and revoked keys
-   * always ask the database.
+   * always ask the database. `em` may be a factory, called only when the database is asked.
    */
-  async authenticate(em: EntityManager, secret: string, cache?: ApiKeyCache): Promise<Viewer | undefined> {
+  async authenticate(em: EntityManager | (() => EntityManager), secret: string, cache?: ApiKeyCache): Promise<Viewer | undefined> {
     if (!secret.startsWith(API_KEY_PREFIX) || secret.length > 200) return undefined;
     const secretHash = hashApiKey(secret);
     const cached = cache?.get(secretHash);
@@ -144,7 +144,7 @@ export const organizationService = {
     const ticket = cache?.ticket();
     // One indexed statement, no entity hydration.
     const [key] = await rawQuery<{ id: string; organization_id: string; kind: OrgKind }>(
-      em,
+      typeof em === 'function' ? em() : em,
       'select k.id, k.organization_id, o.kind from api_key k join organization o on o.id = k.organization_id where k.secret_hash = $1 and k.revoked_at is null',
       [secretHash],
     );

@@ -402,7 +402,8 @@ export const verificationService = {
     const keyed = (v: string) => createHmac('sha256', pepper).update(v).digest('hex');
     const client: Client = { key: keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`), deviceHash: scan.deviceId ? keyed(`device:${scan.deviceId}`) : null };
 
-    if (!scan.nfc) {
+    // (Inside a caller's transaction the scan joins it, locked: the optimistic statements run on a connection of their own.)
+    if (!scan.nfc && !em.getTransactionContext()) {
       const recorded = await recordOptimistically(em, services, scan, client, channel);
       if (recorded) return recorded;
     }
