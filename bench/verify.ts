@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
-import { SCAN_SQL } from '../src/modules/verification/verification.service.js';
+import { factWindow, SCAN_SQL } from '../src/modules/verification/verification.service.js';
 import { line, machineLine, startBenchServer, withDatabase } from './harness.js';
 
 const N = Number(process.env.BENCH_UNITS ?? 100_000);
@@ -134,8 +134,7 @@ async function sqlLimit(url: string, units: { gtin: string; serial: string }[]):
       while (performance.now() < until) {
         const u = units[(i += SQL_CONNECTIONS) % units.length]!;
         const at = new Date();
-        const window = [new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()];
-        const p = (await c.query({ ...SCAN_SQL.read, values: [u.gtin, u.serial, ...window, clientKey] })).rows[0];
+        const p = (await c.query({ ...SCAN_SQL.read, values: [u.gtin, u.serial, ...factWindow(at), clientKey] })).rows[0];
         await c.query({
           ...SCAN_SQL.insertScan,
           values: [randomUUID(), p.id, p.lifetime + 1, u.gtin, u.serial, at.toISOString(), null, null, null, null, clientKey, 'GRAPHQL', 'VALID', 'AUTHENTIC', []],

@@ -123,6 +123,17 @@ async function sql<T = Record<string, unknown>>(query: string, params: unknown[]
   return (await em().getConnection().execute(query, params)) as T[];
 }
 
+/** The numbers of a unit's scans, or of the unknown-serial scans of a GTIN, in order. */
+async function scanNumbers(of: { passportId: string } | { unknownOf: string }): Promise<number[]> {
+  const [row] = await sql<{ seqs: number[] }>(
+    'passportId' in of
+      ? 'select array_agg(seq order by seq) as seqs from scan_event where passport_id = ?'
+      : 'select array_agg(seq order by seq) as seqs from scan_event where passport_id is null and gtin = ?',
+    ['passportId' in of ? of.passportId : of.unknownOf],
+  );
+  return row!.seqs;
+}
+
 async function scanEvents(passportId?: string): Promise<number> {
   const rows = passportId
     ? await sql<{ n: number }>('select count(*)::int as n from scan_event where passport_id = ?', [passportId])
@@ -478,8 +489,7 @@ describe('scan volume', () => {
     const u = await unit(gtin);
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => scan({ gtin, serial: u.serial }, i % 2 ? retailer.key : undefined)));
     expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
-    const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id = ?', [u.id]);
-    expect(row!.seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(await scanNumbers({ passportId: u.id })).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 
   it('counts one client\'s probes of unknown serials exactly however many arrive at once (race)', async () => {
@@ -488,8 +498,7 @@ describe('scan volume', () => {
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => scan({ gtin, serial: `PROBE${String(i).padStart(3, '0')}` }, prober.key)));
     expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
     // Numbered per GTIN and client: 1..30, no gap or repeat.
-    const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id is null and gtin = ?', [gtin]);
-    expect(row!.seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(await scanNumbers({ unknownOf: gtin })).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     // One alert for the GTIN, every firing counted, and the last firing saw all 30 distinct serials.
     const alerts = () =>
       sql<{ count: number; severity: string; evidence: { distinctUnknownSerialsFromClientLastHour: number } }>(
@@ -499,8 +508,7 @@ describe('scan volume', () => {
     expect(await alerts()).toMatchObject([{ count: 30, severity: 'CRITICAL', evidence: { distinctUnknownSerialsFromClientLastHour: 30 } }]);
     // Another client's probe is its first.
     await ok({ gtin, serial: 'PROBE000' }, retailer.key);
-    const [after] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id is null and gtin = ?', [gtin]);
-    expect(after!.seqs).toEqual([1, ...Array.from({ length: 30 }, (_, i) => i + 1)]);
+    expect(await scanNumbers({ unknownOf: gtin })).toEqual([1, ...Array.from({ length: 30 }, (_, i) => i + 1)]);
     expect(await alerts()).toMatchObject([{ count: 31, evidence: { distinctUnknownSerialsFromClientLastHour: 1 } }]);
   });
 
@@ -540,8 +548,7 @@ describe('scan volume', () => {
         expect(r.errors).toBeUndefined();
         // Recorded as number 3 and judged on 3 lifetime scans: over the model's maximum of 2.
         expect(r.data!.verifyScan.alerts.map((a) => [a.kind, a.count])).toEqual([['SCAN_COUNT', 1]]);
-        const [row] = await sql<{ seqs: number[] }>('select array_agg(seq order by seq) as seqs from scan_event where passport_id = ?', [u.id]);
-        expect(row!.seqs).toEqual([1, 2, 3]);
+        expect(await scanNumbers({ passportId: u.id })).toEqual([1, 2, 3]);
       } finally {
         await other.end();
       }

@@ -107,9 +107,7 @@ export const SCAN_SQL = {
    */
   read: {
     name: 'dpp_scan_read',
-    text: `select p.id, p.gtin, p.serial, p.lot, p.status, p.signature, p.kid, b.destination_markets, k.status as key_status,
-       m.id as model_id, m.gtin as model_gtin, m.name as model_name, m.category, m.warranty_months, m.authorised_markets,
-       m.max_lifetime_scans, m.dpp, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes,
+    text: `select ${UNIT_COLUMNS},
        case when p.id is null then ${probeLifetime('$6')} end as probe_lifetime,
        case when p.id is null and m.id is not null then ${probes('$6', '$3')} end as probes,
        f.*
@@ -130,17 +128,16 @@ export const SCAN_SQL = {
   insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select to_jsonb(upserted) as a from upserted` },
 } as const;
 
-/** The window parameters of {@link factsColumns} for a scan at `at`. */
-function factWindow(at: Date): string[] {
+/** The window parameters of {@link factsColumns} for a scan at `at`: an hour before and after it, a day before it. */
+export function factWindow(at: Date): string[] {
   return [new Date(at.getTime() - 3_600_000).toISOString(), new Date(at.getTime() + 3_600_000).toISOString(), new Date(at.getTime() - 86_400_000).toISOString()];
 }
 
 /** Another scan of the unit (or the client's probe of the GTIN) was recorded with the number this one was about to take. */
 function isScanNumberTaken(e: unknown): boolean {
-  for (let x = e as { code?: string; constraint?: string; cause?: unknown } | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
-    if (x.code === '23505' && /scan_event_(passport|probe)_seq/.test(`${x.constraint} ${(x as { message?: string }).message}`)) return true;
-  }
-  return false;
+  // pg's error, or MikroORM's wrapper of it (which copies its fields).
+  const { code, constraint } = (e ?? {}) as { code?: string; constraint?: string };
+  return code === '23505' && (constraint === 'scan_event_passport_seq' || constraint === 'scan_event_probe_seq');
 }
 
 function bad(field: string, message: string): BadInputError {
@@ -238,7 +235,7 @@ function factsOf(row: FactsRow | undefined): Facts {
 /** Scans of one unit and of one client, as the rules need them (the locked path). */
 async function gatherFacts(em: EntityManager, passport: ScannedPassport | null, gtin: string, serial: string, clientKey: string, at: Date): Promise<Facts> {
   if (!passport) {
-    const [probe] = await rawQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts, [gtin, serial, clientKey, new Date(at.getTime() - 3_600_000).toISOString()]);
+    const [probe] = await rawQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts, [gtin, serial, clientKey, factWindow(at)[0]]);
     return { recent: [], lastHour: 0, lifetime: probe?.lifetime ?? 0, probes: probe?.probes ?? 1, tamper: false };
   }
   // One round trip, run after the unit's lock is held, so it counts every scan committed before this one.
