@@ -29,30 +29,41 @@ export async function resolveViewer(orm: MikroORM, authorization: unknown, apiKe
 }
 
 /**
- * A fresh context: its own entity manager fork and DataLoaders, each made when first used (a scan needs
- * neither a logger child, loaders nor an audit recorder; making them all cost a few percent of its CPU).
+ * A request's context. Its entity manager fork, DataLoaders, logger child and audit recorder are made when
+ * first used (a scan needs none but the fork; making them all cost a few percent of its CPU). They are
+ * getters on the prototype, not on the object: Apollo copies each request's context with `Object.assign`,
+ * which reads (and so would build) every own getter, but leaves the prototype's alone.
  */
+class RequestContext implements Context {
+  private _em: EntityManager | undefined = undefined;
+  private _loaders: Loaders | undefined = undefined;
+  private _log: Logger | undefined = undefined;
+  private _audit: AuditRecorder | undefined = undefined;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly baseLog: Logger,
+    readonly services: AppServices,
+    readonly viewer: Viewer,
+    readonly requestId: string,
+    readonly clientAddress: string,
+  ) {}
+
+  get em(): EntityManager {
+    return (this._em ??= this.orm.em.fork());
+  }
+  get loaders(): Loaders {
+    return (this._loaders ??= createLoaders(this.em));
+  }
+  get log(): Logger {
+    return (this._log ??= this.baseLog.child({ requestId: this.requestId }));
+  }
+  get audit(): AuditRecorder {
+    return (this._audit ??= createAuditRecorder(this.orm.em.fork(), this.viewer, this.requestId));
+  }
+}
+
+/** A fresh context, private to one HTTP request or graphql-ws operation. */
 export function createContext(orm: MikroORM, log: Logger, services: AppServices, viewer: Viewer, requestId: string = randomUUID(), clientAddress = 'unknown'): Context {
-  let em: EntityManager | undefined;
-  let loaders: Loaders | undefined;
-  let logger: Logger | undefined;
-  let audit: AuditRecorder | undefined;
-  return {
-    requestId,
-    viewer,
-    services,
-    clientAddress,
-    get em() {
-      return (em ??= orm.em.fork());
-    },
-    get loaders() {
-      return (loaders ??= createLoaders(this.em));
-    },
-    get log() {
-      return (logger ??= log.child({ requestId }));
-    },
-    get audit() {
-      return (audit ??= createAuditRecorder(orm.em.fork(), viewer, requestId));
-    },
-  };
+  return new RequestContext(orm, log, services, viewer, requestId, clientAddress);
 }
