@@ -631,6 +631,21 @@ describe('fraudAlerts and acknowledgeFraudAlert', () => {
     expect(await filtered({ since: new Date(Date.now() + 3_600_000).toISOString() })).toEqual([]);
   });
 
+  it('answers a scan\'s alerts exactly as the brand\'s list shows them, after one firing and after a grouped second', async () => {
+    // A brand of its own: the other tests here count this brand's alerts.
+    const own = await s.org('BRAND', { gs1CompanyPrefixes: ['0744444'] });
+    const gtin = await model(own.key, { authorisedMarkets: ['DE'] }, '0744444');
+    const u = await unit(gtin, own.key);
+    for (let n = 1; n <= 2; n++) {
+      const v = await ok({ digitalLink: u.link, country: 'FR' }, own.key);
+      const answered = alertOf(v, 'GREY_MARKET')!;
+      const listed = nodes(await list(own.key)).find((a) => a.id === answered.id);
+      expect(answered).toMatchObject({ count: n, passportId: u.id, gtin, status: 'OPEN', severity: 'MEDIUM' });
+      expect(answered.evidence).not.toBeNull();
+      expect(answered).toEqual(listed);
+    }
+  });
+
   it('pages with a cursor: first 2, then after endCursor, without overlap', async () => {
     const seen: string[] = [];
     let after: string | null = null;

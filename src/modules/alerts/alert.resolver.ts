@@ -44,20 +44,7 @@ export class AlertResolver {
     },
   })
   fraudAlertsStream(@Root() m: AlertMessage, @Arg('filter', () => AlertFilter, { nullable: true }) _filter: AlertFilter | null): FraudAlertType {
-    return Object.assign(new FraudAlertType(), {
-      id: m.id,
-      kind: m.kind,
-      severity: m.severity,
-      status: m.status,
-      passportId: m.passportId,
-      gtin: m.gtin,
-      count: m.count,
-      createdAt: new Date(m.firstSeenAt),
-      lastSeenAt: new Date(m.lastSeenAt),
-      acknowledgedAt: null,
-      brandId: m.brandId,
-      evidenceData: m.evidence,
-    });
+    return FraudAlertType.fromMessage(m);
   }
 
   @FieldResolver(() => GraphQLJSON, { nullable: true, description: 'What fired, without personal data; shown to the brand and authorities only.' })

@@ -7,6 +7,7 @@ import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-e
 import type { Viewer } from '../../graphql/context.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
 import type { AlertKind, Severity } from '../verification/vocabulary.js';
+import type { AlertMessage } from './alert-bus.js';
 import { FraudAlert, type IFraudAlert } from './fraud-alert.entity.js';
 
 /** Topic of the outbox rows that announce new or grown alerts. */
@@ -14,6 +15,43 @@ export const FRAUD_ALERT_TOPIC = OUTBOX_TOPICS.fraudAlert;
 
 /** One firing of a rule: what it is, how bad, and evidence without personal data. */
 export type AlertFiring = { kind: AlertKind; severity: Severity; evidence: Record<string, unknown> };
+
+/** The columns of `fraud_alert` (as `<alias>.<column>`) that {@link alertFromRow} reads. */
+export function alertColumns(alias: string): string {
+  const a = `${alias}.`;
+  return `${a}id, ${a}brand_id, ${a}passport_id, ${a}gtin, ${a}kind, ${a}severity, ${a}status, ${a}evidence, ${a}count, ${a}first_seen_at::text, ${a}last_seen_at::text`;
+}
+
+export type AlertRow = {
+  id: string;
+  brand_id: string;
+  passport_id: string | null;
+  gtin: string;
+  kind: string;
+  severity: string;
+  status: string;
+  evidence: Record<string, unknown>;
+  count: number;
+  first_seen_at: string;
+  last_seen_at: string;
+};
+
+/** An alert row (selected with {@link alertColumns}) as plain data: what a scan answers and what the relay publishes. */
+export function alertFromRow(r: AlertRow): AlertMessage {
+  return {
+    id: r.id,
+    brandId: r.brand_id,
+    passportId: r.passport_id,
+    gtin: r.gtin,
+    kind: r.kind,
+    severity: r.severity,
+    status: r.status,
+    evidence: r.evidence,
+    count: r.count,
+    firstSeenAt: new Date(r.first_seen_at).toISOString(),
+    lastSeenAt: new Date(r.last_seen_at).toISOString(),
+  };
+}
 
 /**
  * SQL of the alert upsert, as the CTEs `upserted` (the alerts, `returning fraud_alert.*`) and `announced`
@@ -62,10 +100,13 @@ export function alertParams(subject: AlertSubject, firings: readonly AlertFiring
   ];
 }
 
-/** The alert rows a statement built on {@link alertUpsertCtes} returned (`to_jsonb(upserted) as a`), in the order of the firings. */
-export function alertsFromRows(em: EntityManager, rows: readonly { a: Record<string, unknown> }[], firings: readonly AlertFiring[]): IFraudAlert[] {
-  const order = new Map(firings.map((f, i) => [f.kind, i]));
-  return rows.map((r) => em.map(FraudAlert, r.a) as IFraudAlert).sort((x, y) => order.get(x.kind)! - order.get(y.kind)!);
+/** What a statement built on {@link alertUpsertCtes} selects: `select <this> from upserted`. */
+export const UPSERTED_ALERTS = alertColumns('upserted');
+
+/** The alert rows such a statement returned, as plain data in the order of the firings (not entities: a scan never changes them). */
+export function alertsFromRows(rows: readonly AlertRow[], firings: readonly AlertFiring[]): AlertMessage[] {
+  const order = new Map<string, number>(firings.map((f, i) => [f.kind, i]));
+  return rows.map(alertFromRow).sort((x, y) => order.get(x.kind)! - order.get(y.kind)!);
 }
 
 /**
@@ -74,11 +115,11 @@ export function alertsFromRows(em: EntityManager, rows: readonly { a: Record<str
  * that raised it, published by the relay once the transaction commits (the commit kicks it).
  * Answers the alerts in the order of the firings.
  */
-export async function raiseAlerts(tx: EntityManager, subject: AlertSubject, firings: readonly AlertFiring[]): Promise<IFraudAlert[]> {
+export async function raiseAlerts(tx: EntityManager, subject: AlertSubject, firings: readonly AlertFiring[]): Promise<AlertMessage[]> {
   if (firings.length === 0) return [];
-  const rows = await rawQuery<{ a: Record<string, unknown> }>(tx, `with ${alertUpsertCtes(1)} select to_jsonb(upserted) as a from upserted`, alertParams(subject, firings));
+  const rows = await rawQuery<AlertRow>(tx, `with ${alertUpsertCtes(1)} select ${UPSERTED_ALERTS} from upserted`, alertParams(subject, firings));
   noteOutboxWrite(tx, OUTBOX_TOPICS.fraudAlert);
-  return alertsFromRows(tx, rows, firings);
+  return alertsFromRows(rows, firings);
 }
 
 export type AlertFilter = {

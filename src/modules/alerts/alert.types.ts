@@ -1,6 +1,7 @@
 
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo } from '../passports/passport.types.js';
+import type { AlertMessage } from './alert-bus.js';
 import { ALERT_KINDS, ALERT_STATUSES, type IFraudAlert, SEVERITIES } from './fraud-alert.entity.js';
 
 const asEnum = <T extends readonly string[]>(values: T) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T[number]]: K };
@@ -40,6 +41,24 @@ export class FraudAlertType {
       acknowledgedAt: a.acknowledgedAt ?? null,
       brandId: a.brand.id,
       evidenceData: a.evidence,
+    });
+  }
+
+  /** An alert as plain data: as a scan answers it, or as the bus delivers it (never acknowledged yet). */
+  static fromMessage(m: AlertMessage): FraudAlertType {
+    return Object.assign(new FraudAlertType(), {
+      id: m.id,
+      kind: m.kind,
+      severity: m.severity,
+      status: m.status,
+      passportId: m.passportId,
+      gtin: m.gtin,
+      count: m.count,
+      createdAt: new Date(m.firstSeenAt),
+      lastSeenAt: new Date(m.lastSeenAt),
+      acknowledgedAt: null,
+      brandId: m.brandId,
+      evidenceData: m.evidence,
     });
   }
 }

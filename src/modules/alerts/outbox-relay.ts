@@ -2,22 +2,10 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { OUTBOX_TOPICS, type OutboxTopic, onOutboxCommit } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
-import type { AlertBus, AlertMessage } from './alert-bus.js';
+import type { AlertBus } from './alert-bus.js';
+import { type AlertRow, alertColumns, alertFromRow } from './alert.service.js';
 
-type Row = {
-  outbox_id: string;
-  id: string;
-  brand_id: string;
-  passport_id: string | null;
-  gtin: string;
-  kind: string;
-  severity: string;
-  status: string;
-  evidence: Record<string, unknown>;
-  count: number;
-  first_seen_at: string;
-  last_seen_at: string;
-};
+type Row = AlertRow & { outbox_id: string };
 
 /** Outbox rows of history events claimed per transaction; each names up to 10,000 events (one insert chunk). */
 const EVENT_ROWS_PER_CYCLE = 20;
@@ -43,29 +31,13 @@ async function publishPassportEvents(tx: EntityManager, bus: AlertBus): Promise<
 async function publishAlerts(tx: EntityManager, bus: AlertBus): Promise<number> {
   const rows = await rawQuery<Row>(
     tx,
-    `select o.id as outbox_id, a.id, a.brand_id, a.passport_id, a.gtin, a.kind, a.severity, a.status, a.evidence, a.count,
-       a.first_seen_at::text, a.last_seen_at::text
+    `select o.id as outbox_id, ${alertColumns('a')}
      from outbox_message o join fraud_alert a on a.id = (o.payload->>'alertId')::uuid
      where o.published_at is null and o.topic = $1
      order by o.id limit $2 for update of o skip locked`,
     [OUTBOX_TOPICS.fraudAlert, ALERT_ROWS_PER_CYCLE],
   );
-  for (const r of rows) {
-    const message: AlertMessage = {
-      id: r.id,
-      brandId: r.brand_id,
-      passportId: r.passport_id,
-      gtin: r.gtin,
-      kind: r.kind,
-      severity: r.severity,
-      status: r.status,
-      evidence: r.evidence,
-      count: r.count,
-      firstSeenAt: new Date(r.first_seen_at).toISOString(),
-      lastSeenAt: new Date(r.last_seen_at).toISOString(),
-    };
-    bus.publish(message);
-  }
+  for (const r of rows) bus.publish(alertFromRow(r));
   if (rows.length) await rawQuery(tx, 'update outbox_message set published_at = now() where id = any($1::uuid[])', [rows.map((r) => r.outbox_id)]);
   return rows.length;
 }

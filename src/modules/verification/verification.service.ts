@@ -7,8 +7,8 @@ import { preparedQuery, rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, isValidSerial, parseGtin, parseIdentifier } from '../../gs1/index.js';
-import { alertParams, alertsFromRows, alertUpsertCtes, FRAUD_ALERT_TOPIC, raiseAlerts } from '../alerts/alert.service.js';
-import type { IFraudAlert } from '../alerts/fraud-alert.entity.js';
+import type { AlertMessage } from '../alerts/alert-bus.js';
+import { type AlertRow, alertParams, alertsFromRows, alertUpsertCtes, FRAUD_ALERT_TOPIC, raiseAlerts, UPSERTED_ALERTS } from '../alerts/alert.service.js';
 import { SigningKey } from '../keys/signing-key.entity.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
@@ -48,7 +48,7 @@ export type VerificationResult = {
   passport: ScannedPassport | null;
   model: ScannedModel | null;
   brand: ScannedBrand | null;
-  alerts: IFraudAlert[];
+  alerts: AlertMessage[];
   scannedAt: Date;
 };
 
@@ -125,7 +125,7 @@ export const SCAN_SQL = {
   probeFacts: `select ${probeLifetime('$3')} as lifetime, ${probes('$3', '$4')} as probes`,
   insertScan: { name: 'dpp_scan_insert', text: INSERT_SCAN },
   /** The insert, then the alerts of its findings and their outbox rows (parameters from $16: see `alertParams`), in one statement. */
-  insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select to_jsonb(upserted) as a from upserted` },
+  insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select ${UPSERTED_ALERTS} from upserted` },
 } as const;
 
 /** The window parameters of {@link factsColumns} for a scan at `at`: an hour before and after it, a day before it. */
@@ -365,14 +365,14 @@ async function recordOptimistically(em: EntityManager, services: AppServices, sc
   const signature = await checkSignature(em, looked.passport, looked.keyStatus, brandId, scan);
   const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, null);
   const values = scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel);
-  let alerts: IFraudAlert[] = [];
+  let alerts: AlertMessage[] = [];
   try {
     if (findings.length === 0 || !brandId) {
       await preparedQuery(em, SCAN_SQL.insertScan, values);
     } else {
       const subject = { brandId, passportId: looked.passport?.id ?? null, gtin: scan.gtin, at: scan.at };
-      const rows = await preparedQuery<{ a: Record<string, unknown> }>(em, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, findings)]);
-      alerts = alertsFromRows(em, rows, findings);
+      const rows = await preparedQuery<AlertRow>(em, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, findings)]);
+      alerts = alertsFromRows(rows, findings);
       services.outbox?.kick([FRAUD_ALERT_TOPIC]);
     }
   } catch (e) {
