@@ -63,7 +63,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const httpServer = createServer();
     const armor = createArmor(config);
     const ws = attachGraphqlWs(httpServer, { config, log, orm: db.orm, schema, metrics, validationRules: armor.validationRules, services, anonLimiter });
-    const { app, apollo } = await createHttpApp(httpServer, {
+    const { handler, apollo } = await createHttpApp(httpServer, {
       config,
       log,
       orm: db.orm,
@@ -74,7 +74,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       wsDrain: ws.drain,
       services,
     });
-    httpServer.on('request', app);
+    httpServer.on('request', handler);
     httpServer.requestTimeout = 60_000;
 
     await new Promise<void>((resolve, reject) => {

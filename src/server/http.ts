@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import express, { type ErrorRequestHandler, type Request } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
@@ -19,6 +18,7 @@ import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
+import { clientIp } from './client-ip.js';
 import type { Metrics } from './metrics.js';
 import { consume } from './rate-limit.js';
 
@@ -54,12 +54,44 @@ function graphqlErrorBody(code: string, message: string, extensions: Record<stri
   return { errors: [{ message, extensions: { ...extensions, code } }] };
 }
 
-function requestIdOf(req: Request): string {
-  const given = req.headers['x-request-id'];
+function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
   return typeof given === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
 }
 
-/** Express app with Apollo at /graphql plus the operational routes. */
+/** A request body the parser refused, or an unexpected failure, as a status and a GraphQL-shaped body. */
+function httpError(err: unknown, maxBodyBytes: number, requestId: string, log: Logger): { status: number; body: ReturnType<typeof graphqlErrorBody> } {
+  const e = err as { type?: string; status?: number };
+  if (e.type === 'entity.too.large') {
+    return { status: 413, body: graphqlErrorBody('BAD_USER_INPUT', `Request body larger than ${maxBodyBytes} bytes`, { reason: 'PAYLOAD_TOO_LARGE' }) };
+  }
+  if (e.type === 'entity.parse.failed') return { status: 400, body: graphqlErrorBody('BAD_USER_INPUT', 'Request body is not valid JSON', { reason: 'MALFORMED_JSON' }) };
+  if (e.status && e.status >= 400 && e.status < 500) return { status: e.status, body: graphqlErrorBody('BAD_USER_INPUT', 'Bad request', { reason: 'BAD_REQUEST' }) };
+  log.error({ err, requestId }, 'unhandled HTTP error');
+  return { status: 500, body: graphqlErrorBody('INTERNAL_SERVER_ERROR', 'Internal server error', { requestId }) };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** Whether a request is for the GraphQL endpoint (`/graphql`, with or without a trailing slash or query). */
+function isGraphqlRequest(url: string | undefined): boolean {
+  if (!url?.startsWith('/graphql')) return false;
+  const rest = url.slice('/graphql'.length);
+  return rest === '' || rest === '/' || rest[0] === '?' || rest.startsWith('/?');
+}
+
+/**
+ * The HTTP request handler: Apollo at `/graphql`, served straight from node:http, and an Express app for
+ * the operational routes, the Digital Link resolver and the owner page. (Express in front of `/graphql` —
+ * its router walking every route, its request decoration, the integration's URL parse and the response's
+ * ETag — cost about a tenth of a scan's CPU; none of it did anything for a GraphQL request.)
+ */
 export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   const { config, log, orm, schema, metrics } = deps;
   const armor = createArmor(config);
@@ -113,7 +145,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.set('trust proxy', config.trustProxy);
   app.use(metrics.httpMiddleware);
   app.use((req, res, next) => {
-    res.locals.requestId = requestIdOf(req);
+    res.locals.requestId = requestIdOf(req.headers);
     res.setHeader('x-request-id', res.locals.requestId as string);
     next();
   });
@@ -133,54 +165,81 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(ownerPageRouter());
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
-  app.use(
-    '/graphql',
-    async (req, res, next) => {
-      // Organisations (API keys) are not limited per IP; anonymous callers and consumers' owner sessions are.
-      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
-      if (req.headers.authorization && !(bearer && isOwnerToken(bearer))) return next();
-      const wait = await consume(deps.anonLimiter, req.ip ?? 'unknown');
-      if (!wait) return next();
-      res.setHeader('retry-after', String(wait));
-      res.status(429).json(graphqlErrorBody('RATE_LIMITED', 'Too many requests; slow down', { retryAfterSeconds: wait }));
-    },
-    express.json({ limit: config.limits.maxBodyBytes }),
-    (req, _res, next) => {
-      // Apollo needs `req.body` to exist; a body of another content type is left for its CSRF check to refuse.
-      if (!('body' in req)) (req as { body?: unknown }).body = undefined;
-      next();
-    },
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        try {
-          const viewer = await resolveViewer(orm, req.headers.authorization, deps.services.apiKeys);
-          return createContext(orm, log, deps.services, viewer, res.locals.requestId as string, req.ip ?? 'unknown');
-        } catch (e) {
-          if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
-          throw e;
-        }
-      },
-    }),
-  );
-
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
 
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const e = err as { type?: string; status?: number };
-    if (e.type === 'entity.too.large') {
-      res.status(413).json(graphqlErrorBody('BAD_USER_INPUT', `Request body larger than ${config.limits.maxBodyBytes} bytes`, { reason: 'PAYLOAD_TOO_LARGE' }));
-    } else if (e.type === 'entity.parse.failed') {
-      res.status(400).json(graphqlErrorBody('BAD_USER_INPUT', 'Request body is not valid JSON', { reason: 'MALFORMED_JSON' }));
-    } else if (e.status && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json(graphqlErrorBody('BAD_USER_INPUT', 'Bad request', { reason: 'BAD_REQUEST' }));
-    } else {
-      log.error({ err, requestId: res.locals.requestId }, 'unhandled HTTP error');
-      res.status(500).json(graphqlErrorBody('INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: res.locals.requestId }));
-    }
+    const { status, body } = httpError(err, config.limits.maxBodyBytes, res.locals.requestId as string, log);
+    res.status(status).json(body);
   };
   app.use(onError);
 
-  return { app, apollo };
+  const parseJson = express.json({ limit: config.limits.maxBodyBytes });
+  const contextFor = async (authorization: string | undefined, requestId: string, ip: string): Promise<Context> => {
+    try {
+      const viewer = await resolveViewer(orm, authorization, deps.services.apiKeys);
+      return createContext(orm, log, deps.services, viewer, requestId, ip);
+    } catch (e) {
+      if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
+      throw e;
+    }
+  };
+
+  /** One GraphQL request: rate limit, JSON body, Apollo, response; every failure answered in GraphQL's shape. */
+  const graphql = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = requestIdOf(req.headers);
+    res.setHeader('x-request-id', requestId);
+    metrics.countHttp(res, '/graphql', req.method ?? 'GET');
+    try {
+      const ip = clientIp(req, config.trustProxy);
+      // Organisations (API keys) are not limited per IP; anonymous callers and consumers' owner sessions are.
+      const { authorization } = req.headers;
+      const bearer = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
+      if (!authorization || (bearer && isOwnerToken(bearer))) {
+        const wait = await consume(deps.anonLimiter, ip);
+        if (wait) {
+          res.setHeader('retry-after', String(wait));
+          return sendJson(res, 429, graphqlErrorBody('RATE_LIMITED', 'Too many requests; slow down', { retryAfterSeconds: wait }));
+        }
+      }
+      // Express's JSON parser, called directly: the same limit, charsets, encodings and strictness as every other route.
+      const refused = await new Promise<unknown>((resolve) => parseJson(req as express.Request, res as express.Response, resolve));
+      if (refused) {
+        const { status, body } = httpError(refused, config.limits.maxBodyBytes, requestId, log);
+        return sendJson(res, status, body);
+      }
+      const headers = new HeaderMap();
+      for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: query < 0 ? '' : url.slice(query), body: (req as { body?: unknown }).body },
+        context: () => contextFor(authorization, requestId, ip),
+      });
+      for (const [key, value] of response.headers) res.setHeader(key, value);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === 'complete') {
+        res.setHeader('content-length', Buffer.byteLength(response.body.string));
+        res.end(response.body.string);
+        return;
+      }
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    } catch (err) {
+      if (res.headersSent) {
+        log.error({ err, requestId }, 'GraphQL response failed after its head was sent');
+        res.destroy();
+        return;
+      }
+      const { status, body } = httpError(err, config.limits.maxBodyBytes, requestId, log);
+      sendJson(res, status, body);
+    }
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (isGraphqlRequest(req.url)) void graphql(req, res);
+    else app(req, res);
+  };
+  return { handler, apollo };
 }

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -43,11 +44,12 @@ export function createMetrics() {
     },
   };
 
+  /** Counts a response by route, method and status once it has been sent. */
+  const countHttp = (res: ServerResponse, route: string | (() => string), method: string) => {
+    res.on('finish', () => httpRequests.inc({ route: typeof route === 'string' ? route : route(), method, status: String(res.statusCode) }));
+  };
   const httpMiddleware: RequestHandler = (req, res, next) => {
-    res.on('finish', () => {
-      const route = req.route?.path ?? (req.path.startsWith('/graphql') ? '/graphql' : 'other');
-      httpRequests.inc({ route: String(route), method: req.method, status: String(res.statusCode) });
-    });
+    countHttp(res, () => String(req.route?.path ?? 'other'), req.method);
     next();
   };
 
@@ -55,6 +57,7 @@ export function createMetrics() {
     registry,
     apolloPlugin,
     httpMiddleware,
+    countHttp,
     /** graphql-ws operations are counted here, since Apollo never sees them. */
     recordWs(operation: string | null | undefined, type: string, ok: boolean, seconds: number) {
       graphqlRequests.inc({ operation: label(operation), type, outcome: ok ? 'ok' : 'error', transport: 'ws' });

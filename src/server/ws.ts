@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type ValidationRule, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Metrics } from './metrics.js';
+import { clientIp } from './client-ip.js';
 import { consume } from './rate-limit.js';
 
 type ConnectionState = { viewer?: Viewer; authorization?: unknown; active: Set<string>; started: Map<string, bigint> };
@@ -30,16 +30,6 @@ export type WsDeps = {
 };
 
 /** The client address, honouring the same number of trusted proxy hops as Express does over HTTP. */
-function clientIp(request: IncomingMessage, trustProxy: number | false): string {
-  const direct = request.socket.remoteAddress ?? 'unknown';
-  if (!trustProxy) return direct;
-  const hops = String(request.headers['x-forwarded-for'] ?? '')
-    .split(',')
-    .map((h) => h.trim())
-    .filter(Boolean);
-  return hops[hops.length - trustProxy] ?? hops[0] ?? direct;
-}
-
 /**
  * graphql-ws on the same HTTP server and path. Authenticates in `connection_init`, applies the HTTP
  * limits to every operation, and caps live operations per connection.

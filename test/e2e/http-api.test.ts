@@ -256,6 +256,39 @@ describe('bad requests', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('refuses a JSON body that is not an object or array, and an unsupported charset, with BAD_USER_INPUT', async () => {
+    const scalar = await raw({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '"{ me { kind } }"' });
+    expect(scalar.status).toBe(400);
+    expect(scalar.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MALFORMED_JSON' });
+    const latin1 = await raw({ method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: JSON.stringify({ query: '{ me { kind } }' }) });
+    expect(latin1.status).toBe(415);
+    expect(latin1.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'BAD_REQUEST' });
+    const empty = await raw({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('reads a gzip-compressed body, within the same size limit after inflating', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const small = await raw({ method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ query: '{ me { kind } }' })) });
+    expect(small.status).toBe(200);
+    expect(small.text).toContain('ANONYMOUS');
+    const bomb = gzipSync(JSON.stringify({ query: '{ me { kind } }', variables: { pad: 'x'.repeat(3 * 1024 * 1024) } }));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const big = await raw({ method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+    expect(big.status).toBe(413);
+    expect(big.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('serves GraphQL at /graphql with a trailing slash or a query string, and nowhere else', async () => {
+    const post = (path: string) => raw({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { kind } }' }) });
+    for (const path of ['/graphql/', '/graphql?x=1', '/graphql/?x=1']) {
+      const r = await post(path);
+      expect([path, r.status, r.text]).toEqual([path, 200, expect.stringContaining('ANONYMOUS')]);
+    }
+    for (const path of ['/graphqlx', '/graphql/x', '/graph']) expect([path, (await post(path)).status]).toEqual([path, 404]);
+  });
+
   it('allows a query over GET with a preflight header', async () => {
     const r = await raw({ method: 'GET', query: `?query=${encodeURIComponent('{ me { kind } }')}`, headers: { 'apollo-require-preflight': 'true' } });
     expect(r.status).toBe(200);
@@ -273,6 +306,34 @@ describe('operations', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/dpp_graphql_requests_total\{operation="MetricsProbe",type="query",outcome="ok",transport="http"\} \d+/);
     expect(metrics.text).toContain('dpp_graphql_request_duration_seconds_bucket');
+  });
+
+  it('answers every request with an x-request-id, echoing a well-formed one and replacing any other', async () => {
+    for (const path of ['/graphql', '/healthz', '/nope']) {
+      const init = (id?: string) => ({
+        method: path === '/graphql' ? 'POST' : 'GET',
+        headers: { 'content-type': 'application/json', ...(id ? { 'x-request-id': id } : {}) },
+        body: path === '/graphql' ? JSON.stringify({ query: '{ me { kind } }' }) : undefined,
+      });
+      const given = await fetch(`${s.url}${path}`, init('trace-0123456789'));
+      expect([path, given.headers.get('x-request-id')]).toEqual([path, 'trace-0123456789']);
+      const bad = await fetch(`${s.url}${path}`, init('bad id with spaces'));
+      expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const none = await fetch(`${s.url}${path}`, init());
+      expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('counts HTTP responses by route, method and status in /metrics', async () => {
+    const count = async (labels: string) => Number(new RegExp(`dpp_http_requests_total\\{${labels}\\} (\\d+)`).exec((await raw({ path: '/metrics' })).text)?.[1] ?? 0);
+    const graphqlOk = 'route="/graphql",method="POST",status="200"';
+    const graphqlBad = 'route="/graphql",method="POST",status="400"';
+    const health = 'route="/healthz",method="GET",status="200"';
+    const before = { ok: await count(graphqlOk), bad: await count(graphqlBad), health: await count(health) };
+    await s.gql('{ me { kind } }');
+    await raw({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    await raw({ path: '/healthz' });
+    expect({ ok: await count(graphqlOk), bad: await count(graphqlBad), health: await count(health) }).toEqual({ ok: before.ok + 1, bad: before.bad + 1, health: before.health + 1 });
   });
 
   it('does not leak internals in an unknown route', async () => {
