@@ -134,9 +134,9 @@ async function sqlLimit(url: string, units: { gtin: string; serial: string }[]):
       while (performance.now() < until) {
         const u = units[(i += SQL_CONNECTIONS) % units.length]!;
         const at = new Date();
-        const p = (await c.query({ ...SCAN_SQL.read, values: [u.gtin, u.serial, ...factWindow(at), clientKey] })).rows[0];
+        const p = (await c.query({ ...SCAN_SQL.readOne, values: [u.gtin, u.serial, ...factWindow(at), clientKey] })).rows[0];
         await c.query({
-          ...SCAN_SQL.insertScan,
+          ...SCAN_SQL.insertOne,
           values: [randomUUID(), p.id, p.lifetime + 1, u.gtin, u.serial, at.toISOString(), null, null, null, null, clientKey, 'GRAPHQL', 'VALID', 'AUTHENTIC', []],
         });
         scans++;

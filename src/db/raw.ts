@@ -56,14 +56,18 @@ export function allowNamedStatements(em: EntityManager): void {
   namingAllowed.add(em.getConnection());
 }
 
+/** The ORM's connection: what {@link preparedQuery} runs on (the same for every fork of one ORM's entity manager). */
+export type OrmConnection = ReturnType<EntityManager['getConnection']>;
+
 /**
  * Runs one statement outside any transaction (autocommit: the statement is atomic on its own) straight on
  * the ORM's pg pool, as a named prepared statement where allowed: no ORM or query-builder layer, and
  * PostgreSQL parses and plans it once per connection instead of on every call. For the few statements of
- * the hottest path (a scan); everything else goes through {@link rawQuery} or the ORM.
+ * the hottest path (a scan); everything else goes through {@link rawQuery} or the ORM. Takes an entity
+ * manager, or its connection (for process-wide helpers that must not hold on to a request's fork).
  */
-export async function preparedQuery<R = Record<string, unknown>>(em: EntityManager, statement: PreparedStatement, values: unknown[]): Promise<R[]> {
-  const connection = em.getConnection();
+export async function preparedQuery<R = Record<string, unknown>>(on: EntityManager | OrmConnection, statement: PreparedStatement, values: unknown[]): Promise<R[]> {
+  const connection = 'getConnection' in on ? on.getConnection() : on;
   let pool = pools.get(connection);
   if (!pool) pools.set(connection, (pool = (connection as unknown as NativeConnection).getNativeClient()));
   const client = await (await pool).connect();

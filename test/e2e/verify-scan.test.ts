@@ -492,6 +492,43 @@ describe('scan volume', () => {
     expect(await scanNumbers({ passportId: u.id })).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 
+  it('answers and records each of 40 concurrent scans of different units as its own, though they share statements', async () => {
+    const gtin = await model(brand.key, { authorisedMarkets: ['FR', 'DE'] });
+    const many = await units(gtin, 36);
+    const inputs: ScanInput[] = [
+      ...many.map((u, i) => ({ digitalLink: u.link, ...(i % 3 === 0 ? { latitude: 48 + i / 100, longitude: 2 + i / 100 } : {}), country: i % 4 === 0 ? 'US' : 'FR' })),
+      ...['GHOST1', 'GHOST2', 'GHOST3', 'GHOST4'].map((serial) => ({ gtin, serial })),
+    ];
+    const answers = await Promise.all(inputs.map((input) => ok(input, retailer.key)));
+    answers.forEach((v, i) => {
+      const input = inputs[i]!;
+      if (i < many.length) {
+        expect([i, v.verdict, v.passport?.serial, kinds(v)]).toEqual([i, input.country === 'US' ? 'SUSPICIOUS' : 'AUTHENTIC', many[i]!.serial, input.country === 'US' ? ['GREY_MARKET'] : []]);
+      } else {
+        expect([i, v.verdict, v.passport]).toEqual([i, 'UNKNOWN', null]);
+      }
+    });
+    const rows = await sql<{ serial: string; seq: number; latitude: number | null; country: string; verdict: string; reasons: string[] }>(
+      'select serial, seq, latitude, country, verdict, reasons from scan_event where gtin = ? order by serial',
+      [gtin],
+    );
+    expect(rows).toHaveLength(40);
+    for (const [i, input] of inputs.entries()) {
+      const serial = i < many.length ? many[i]!.serial : input.serial;
+      const row = rows.find((r) => r.serial === serial)!;
+      expect([serial, row.seq, row.latitude ?? null, row.country, row.verdict, row.reasons]).toEqual([
+        serial,
+        i < many.length ? 1 : row.seq,
+        input.latitude ?? null,
+        input.country ?? null,
+        answers[i]!.verdict,
+        answers[i]!.reasons,
+      ]);
+    }
+    // The client's probes of unknown serials are numbered 1..4 in whatever order they were recorded.
+    expect(rows.filter((r) => r.serial.startsWith('GHOST')).map((r) => r.seq).sort()).toEqual([1, 2, 3, 4]);
+  });
+
   it('counts one client\'s probes of unknown serials exactly however many arrive at once (race)', async () => {
     const gtin = await model(brand.key);
     const prober = await s.org('RETAILER');

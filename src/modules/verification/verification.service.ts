@@ -1,9 +1,11 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import AsyncLock from 'async-lock';
 import { newId } from '../../crypto/random.js';
 import { fromBase64Url, verify } from '../../crypto/ed25519.js';
 import { derivedSecretKey } from '../../crypto/master-key.js';
-import { preparedQuery, rawQuery } from '../../db/raw.js';
+import { statementBatcher } from '../../db/batch.js';
+import { type OrmConnection, preparedQuery, rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, isValidSerial, parseGtin, parseIdentifier } from '../../gs1/index.js';
@@ -64,12 +66,12 @@ const UNIT_FROM = `passport p join product_model m on m.id = p.model_id join org
        join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid`;
 
 /**
- * What the rules need of a unit's history, for unit `id` with parameters from `$<from>`: the hour around
- * the scan (two bounds: replayed logs arrive out of order), a day before it. `lifetime` is the unit's
- * highest scan number (scans are numbered 1, 2, 3…: see `ScanEvent.seq`), so an index probe, not a count.
+ * What the rules need of a unit's history, for unit `id`: the hour around the scan (`hourFrom` to `hourTo`,
+ * two bounds: replayed logs arrive out of order) and a day before it (`dayFrom`); SQL expressions, so the
+ * same columns serve a parameter list and a batch. `lifetime` is the unit's highest scan number (scans are
+ * numbered 1, 2, 3…: see `ScanEvent.seq`), so an index probe, not a count.
  */
-function factsColumns(id: string, from: number): string {
-  const [hourFrom, hourTo, dayFrom] = [`$${from}`, `$${from + 1}`, `$${from + 2}`];
+function factsColumns(id: string, hourFrom: string, hourTo: string, dayFrom: string): string {
   return `(select count(*)::int from scan_event where passport_id = ${id} and scanned_at > ${hourFrom} and scanned_at < ${hourTo}) as hour,
        (select coalesce(max(seq), 0) from scan_event where passport_id = ${id}) as lifetime,
        exists (select 1 from lifecycle_event where passport_id = ${id} and type = 'TAMPER_REPORTED') as tamper,
@@ -78,52 +80,106 @@ function factsColumns(id: string, from: number): string {
                 order by scanned_at desc limit 50) r) as recent`;
 }
 
-/** $1 id, $2 passport id, $3 its scan number, $4 gtin, $5 serial, $6 time, $7..$9 where, $10 device, $11 client, $12 channel, $13..$15 result. */
-const INSERT_SCAN = `insert into scan_event (id, passport_id, seq, gtin, serial, scanned_at, latitude, longitude, country, device_hash, client_key, channel,
-       signature_check, verdict, reasons, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::verdict, $15::text[], now())`;
+/** `name type, …`: the columns of a `jsonb_to_recordset` row. */
+const columnDefinitions = (fields: readonly (readonly [string, string])[]) => fields.map(([column, type]) => `${column} ${type}`).join(', ');
+/** `$1::type as name, …`: one row of parameters. */
+const parameterColumns = (fields: readonly (readonly [string, string])[]) => fields.map(([column, type], i) => `$${i + 1}::${type} as ${column}`).join(', ');
 
-/** The highest number among a client's scans of unknown serials of a GTIN ($1 gtin, `client` its parameter). */
-const probeLifetime = (client: string) => `(select coalesce(max(seq), 0) from scan_event where passport_id is null and gtin = $1 and client_key = ${client})`;
-/** Distinct unknown serials of GTIN $1 the client probed since `since`, counting this scan's serial $2 once. */
-const probes = (client: string, since: string) =>
-  `(select count(distinct serial)::int from scan_event where passport_id is null and gtin = $1 and client_key = ${client} and scanned_at > ${since} and serial <> $2) + 1`;
+/** The columns of a scan row, in the order of {@link scanRow}'s values, with their types. */
+const SCAN_COLUMNS = [
+  ['id', 'uuid'],
+  ['passport_id', 'uuid'],
+  ['seq', 'int'],
+  ['gtin', 'text'],
+  ['serial', 'text'],
+  ['scanned_at', 'timestamptz'],
+  ['latitude', 'float8'],
+  ['longitude', 'float8'],
+  ['country', 'text'],
+  ['device_hash', 'text'],
+  ['client_key', 'text'],
+  ['channel', 'text'],
+  ['signature_check', 'text'],
+  ['verdict', 'verdict'],
+  ['reasons', 'text[]'],
+] as const;
+const SCAN_COLUMN_LIST = SCAN_COLUMNS.map(([c]) => c).join(', ');
+
+/** One scan from `$1`…`$15` ({@link scanRow}'s values). */
+const INSERT_SCAN = `insert into scan_event (${SCAN_COLUMN_LIST}, created_at)
+     select ${SCAN_COLUMN_LIST}, now() from (select ${parameterColumns(SCAN_COLUMNS)}) x`;
+
+/** The highest number among a client's scans of unknown serials of a GTIN. */
+const probeLifetime = (gtin: string, client: string) => `(select coalesce(max(seq), 0) from scan_event where passport_id is null and gtin = ${gtin} and client_key = ${client})`;
+/** Distinct unknown serials of the GTIN the client probed since `since`, counting this scan's `serial` once. */
+const probes = (gtin: string, serial: string, client: string, since: string) =>
+  `(select count(distinct serial)::int from scan_event where passport_id is null and gtin = ${gtin} and client_key = ${client} and scanned_at > ${since} and serial <> ${serial}) + 1`;
+
+/** The fields of a {@link ReadItem}, in the order of `readOne`'s parameters, with their types. */
+const READ_FIELDS = [
+  ['gtin', 'text'],
+  ['serial', 'text'],
+  ['hour_from', 'timestamptz'],
+  ['hour_to', 'timestamptz'],
+  ['day_from', 'timestamptz'],
+  ['client', 'text'],
+] as const;
+
+/**
+ * What each scan of `source` (rows `x`: `n`, its place in a batch, and the {@link READ_FIELDS}) needs, in
+ * one snapshot, nothing locked: the unit with its model, brand, batch markets, signing-key status and
+ * history; for an identity never minted, the GTIN's model and brand (if any) and the client's probes. One
+ * row per scan, numbered `n`.
+ */
+function readSql(source: string): string {
+  return `select x.n, ${UNIT_COLUMNS},
+       case when p.id is null then ${probeLifetime('x.gtin', 'x.client')} end as probe_lifetime,
+       case when p.id is null and m.id is not null then ${probes('x.gtin', 'x.serial', 'x.client', 'x.hour_from')} end as probes,
+       f.*
+     from ${source}
+       left join passport p on p.gtin = x.gtin and p.serial = x.serial
+       left join product_model m on m.gtin = x.gtin left join organization o on o.id = m.brand_id
+       left join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid
+       left join lateral (select ${factsColumns('p.id', 'x.hour_from', 'x.hour_to', 'x.day_from')}) f on p.id is not null`;
+}
 
 /**
  * The statements of a scan. Exported so the benchmark's SQL limit runs exactly these.
  *
- * A scan first runs `read` and `insertScan` (or `insertScanWithAlerts`): two statements and no
- * transaction. The read takes no lock, and the insert carries the number after the last scan the read saw
- * (of the unit, or for an unknown serial of the client's unknown serials of the GTIN), so if another such
- * scan was recorded in between, a unique index refuses it and nothing is written; that scan (and every NFC
- * tap) then takes the locked path: BEGIN, `lockUnit`, `unitFacts` (or the probe count), the insert, COMMIT.
+ * A scan first runs `readOne` and `insertOne` (or `insertScanWithAlerts`): two statements and no
+ * transaction. Scans arriving at the same moment share the first two as `read` and `insertScans` (one
+ * statement answers a batch: see {@link scanStatements}). The read takes no lock, and the insert carries the number
+ * after the last scan the read saw (of the unit, or for an unknown serial of the client's unknown serials of
+ * the GTIN), so if another such scan was recorded in between, a unique index refuses it and nothing is
+ * written; that scan (and every NFC tap) then takes the locked path: BEGIN, `lockUnit`, `unitFacts` (or the
+ * probe count), `insertScan`, COMMIT.
  */
 export const SCAN_SQL = {
-  /**
-   * What a scan needs, in one snapshot, nothing locked: the unit with its model, brand, batch markets,
-   * signing-key status and history; for an identity never minted, the GTIN's model and brand (if any) and
-   * the client's probes. Always one row. $1 gtin, $2 serial, $3..$4 the hour around the scan, $5 a day
-   * before it, $6 the client key.
-   */
-  read: {
-    name: 'dpp_scan_read',
-    text: `select ${UNIT_COLUMNS},
-       case when p.id is null then ${probeLifetime('$6')} end as probe_lifetime,
-       case when p.id is null and m.id is not null then ${probes('$6', '$3')} end as probes,
-       f.*
-     from (select 1) one
-       left join passport p on p.gtin = $1 and p.serial = $2
-       left join product_model m on m.gtin = $1 left join organization o on o.id = m.brand_id
-       left join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid
-       left join lateral (select ${factsColumns('p.id', 3)}) f on p.id is not null`,
-  },
+  /** {@link readSql} for a batch: `$1` is a JSON array of {@link ReadItem}s with their `n`. */
+  read: { name: 'dpp_scan_reads', text: readSql(`jsonb_to_recordset($1::jsonb) as x(n int, ${columnDefinitions(READ_FIELDS)})`) },
+  /** {@link readSql} for one scan alone: `$1`…`$6` the {@link READ_FIELDS}. */
+  readOne: { name: 'dpp_scan_read', text: readSql(`(select 0 as n, ${parameterColumns(READ_FIELDS)}) x`) },
   /** $1 gtin, $2 serial. */
   lockUnit: `select ${UNIT_COLUMNS} from ${UNIT_FROM} where p.gtin = $1 and p.serial = $2 for no key update of p`,
   /** $1 passport id, $2..$3 the hour around the scan, $4 a day before it. Run after the unit's lock is held (a statement's snapshot is taken when it starts). */
-  unitFacts: `select ${factsColumns('$1', 2)}`,
+  unitFacts: `select ${factsColumns('$1', '$2', '$3', '$4')}`,
   /** $1 gtin, $2 serial, $3 the client key, $4 an hour before the scan. Run after the GTIN's advisory lock is held. */
-  probeFacts: `select ${probeLifetime('$3')} as lifetime, ${probes('$3', '$4')} as probes`,
-  insertScan: { name: 'dpp_scan_insert', text: INSERT_SCAN },
+  probeFacts: `select ${probeLifetime('$1', '$3')} as lifetime, ${probes('$1', '$2', '$3', '$4')} as probes`,
+  /** One scan, `$1`…`$15`: under the lock. */
+  insertScan: INSERT_SCAN,
+  /**
+   * A batch of scans without alerts, `$1` a JSON array of scan rows (column → value). A scan whose number
+   * another scan took is left out, not an error: the ids returned are the scans written.
+   */
+  insertScans: {
+    name: 'dpp_scan_inserts',
+    text: `insert into scan_event (${SCAN_COLUMN_LIST}, created_at)
+     select ${SCAN_COLUMN_LIST}, now() from jsonb_to_recordset($1::jsonb) as x(${columnDefinitions(SCAN_COLUMNS)})
+     on conflict do nothing
+     returning id`,
+  },
+  /** The same for one scan alone, `$1`…`$15`. */
+  insertOne: { name: 'dpp_scan_insert', text: `${INSERT_SCAN} on conflict do nothing returning id` },
   /** The insert, then the alerts of its findings and their outbox rows (parameters from $16: see `alertParams`), in one statement. */
   insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select ${UPSERTED_ALERTS} from upserted` },
 } as const;
@@ -178,7 +234,7 @@ function parseScan(viewer: Viewer, input: ScanInput) {
     at = input.at;
   }
   const nfc = parseNfc(input);
-  return { gtin, serial, sig, lat: input.latitude ?? null, lon: input.longitude ?? null, country, deviceId: input.deviceId ?? null, nfc, at };
+  return { gtin, serial, sig, lat: input.latitude ?? null, lon: input.longitude ?? null, country, deviceId: input.deviceId ?? null, nfc, at, live: !input.at };
 }
 
 /** The SUN message of a scan: `input.nfc`, or the `picc_data` / `cmac` a tag appended to the Digital Link (both: they must agree). */
@@ -347,28 +403,80 @@ function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number, 
   return [newId(), looked.passport?.id ?? null, seq, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, client.deviceHash, client.key, channel, signature, verdict, reasons];
 }
 
+/** One scan of a batched read (see {@link SCAN_SQL}'s `read`). */
+export type ReadItem = { gtin: string; serial: string; hour_from: string; hour_to: string; day_from: string; client: string };
+type ReadRow = UnitRow & FactsRow & { n: number; probe_lifetime: number | null; probes: number | null };
+type ScanStatements = { read(item: ReadItem): Promise<ReadRow | undefined>; insert(values: unknown[]): Promise<boolean> };
+
+/** Two batches of each statement at once at most (other work keeps the rest of the pool); 100 scans per batch. */
+const SCAN_BATCHES = { maxInFlight: 2, maxBatch: 100 };
+const scanBatchers = new WeakMap<OrmConnection, ScanStatements>();
+
+/** A batch of scan rows ({@link scanRow}'s values) as the JSON `insertScans` reads. */
+function scanRowsJson(rows: readonly (readonly unknown[])[]): string {
+  return JSON.stringify(rows.map((values) => Object.fromEntries(SCAN_COLUMNS.map(([column], i) => [column, values[i]]))));
+}
+
+/** A batch of read items as the JSON `read` reads, numbered in order. */
+function readItemsJson(items: readonly ReadItem[]): string {
+  return JSON.stringify(items.map((item, n) => ({ n, ...item })));
+}
+
 /**
- * The optimistic path (any scan but an NFC tap): read what the scan needs without a lock, decide, and record
- * the scan with its alerts in one statement numbered after the history it saw. Answers null, having written
- * nothing, when another scan took that number in between: the locked path then takes over.
+ * The optimistic path's read and plain insert, one batcher each per ORM (see db/batch.ts): concurrent scans
+ * share round trips, statements and commits. `insert` answers whether the scan was written (false: another
+ * scan took its number).
  */
-async function recordOptimistically(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult | null> {
-  const [row] = await preparedQuery<UnitRow & FactsRow & { probe_lifetime: number | null; probes: number | null }>(em, SCAN_SQL.read, [
-    scan.gtin,
-    scan.serial,
-    ...factWindow(scan.at),
-    client.key,
-  ]);
+function scanStatements(em: EntityManager): ScanStatements {
+  const connection = em.getConnection();
+  let statements = scanBatchers.get(connection);
+  if (!statements) {
+    const read = statementBatcher<ReadItem, ReadRow | undefined>(async (items) => {
+      const rows =
+        items.length === 1
+          ? await preparedQuery<ReadRow>(connection, SCAN_SQL.readOne, READ_FIELDS.map(([field]) => items[0]![field]))
+          : await preparedQuery<ReadRow>(connection, SCAN_SQL.read, [readItemsJson(items)]);
+      const inOrder = new Array<ReadRow | undefined>(items.length);
+      for (const row of rows) inOrder[row.n] = row;
+      return inOrder;
+    }, SCAN_BATCHES);
+    const insert = statementBatcher<unknown[], boolean>(async (rows) => {
+      const statement = rows.length === 1 ? preparedQuery<{ id: string }>(connection, SCAN_SQL.insertOne, rows[0]!) : preparedQuery<{ id: string }>(connection, SCAN_SQL.insertScans, [scanRowsJson(rows)]);
+      const written = new Set((await statement).map((r) => r.id));
+      return rows.map((values) => written.has(values[0] as string));
+    }, SCAN_BATCHES);
+    scanBatchers.set(connection, (statements = { read, insert }));
+  }
+  return statements;
+}
+
+/** An optimistic attempt's outcome when another scan recorded the number it read: of the unit, or of the client's probes. */
+type Taken = { taken: 'UNIT' | 'PROBE' };
+
+/**
+ * One optimistic attempt: read what the scan needs without a lock, decide, and record the scan with its
+ * alerts in one statement numbered after the history it saw. Answers `Taken`, having written nothing, when
+ * another scan took that number in between, or (`probeTurn` false) when this process already has a scan
+ * of the same client's unknown serials of the GTIN waiting its turn.
+ */
+async function attempt(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string, probeTurn: boolean): Promise<VerificationResult | Taken> {
+  // A live scan is stamped when its turn comes, so stamps follow the order scans are numbered in.
+  if (scan.live) scan.at = new Date();
+  const statements = scanStatements(em);
+  const [hourFrom, hourTo, dayFrom] = factWindow(scan.at);
+  const row = await statements.read({ gtin: scan.gtin, serial: scan.serial, hour_from: hourFrom!, hour_to: hourTo!, day_from: dayFrom!, client: client.key });
   const looked = lookedOf(row);
+  if (!looked.passport && !probeTurn && scanTurns.isBusy(probeKey(scan, client))) return { taken: 'PROBE' };
   const facts: Facts = looked.passport ? factsOf(row) : { recent: [], lastHour: 0, lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1, tamper: false };
   const brandId = looked.brand?.id ?? null;
   const signature = await checkSignature(em, looked.passport, looked.keyStatus, brandId, scan);
   const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, null);
   const values = scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel);
+  const taken: Taken = { taken: looked.passport ? 'UNIT' : 'PROBE' };
   let alerts: AlertMessage[] = [];
   try {
     if (findings.length === 0 || !brandId) {
-      await preparedQuery(em, SCAN_SQL.insertScan, values);
+      if (!(await statements.insert(values))) return taken;
     } else {
       const subject = { brandId, passportId: looked.passport?.id ?? null, gtin: scan.gtin, at: scan.at };
       const rows = await preparedQuery<AlertRow>(em, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, findings)]);
@@ -376,10 +484,35 @@ async function recordOptimistically(em: EntityManager, services: AppServices, sc
       services.outbox?.kick([FRAUD_ALERT_TOPIC]);
     }
   } catch (e) {
-    if (isScanNumberTaken(e)) return null;
+    if (isScanNumberTaken(e)) return taken;
     throw e;
   }
   return { verdict, reasons, passport: looked.passport, model: looked.model, brand: looked.brand, alerts, scannedAt: scan.at };
+}
+
+/**
+ * Turns within this process (async-lock, keyed): scans of one identity (`unit:`) one at a time from read
+ * to insert, so this process's scans of a unit never race each other for a number; and scans of one
+ * client's unknown serials of a GTIN (`probes:`) once they have raced. Always unit first, then probes.
+ */
+const scanTurns = new AsyncLock({ maxPending: Number.POSITIVE_INFINITY });
+const probeKey = (scan: ParsedScan, client: Client) => `probes:${scan.gtin}:${client.key}`;
+
+/**
+ * The optimistic path (any scan but an NFC tap), in the identity's turn. A lost race on a unit's number
+ * can only be with another process: the locked path takes over. Probes of unknown serials by one client
+ * race within the process too (their number is per client, not per identity): such a scan tries once more
+ * in the client's probe turn, and only then falls back. Answers null for the locked path, having written
+ * nothing.
+ */
+async function recordOptimistically(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult | null> {
+  return scanTurns.acquire(`unit:${scan.gtin}:${scan.serial}`, async () => {
+    const first = await attempt(em, services, scan, client, channel, false);
+    if (!('taken' in first)) return first;
+    if (first.taken === 'UNIT') return null;
+    const second = await scanTurns.acquire(probeKey(scan, client), () => attempt(em, services, scan, client, channel, true));
+    return 'taken' in second ? null : second;
+  });
 }
 
 /** How often the locked path starts again when an optimistic scan took its number (each try holds the unit's lock). */
@@ -410,14 +543,14 @@ export const verificationService = {
           const looked = await lockUnit(tx, scan.gtin, scan.serial);
           const { passport, brand } = looked;
           // A live scan is stamped once it holds the unit's lock, so stamps follow the order scans are counted in.
-          if (!input.at) scan.at = new Date();
+          if (scan.live) scan.at = new Date();
           const brandId = brand?.id ?? null;
           const signature = await checkSignature(tx, passport, looked.keyStatus, brandId, scan);
           // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
           const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
           const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
           const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, nfc);
-          await rawQuery(tx, SCAN_SQL.insertScan.text, scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel));
+          await rawQuery(tx, SCAN_SQL.insertScan, scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel));
           const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
           return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
         });
