@@ -527,6 +527,19 @@ describe('scan volume', () => {
     }
     // The client's probes of unknown serials are numbered 1..4 in whatever order they were recorded.
     expect(rows.filter((r) => r.serial.startsWith('GHOST')).map((r) => r.seq).sort()).toEqual([1, 2, 3, 4]);
+    // Alerts grouped exactly, though several firings of one alert may share a statement, and each announced.
+    const ghostAlerts = answers.slice(many.length).map((v) => alertOf(v, 'UNKNOWN_SERIAL')!);
+    expect(new Set(ghostAlerts.map((a) => a.id)).size).toBe(1);
+    const alerts = await sql<{ id: string; subject: string; kind: string; count: number; announced: number }>(
+      `select a.id, a.subject, a.kind, a.count, (select count(*)::int from outbox_message o where o.payload->>'alertId' = a.id::text) as announced
+       from fraud_alert a where a.gtin = ? order by a.subject`,
+      [gtin],
+    );
+    expect(alerts.find((a) => a.subject === `gtin:${gtin}`)).toMatchObject({ id: ghostAlerts[0]!.id, kind: 'UNKNOWN_SERIAL', count: 4 });
+    const grey = alerts.filter((a) => a.kind === 'GREY_MARKET');
+    expect(grey.map((a) => a.subject).sort()).toEqual(many.filter((_, i) => i % 4 === 0).map((u) => u.id).sort());
+    expect(grey.every((a) => a.count === 1)).toBe(true);
+    expect(alerts.every((a) => a.announced >= 1)).toBe(true);
   });
 
   it('counts one client\'s probes of unknown serials exactly however many arrive at once (race)', async () => {

@@ -53,34 +53,74 @@ export function alertFromRow(r: AlertRow): AlertMessage {
   };
 }
 
+/** The columns of a firing as {@link alertUpsertFrom} reads them (and a `jsonb_to_recordset` of {@link firingRows} declares them). */
+export const FIRING_COLUMNS =
+  'n int, id uuid, outbox_id uuid, brand_id uuid, passport_id uuid, gtin text, subject text, kind alert_kind, severity severity, evidence jsonb, at timestamptz';
+
 /**
- * SQL of the alert upsert, as the CTEs `upserted` (the alerts, `returning fraud_alert.*`) and `announced`
- * (their outbox rows), with its parameters numbered from `$<from>`; {@link alertParams} makes them. Used by
- * {@link raiseAlerts} and by the scan's own write (one statement records the scan and its alerts). `after`
- * names an earlier CTE of one row that must run first: PostgreSQL runs a data-modifying CTE nobody reads
- * last, so a scan insert must be read here to take its place before the alert rows are locked (the order
- * every writer of a unit's scans and alerts keeps, so they cannot deadlock).
- * Postgres orders enum values as declared (LOW < … < CRITICAL), so greatest() keeps the worst severity.
+ * SQL of the alert upsert over the CTE `firings` (one row per firing, {@link FIRING_COLUMNS}; `n` orders
+ * them), as the CTEs `grouped` (one row per subject and kind: a batch of scans may fire one alert twice),
+ * `upserted` (the alerts, `returning fraud_alert.*`) and `announced` (their outbox rows, topic `topic`).
+ * Alert rows are locked in (subject, kind) order by every writer, so two statements cannot deadlock on
+ * them; a grouped alert's count grows by its firings, its evidence is the last firing's, and greatest()
+ * keeps the worst severity (Postgres orders enum values as declared, LOW < … < CRITICAL).
  */
-export function alertUpsertCtes(from: number, after?: string): string {
-  const $ = (i: number) => `$${from + i}`;
-  return `upserted as (
+export function alertUpsertFrom(firings: string, topic: string): string {
+  return `grouped as (
+       select (array_agg(id order by n))[1] as id, (array_agg(outbox_id order by n))[1] as outbox_id, brand_id, passport_id, gtin, subject, kind,
+              max(severity) as severity, (array_agg(evidence order by n desc))[1] as evidence, count(*)::int as fired, min(at) as first_at, max(at) as last_at
+       from ${firings} group by brand_id, passport_id, gtin, subject, kind
+     ), upserted as (
        insert into fraud_alert (id, brand_id, passport_id, gtin, subject, kind, severity, status, evidence, count, first_seen_at, last_seen_at)
-       select u.id, ${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, u.kind, u.severity, 'OPEN', u.evidence, 1, ${$(4)}, ${$(4)}
-       from unnest(${$(5)}::uuid[], ${$(6)}::alert_kind[], ${$(7)}::severity[], ${$(8)}::jsonb[]) as u(id, kind, severity, evidence)${after ? ` cross join ${after}` : ''}
+       select id, brand_id, passport_id, gtin, subject, kind, severity, 'OPEN', evidence, fired, first_at, last_at from grouped order by subject, kind
        on conflict (subject, kind) where status = 'OPEN' do update
-         set count = fraud_alert.count + 1, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
+         set count = fraud_alert.count + excluded.count, last_seen_at = greatest(fraud_alert.last_seen_at, excluded.last_seen_at),
              severity = greatest(fraud_alert.severity, excluded.severity), evidence = excluded.evidence
        returning fraud_alert.*
      ), announced as (
        insert into outbox_message (id, topic, payload, created_at)
-       select o.id, ${$(9)}, jsonb_build_object('alertId', a.id, 'brandId', ${$(0)}::uuid), now()
-       from (select id, row_number() over (order by id) as n from upserted) a
-         join unnest(${$(10)}::uuid[]) with ordinality as o(id, n) on o.n = a.n
+       select g.outbox_id, ${topic}, jsonb_build_object('alertId', u.id, 'brandId', u.brand_id), now()
+       from upserted u join grouped g on g.subject = u.subject and g.kind = u.kind
      )`;
 }
 
+/**
+ * SQL of one subject's alert upsert: the CTE `firings` from parameters numbered from `$<from>`
+ * ({@link alertParams} makes them), then {@link alertUpsertFrom}. Used by {@link raiseAlerts} and by a lone
+ * scan's own write (one statement records the scan and its alerts). `after` names an earlier CTE that must
+ * run first: PostgreSQL runs a data-modifying CTE nobody reads last, so a scan insert must be read here to
+ * take its place before the alert rows are locked (and when it wrote nothing, nothing is upserted).
+ */
+export function alertUpsertCtes(from: number, after?: string): string {
+  const $ = (i: number) => `$${from + i}`;
+  return `firings as (
+       select f.n::int as n, f.id, f.outbox_id, ${$(0)}::uuid as brand_id, ${$(1)}::uuid as passport_id, ${$(2)}::text as gtin, ${$(3)}::text as subject,
+              f.kind, f.severity, f.evidence, ${$(4)}::timestamptz as at
+       from unnest(${$(5)}::uuid[], ${$(6)}::alert_kind[], ${$(7)}::severity[], ${$(8)}::jsonb[], ${$(10)}::uuid[]) with ordinality as f(id, kind, severity, evidence, outbox_id, n)${after ? ` cross join ${after}` : ''}
+     ), ${alertUpsertFrom('firings', `${$(9)}`)}`;
+}
+
 export type AlertSubject = { brandId: string; passportId: string | null; gtin: string; at: Date };
+
+/** What repeated firings are grouped by: the unit, or for an unknown serial its GTIN. */
+const subjectKey = (subject: AlertSubject) => subject.passportId ?? `gtin:${subject.gtin}`;
+
+/** One firing as a row of {@link FIRING_COLUMNS}, `n` its place among the statement's firings. */
+export function firingRow(subject: AlertSubject, firing: AlertFiring, n: number): Record<string, unknown> {
+  return {
+    n,
+    id: newId(),
+    outbox_id: newId(),
+    brand_id: subject.brandId,
+    passport_id: subject.passportId,
+    gtin: subject.gtin,
+    subject: subjectKey(subject),
+    kind: firing.kind,
+    severity: firing.severity,
+    evidence: firing.evidence,
+    at: subject.at.toISOString(),
+  };
+}
 
 /** The 11 parameters of {@link alertUpsertCtes}. */
 export function alertParams(subject: AlertSubject, firings: readonly AlertFiring[]): unknown[] {
@@ -89,7 +129,7 @@ export function alertParams(subject: AlertSubject, firings: readonly AlertFiring
     brandId,
     passportId,
     gtin,
-    passportId ?? `gtin:${gtin}`,
+    subjectKey(subject),
     at.toISOString(),
     firings.map(() => newId()),
     firings.map((f) => f.kind),

@@ -10,7 +10,7 @@ import { BadInputError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, isValidSerial, parseGtin, parseIdentifier } from '../../gs1/index.js';
 import type { AlertMessage } from '../alerts/alert-bus.js';
-import { type AlertRow, alertParams, alertsFromRows, alertUpsertCtes, FRAUD_ALERT_TOPIC, raiseAlerts, UPSERTED_ALERTS } from '../alerts/alert.service.js';
+import { type AlertFiring, type AlertRow, type AlertSubject, alertColumns, alertParams, alertsFromRows, alertUpsertCtes, alertUpsertFrom, FIRING_COLUMNS, FRAUD_ALERT_TOPIC, firingRow, raiseAlerts, UPSERTED_ALERTS } from '../alerts/alert.service.js';
 import { SigningKey } from '../keys/signing-key.entity.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
@@ -109,6 +109,16 @@ const SCAN_COLUMN_LIST = SCAN_COLUMNS.map(([c]) => c).join(', ');
 const INSERT_SCAN = `insert into scan_event (${SCAN_COLUMN_LIST}, created_at)
      select ${SCAN_COLUMN_LIST}, now() from (select ${parameterColumns(SCAN_COLUMNS)}) x`;
 
+/**
+ * Scans from `$1`, a JSON array of scan rows (column → value); one whose number another scan took is left
+ * out. Rows go in in the order of the unique numbers they take (a unit's, or a client's probes of a GTIN):
+ * two batches that collide on two numbers then wait for each other in one direction only, never both.
+ */
+const INSERT_SCANS = `insert into scan_event (${SCAN_COLUMN_LIST}, created_at)
+     select ${SCAN_COLUMN_LIST}, now() from jsonb_to_recordset($1::jsonb) as x(${columnDefinitions(SCAN_COLUMNS)})
+     order by x.passport_id nulls first, case when x.passport_id is null then x.gtin end, case when x.passport_id is null then x.client_key end, x.seq
+     on conflict do nothing`;
+
 /** The highest number among a client's scans of unknown serials of a GTIN. */
 const probeLifetime = (gtin: string, client: string) => `(select coalesce(max(seq), 0) from scan_event where passport_id is null and gtin = ${gtin} and client_key = ${client})`;
 /** Distinct unknown serials of the GTIN the client probed since `since`, counting this scan's `serial` once. */
@@ -171,17 +181,29 @@ export const SCAN_SQL = {
    * A batch of scans without alerts, `$1` a JSON array of scan rows (column → value). A scan whose number
    * another scan took is left out, not an error: the ids returned are the scans written.
    */
-  insertScans: {
-    name: 'dpp_scan_inserts',
-    text: `insert into scan_event (${SCAN_COLUMN_LIST}, created_at)
-     select ${SCAN_COLUMN_LIST}, now() from jsonb_to_recordset($1::jsonb) as x(${columnDefinitions(SCAN_COLUMNS)})
-     on conflict do nothing
-     returning id`,
-  },
+  insertScans: { name: 'dpp_scan_inserts', text: `${INSERT_SCANS} returning id` },
   /** The same for one scan alone, `$1`…`$15`. */
   insertOne: { name: 'dpp_scan_insert', text: `${INSERT_SCAN} on conflict do nothing returning id` },
-  /** The insert, then the alerts of its findings and their outbox rows (parameters from $16: see `alertParams`), in one statement. */
-  insertScanWithAlerts: { name: 'dpp_scan_insert_alerts', text: `with scan as (${INSERT_SCAN} returning 1), ${alertUpsertCtes(16, 'scan')} select ${UPSERTED_ALERTS} from upserted` },
+  /**
+   * One scan alone with the alerts of its findings and their outbox rows (parameters from $16: see
+   * `alertParams`), in one statement. No rows: another scan took its number, and nothing was written.
+   */
+  insertScanWithAlerts: {
+    name: 'dpp_scan_insert_alerts',
+    text: `with scan as (${INSERT_SCAN} on conflict do nothing returning 1), ${alertUpsertCtes(16, 'scan')} select ${UPSERTED_ALERTS} from upserted`,
+  },
+  /**
+   * A batch of scans with findings: `$1` the scans as for `insertScans`, `$2` a JSON array of their firings
+   * (`scan_id` and {@link FIRING_COLUMNS}), `$3` the outbox topic. Firings of scans that lost their number
+   * are dropped with them. One row per written scan's firing: its `scan_id` and the alert as it now stands.
+   */
+  insertScansWithAlerts: {
+    name: 'dpp_scan_inserts_alerts',
+    text: `with scan as (${INSERT_SCANS} returning id),
+     firings as (select f.* from jsonb_to_recordset($2::jsonb) as f(scan_id uuid, ${FIRING_COLUMNS}) join scan on scan.id = f.scan_id),
+     ${alertUpsertFrom('firings', '$3')}
+     select f.scan_id, ${alertColumns('u')} from firings f join upserted u on u.subject = f.subject and u.kind = f.kind`,
+  },
 } as const;
 
 /** The window parameters of {@link factsColumns} for a scan at `at`: an hour before and after it, a day before it. */
@@ -405,8 +427,16 @@ function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number, 
 
 /** One scan of a batched read (see {@link SCAN_SQL}'s `read`). */
 export type ReadItem = { gtin: string; serial: string; hour_from: string; hour_to: string; day_from: string; client: string };
-type ReadRow = UnitRow & FactsRow & { n: number; probe_lifetime: number | null; probes: number | null };
-type ScanStatements = { read(item: ReadItem): Promise<ReadRow | undefined>; insert(values: unknown[]): Promise<boolean> };
+export type ReadRow = UnitRow & FactsRow & { n: number; probe_lifetime: number | null; probes: number | null };
+/** A scan with findings to write: its row ({@link scanRow}'s values), and its firings on its subject. */
+export type ScanWithFirings = { values: unknown[]; subject: AlertSubject; firings: readonly AlertFiring[] };
+type ScanStatements = {
+  read(item: ReadItem): Promise<ReadRow | undefined>;
+  /** Whether the scan was written (false: another scan took its number). */
+  insert(values: unknown[]): Promise<boolean>;
+  /** The scan's alerts as they now stand, or null: another scan took its number and nothing was written. */
+  insertWithAlerts(scan: ScanWithFirings): Promise<AlertRow[] | null>;
+};
 
 /** Two batches of each statement at once at most (other work keeps the rest of the pool); 100 scans per batch. */
 const SCAN_BATCHES = { maxInFlight: 2, maxBatch: 100 };
@@ -431,87 +461,121 @@ function scanStatements(em: EntityManager): ScanStatements {
   const connection = em.getConnection();
   let statements = scanBatchers.get(connection);
   if (!statements) {
-    const read = statementBatcher<ReadItem, ReadRow | undefined>(async (items) => {
-      const rows =
-        items.length === 1
-          ? await preparedQuery<ReadRow>(connection, SCAN_SQL.readOne, READ_FIELDS.map(([field]) => items[0]![field]))
-          : await preparedQuery<ReadRow>(connection, SCAN_SQL.read, [readItemsJson(items)]);
-      const inOrder = new Array<ReadRow | undefined>(items.length);
-      for (const row of rows) inOrder[row.n] = row;
-      return inOrder;
-    }, SCAN_BATCHES);
-    const insert = statementBatcher<unknown[], boolean>(async (rows) => {
-      const statement = rows.length === 1 ? preparedQuery<{ id: string }>(connection, SCAN_SQL.insertOne, rows[0]!) : preparedQuery<{ id: string }>(connection, SCAN_SQL.insertScans, [scanRowsJson(rows)]);
-      const written = new Set((await statement).map((r) => r.id));
-      return rows.map((values) => written.has(values[0] as string));
-    }, SCAN_BATCHES);
-    scanBatchers.set(connection, (statements = { read, insert }));
+    statements = {
+      read: statementBatcher((items: readonly ReadItem[]) => scanBatches.read(connection, items), SCAN_BATCHES),
+      insert: statementBatcher((rows: readonly unknown[][]) => scanBatches.insert(connection, rows), SCAN_BATCHES),
+      insertWithAlerts: statementBatcher((scans: readonly ScanWithFirings[]) => scanBatches.insertWithAlerts(connection, scans), SCAN_BATCHES),
+    };
+    scanBatchers.set(connection, statements);
   }
   return statements;
 }
 
-/** An optimistic attempt's outcome when another scan recorded the number it read: of the unit, or of the client's probes. */
-type Taken = { taken: 'UNIT' | 'PROBE' };
+/**
+ * One batch of each optimistic statement, one answer per item in order: a batch of one runs the one-scan
+ * statement. Exported for tests; scans go through {@link scanStatements}.
+ */
+export const scanBatches = {
+  async read(connection: OrmConnection, items: readonly ReadItem[]): Promise<(ReadRow | undefined)[]> {
+    const rows =
+      items.length === 1
+        ? await preparedQuery<ReadRow>(connection, SCAN_SQL.readOne, READ_FIELDS.map(([field]) => items[0]![field]))
+        : await preparedQuery<ReadRow>(connection, SCAN_SQL.read, [readItemsJson(items)]);
+    const inOrder = new Array<ReadRow | undefined>(items.length);
+    for (const row of rows) inOrder[row.n] = row;
+    return inOrder;
+  },
+
+  async insert(connection: OrmConnection, rows: readonly unknown[][]): Promise<boolean[]> {
+    const written = new Set(
+      (rows.length === 1
+        ? await preparedQuery<{ id: string }>(connection, SCAN_SQL.insertOne, rows[0]!)
+        : await preparedQuery<{ id: string }>(connection, SCAN_SQL.insertScans, [scanRowsJson(rows)])
+      ).map((r) => r.id),
+    );
+    return rows.map((values) => written.has(values[0] as string));
+  },
+
+  async insertWithAlerts(connection: OrmConnection, scans: readonly ScanWithFirings[]): Promise<(AlertRow[] | null)[]> {
+    if (scans.length === 1) {
+      const { values, subject, firings } = scans[0]!;
+      const rows = await preparedQuery<AlertRow>(connection, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, firings)]);
+      return [rows.length ? rows : null];
+    }
+    let n = 0;
+    const firings = scans.flatMap(({ values, subject, firings }) => firings.map((f) => ({ scan_id: values[0], ...firingRow(subject, f, n++) })));
+    const rows = await preparedQuery<AlertRow & { scan_id: string }>(connection, SCAN_SQL.insertScansWithAlerts, [
+      scanRowsJson(scans.map((s) => s.values)),
+      JSON.stringify(firings),
+      FRAUD_ALERT_TOPIC,
+    ]);
+    const byScan = new Map<string, AlertRow[]>();
+    for (const { scan_id, ...alert } of rows) byScan.set(scan_id, [...(byScan.get(scan_id) ?? []), alert]);
+    return scans.map(({ values }) => byScan.get(values[0] as string) ?? null);
+  },
+};
 
 /**
- * One optimistic attempt: read what the scan needs without a lock, decide, and record the scan with its
- * alerts in one statement numbered after the history it saw. Answers `Taken`, having written nothing, when
- * another scan took that number in between, or (`probeTurn` false) when this process already has a scan
- * of the same client's unknown serials of the GTIN waiting its turn.
+ * Turns within this process (async-lock, keyed): scans of one identity (`unit:`) one at a time from read
+ * to insert, so this process's scans of a unit never race each other for a number; inside that, scans of
+ * one client's unknown serials of a GTIN (`probes:`, numbered together) once they have raced. Unit first,
+ * then probes.
  */
-async function attempt(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string, probeTurn: boolean): Promise<VerificationResult | Taken> {
-  // A live scan is stamped when its turn comes, so stamps follow the order scans are numbered in.
-  if (scan.live) scan.at = new Date();
+const scanTurns = new AsyncLock({ maxPending: Number.POSITIVE_INFINITY });
+
+/** Decides and records a scan on what was read; null: another scan took its number and nothing was written. */
+async function record(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string, looked: Looked, facts: Facts): Promise<VerificationResult | null> {
   const statements = scanStatements(em);
-  const [hourFrom, hourTo, dayFrom] = factWindow(scan.at);
-  const row = await statements.read({ gtin: scan.gtin, serial: scan.serial, hour_from: hourFrom!, hour_to: hourTo!, day_from: dayFrom!, client: client.key });
-  const looked = lookedOf(row);
-  if (!looked.passport && !probeTurn && scanTurns.isBusy(probeKey(scan, client))) return { taken: 'PROBE' };
-  const facts: Facts = looked.passport ? factsOf(row) : { recent: [], lastHour: 0, lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1, tamper: false };
   const brandId = looked.brand?.id ?? null;
   const signature = await checkSignature(em, looked.passport, looked.keyStatus, brandId, scan);
   const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, null);
   const values = scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel);
-  const taken: Taken = { taken: looked.passport ? 'UNIT' : 'PROBE' };
   let alerts: AlertMessage[] = [];
-  try {
-    if (findings.length === 0 || !brandId) {
-      if (!(await statements.insert(values))) return taken;
-    } else {
-      const subject = { brandId, passportId: looked.passport?.id ?? null, gtin: scan.gtin, at: scan.at };
-      const rows = await preparedQuery<AlertRow>(em, SCAN_SQL.insertScanWithAlerts, [...values, ...alertParams(subject, findings)]);
-      alerts = alertsFromRows(rows, findings);
-      services.outbox?.kick([FRAUD_ALERT_TOPIC]);
-    }
-  } catch (e) {
-    if (isScanNumberTaken(e)) return taken;
-    throw e;
+  if (findings.length === 0 || !brandId) {
+    if (!(await statements.insert(values))) return null;
+  } else {
+    const subject = { brandId, passportId: looked.passport?.id ?? null, gtin: scan.gtin, at: scan.at };
+    const rows = await statements.insertWithAlerts({ values, subject, firings: findings });
+    if (!rows) return null;
+    alerts = alertsFromRows(rows, findings);
+    services.outbox?.kick([FRAUD_ALERT_TOPIC]);
   }
   return { verdict, reasons, passport: looked.passport, model: looked.model, brand: looked.brand, alerts, scannedAt: scan.at };
 }
 
-/**
- * Turns within this process (async-lock, keyed): scans of one identity (`unit:`) one at a time from read
- * to insert, so this process's scans of a unit never race each other for a number; and scans of one
- * client's unknown serials of a GTIN (`probes:`) once they have raced. Always unit first, then probes.
- */
-const scanTurns = new AsyncLock({ maxPending: Number.POSITIVE_INFINITY });
+/** The client's turn for its unknown serials of the scan's GTIN. */
 const probeKey = (scan: ParsedScan, client: Client) => `probes:${scan.gtin}:${client.key}`;
 
 /**
- * The optimistic path (any scan but an NFC tap), in the identity's turn. A lost race on a unit's number
- * can only be with another process: the locked path takes over. Probes of unknown serials by one client
- * race within the process too (their number is per client, not per identity): such a scan tries once more
- * in the client's probe turn, and only then falls back. Answers null for the locked path, having written
- * nothing.
+ * One optimistic read and record. `'PROBE'`: an unknown serial that lost its number to another of the
+ * client's probes, or (`inProbeTurn` false) that found one of them waiting in the client's turn; it
+ * wrote nothing and should go again in that turn.
+ */
+async function readAndRecord(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string, inProbeTurn: boolean): Promise<VerificationResult | null | 'PROBE'> {
+  // A live scan is stamped when its turn comes, so stamps follow the order scans are numbered in.
+  if (scan.live) scan.at = new Date();
+  const [hourFrom, hourTo, dayFrom] = factWindow(scan.at);
+  const row = await scanStatements(em).read({ gtin: scan.gtin, serial: scan.serial, hour_from: hourFrom!, hour_to: hourTo!, day_from: dayFrom!, client: client.key });
+  const looked = lookedOf(row);
+  if (looked.passport) return record(em, services, scan, client, channel, looked, factsOf(row));
+  if (!inProbeTurn && scanTurns.isBusy(probeKey(scan, client))) return 'PROBE';
+  const facts: Facts = { recent: [], lastHour: 0, lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1, tamper: false };
+  return (await record(em, services, scan, client, channel, looked, facts)) ?? (inProbeTurn ? null : 'PROBE');
+}
+
+/**
+ * The optimistic path (any scan but an NFC tap), in the identity's turn: read what the scan needs without a
+ * lock, decide, and record the scan with its alerts numbered after the history it saw. A unit's number lost
+ * in its turn was lost to another process: the locked path takes over (null, nothing written). An unknown
+ * serial is numbered among its client's probes of the GTIN, which race within the process too: once they
+ * have, they go again one at a time in the client's turn, and only a second loss falls back.
  */
 async function recordOptimistically(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult | null> {
   return scanTurns.acquire(`unit:${scan.gtin}:${scan.serial}`, async () => {
-    const first = await attempt(em, services, scan, client, channel, false);
-    if (!('taken' in first)) return first;
-    if (first.taken === 'UNIT') return null;
-    const second = await scanTurns.acquire(probeKey(scan, client), () => attempt(em, services, scan, client, channel, true));
-    return 'taken' in second ? null : second;
+    const first = await readAndRecord(em, services, scan, client, channel, false);
+    if (first !== 'PROBE') return first;
+    const again = await scanTurns.acquire(probeKey(scan, client), () => readAndRecord(em, services, scan, client, channel, true));
+    return again === 'PROBE' ? null : again;
   });
 }
 
