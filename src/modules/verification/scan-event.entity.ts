@@ -17,7 +17,12 @@ export type VerdictValue = Verdict;
 export const ScanEvent = defineEntity({
   name: 'ScanEvent',
   tableName: 'scan_event',
-  indexes: [{ properties: ['passport', 'scannedAt'] }, { properties: ['clientKey', 'scannedAt'] }, { properties: ['gtin', 'scannedAt'] }],
+  indexes: [
+    { properties: ['passport', 'scannedAt'] },
+    { properties: ['gtin', 'scannedAt'] },
+    // A client's probes of a GTIN in the last hour, without touching older ones; kept for unknown serials only.
+    { name: 'scan_event_probe_time', properties: ['gtin', 'clientKey', 'scannedAt'], where: 'passport_id is null' },
+  ],
   uniques: [
     { name: 'scan_event_passport_seq', properties: ['passport', 'seq'] },
     { name: 'scan_event_probe_seq', properties: ['gtin', 'clientKey', 'seq'], where: 'passport_id is null' },
