@@ -542,6 +542,21 @@ describe('scan volume', () => {
     expect(alerts.every((a) => a.announced >= 1)).toBe(true);
   });
 
+  it('answers every one of 150 concurrent probes by one client and 50 scans of one unit, numbering both densely (race)', async () => {
+    const gtin = await model(brand.key);
+    const u = await unit(gtin);
+    const prober = await s.org('RETAILER');
+    const results = await Promise.all([
+      ...Array.from({ length: 150 }, (_, i) => scan({ gtin, serial: `FLOOD${String(i).padStart(3, '0')}` }, prober.key)),
+      ...Array.from({ length: 50 }, () => scan({ gtin, serial: u.serial }, prober.key)),
+    ]);
+    expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
+    expect(await scanNumbers({ unknownOf: gtin })).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(await scanNumbers({ passportId: u.id })).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const [alert] = await sql<{ count: number; severity: string }>("select count, severity from fraud_alert where subject = ? and kind = 'UNKNOWN_SERIAL'", [`gtin:${gtin}`]);
+    expect(alert).toEqual({ count: 150, severity: 'CRITICAL' });
+  });
+
   it('counts one client\'s probes of unknown serials exactly however many arrive at once (race)', async () => {
     const gtin = await model(brand.key);
     const prober = await s.org('RETAILER');

@@ -176,7 +176,7 @@ export const SCAN_SQL = {
   /** $1 passport id, $2..$3 the hour around the scan, $4 a day before it. Run after the unit's lock is held (a statement's snapshot is taken when it starts). */
   unitFacts: `select ${factsColumns('$1', '$2', '$3', '$4')}`,
   /** $1 gtin, $2 serial, $3 the client key, $4 an hour before the scan. Run after the GTIN's advisory lock is held. */
-  probeFacts: `select ${probeLifetime('$1', '$3')} as lifetime, ${probes('$1', '$2', '$3', '$4')} as probes`,
+  probeFacts: { name: 'dpp_scan_probes', text: `select ${probeLifetime('$1', '$3')} as lifetime, ${probes('$1', '$2', '$3', '$4')} as probes` },
   /** One scan, `$1`…`$15`: under the lock. */
   insertScan: INSERT_SCAN,
   /**
@@ -315,7 +315,7 @@ function factsOf(row: FactsRow | undefined): Facts {
 /** Scans of one unit and of one client, as the rules need them (the locked path). */
 async function gatherFacts(em: EntityManager, passport: ScannedPassport | null, gtin: string, serial: string, clientKey: string, at: Date): Promise<Facts> {
   if (!passport) {
-    const [probe] = await rawQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts, [gtin, serial, clientKey, factWindow(at)[0]]);
+    const [probe] = await rawQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts.text, [gtin, serial, clientKey, factWindow(at)[0]]);
     return { recent: [], lastHour: 0, lifetime: probe?.lifetime ?? 0, probes: probe?.probes ?? 1, tamper: false };
   }
   // One round trip, run after the unit's lock is held, so it counts every scan committed before this one.
@@ -520,7 +520,7 @@ export const scanBatches = {
 /**
  * Turns within this process (async-lock, keyed): scans of one identity (`unit:`) one at a time from read
  * to insert, so this process's scans of a unit never race each other for a number; inside that, scans of
- * one client's unknown serials of a GTIN (`probes:`, numbered together) once they have raced. Unit first,
+ * one client's unknown serials of a GTIN (`probes:`, numbered together) from insert to insert. Unit first,
  * then probes.
  */
 const scanTurns = new AsyncLock({ maxPending: Number.POSITIVE_INFINITY });
@@ -549,47 +549,98 @@ async function record(em: EntityManager, services: AppServices, scan: ParsedScan
 const probeKey = (scan: ParsedScan, client: Client) => `probes:${scan.gtin}:${client.key}`;
 
 /**
- * One optimistic read and record. `'PROBE'`: an unknown serial that lost its number to another of the
- * client's probes, or (`inProbeTurn` false) that found one of them waiting in the client's turn; it
- * wrote nothing and should go again in that turn.
+ * Probes this process recorded per client and GTIN (`written`), kept while any of that client's scans of the
+ * GTIN is in flight (`inFlight`): a probe whose count moved since its read reads the client's probes again.
  */
-async function readAndRecord(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string, inProbeTurn: boolean): Promise<VerificationResult | null | 'PROBE'> {
-  // A live scan is stamped when its turn comes, so stamps follow the order scans are numbered in.
-  if (scan.live) scan.at = new Date();
-  const [hourFrom, hourTo, dayFrom] = factWindow(scan.at);
-  const row = await scanStatements(em).read({ gtin: scan.gtin, serial: scan.serial, hour_from: hourFrom!, hour_to: hourTo!, day_from: dayFrom!, client: client.key });
-  const looked = lookedOf(row);
-  if (looked.passport) return record(em, services, scan, client, channel, looked, factsOf(row));
-  if (!inProbeTurn && scanTurns.isBusy(probeKey(scan, client))) return 'PROBE';
-  const facts: Facts = { recent: [], lastHour: 0, lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1, tamper: false };
-  return (await record(em, services, scan, client, channel, looked, facts)) ?? (inProbeTurn ? null : 'PROBE');
-}
+const probesInFlight = new Map<string, { inFlight: number; written: number }>();
 
 /**
  * The optimistic path (any scan but an NFC tap), in the identity's turn: read what the scan needs without a
- * lock, decide, and record the scan with its alerts numbered after the history it saw. A unit's number lost
- * in its turn was lost to another process: the locked path takes over (null, nothing written). An unknown
- * serial is numbered among its client's probes of the GTIN, which race within the process too: once they
- * have, they go again one at a time in the client's turn, and only a second loss falls back.
+ * lock, decide, and record the scan with its alerts numbered after the history it saw. An unknown serial is
+ * numbered among its client's probes of the GTIN, so it is recorded in the client's probe turn, reading the
+ * client's probes again if this process recorded one since its read. Nothing in this process then races it;
+ * a scan that still loses its number lost it to another process, and `locked` records it under the
+ * database's lock, still in its turns.
  */
-async function recordOptimistically(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult | null> {
-  return scanTurns.acquire(`unit:${scan.gtin}:${scan.serial}`, async () => {
-    const first = await readAndRecord(em, services, scan, client, channel, false);
-    if (first !== 'PROBE') return first;
-    const again = await scanTurns.acquire(probeKey(scan, client), () => readAndRecord(em, services, scan, client, channel, true));
-    return again === 'PROBE' ? null : again;
-  });
+async function recordOptimistically(
+  em: EntityManager,
+  services: AppServices,
+  scan: ParsedScan,
+  client: Client,
+  channel: string,
+  locked: () => Promise<VerificationResult>,
+): Promise<VerificationResult> {
+  const key = probeKey(scan, client);
+  let probes = probesInFlight.get(key);
+  if (!probes) probesInFlight.set(key, (probes = { inFlight: 0, written: 0 }));
+  probes.inFlight++;
+  try {
+    return await scanTurns.acquire(`unit:${scan.gtin}:${scan.serial}`, async () => {
+      // A live scan is stamped when its turn comes, so stamps follow the order scans are numbered in.
+      if (scan.live) scan.at = new Date();
+      const seen = probes.written;
+      const [hourFrom, hourTo, dayFrom] = factWindow(scan.at);
+      const row = await scanStatements(em).read({ gtin: scan.gtin, serial: scan.serial, hour_from: hourFrom!, hour_to: hourTo!, day_from: dayFrom!, client: client.key });
+      const looked = lookedOf(row);
+      if (looked.passport) return (await record(em, services, scan, client, channel, looked, factsOf(row))) ?? (await locked());
+      return await scanTurns.acquire(key, async () => {
+        let counted = { lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1 };
+        if (probes.written !== seen) {
+          if (scan.live) scan.at = new Date();
+          const [again] = await preparedQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts, [scan.gtin, scan.serial, client.key, factWindow(scan.at)[0]]);
+          counted = { lifetime: again?.lifetime ?? 0, probes: again?.probes ?? 1 };
+        }
+        const recorded = (await record(em, services, scan, client, channel, looked, { recent: [], lastHour: 0, tamper: false, ...counted })) ?? (await locked());
+        probes.written++;
+        return recorded;
+      });
+    });
+  } finally {
+    if (--probes.inFlight === 0) probesInFlight.delete(key);
+  }
 }
 
 /** How often the locked path starts again when an optimistic scan took its number (each try holds the unit's lock). */
 const LOCKED_ATTEMPTS = 5;
 
 /**
+ * The locked path: a transaction holding the unit's lock (for an unknown serial, the GTIN's advisory lock)
+ * reads the unit's history, decides and records the scan with its alerts. For NFC taps (their counter is
+ * compared and advanced with the scan), scans inside a caller's transaction, and scans that lost their
+ * number to another process.
+ */
+async function recordLocked(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string): Promise<VerificationResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await em.transactional(async (tx) => {
+        const looked = await lockUnit(tx, scan.gtin, scan.serial);
+        const { passport, brand } = looked;
+        // A live scan is stamped once it holds the unit's lock, so stamps follow the order scans are counted in.
+        if (scan.live) scan.at = new Date();
+        const brandId = brand?.id ?? null;
+        const signature = await checkSignature(tx, passport, looked.keyStatus, brandId, scan);
+        // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
+        const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
+        const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
+        const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, nfc);
+        await rawQuery(tx, SCAN_SQL.insertScan, scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel));
+        const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
+        return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
+      });
+    } catch (e) {
+      // An optimistic scan of the unit in another process, which takes no lock, recorded the number this one read.
+      if (attempt < LOCKED_ATTEMPTS && isScanNumberTaken(e)) continue;
+      throw e;
+    }
+  }
+}
+
+/**
  * Verifies one scan in context: parse → look up → check the signature → evaluate the rules on the unit's
  * recent history → record the scan with its alerts (grouped into the open alert of the same kind) and
- * their outbox rows atomically → answer a verdict with reasons. A scan is first tried without a lock
- * (two statements); an NFC tap (its counter is compared and advanced with the scan) or a scan that lost
- * the race for its number runs in a transaction holding the unit's lock (for an unknown serial, the GTIN's).
+ * their outbox rows atomically → answer a verdict with reasons. A scan is recorded without a lock, in its
+ * turns within the process (see `recordOptimistically`); an NFC tap, or a scan that lost its number to
+ * another process, in a transaction holding the unit's lock (see `recordLocked`).
  */
 export const verificationService = {
   async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
@@ -598,33 +649,8 @@ export const verificationService = {
     const keyed = (v: string) => createHmac('sha256', pepper).update(v).digest('hex');
     const client: Client = { key: keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`), deviceHash: scan.deviceId ? keyed(`device:${scan.deviceId}`) : null };
 
+    const locked = () => recordLocked(em, services, scan, client, channel);
     // (Inside a caller's transaction the scan joins it, locked: the optimistic statements run on a connection of their own.)
-    if (!scan.nfc && !em.getTransactionContext()) {
-      const recorded = await recordOptimistically(em, services, scan, client, channel);
-      if (recorded) return recorded;
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await em.transactional(async (tx) => {
-          const looked = await lockUnit(tx, scan.gtin, scan.serial);
-          const { passport, brand } = looked;
-          // A live scan is stamped once it holds the unit's lock, so stamps follow the order scans are counted in.
-          if (scan.live) scan.at = new Date();
-          const brandId = brand?.id ?? null;
-          const signature = await checkSignature(tx, passport, looked.keyStatus, brandId, scan);
-          // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
-          const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
-          const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
-          const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, nfc);
-          await rawQuery(tx, SCAN_SQL.insertScan, scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel));
-          const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
-          return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
-        });
-      } catch (e) {
-        // An optimistic scan of the unit, which takes no lock, recorded the number this one read.
-        if (attempt < LOCKED_ATTEMPTS && isScanNumberTaken(e)) continue;
-        throw e;
-      }
-    }
+    return !scan.nfc && !em.getTransactionContext() ? recordOptimistically(em, services, scan, client, channel, locked) : locked();
   },
 };
