@@ -455,9 +455,8 @@ function readItemsJson(items: readonly ReadItem[]): string {
 }
 
 /**
- * The optimistic path's read and plain insert, one batcher each per ORM (see db/batch.ts): concurrent scans
- * share round trips, statements and commits. `insert` answers whether the scan was written (false: another
- * scan took its number).
+ * The optimistic path's statements (read, plain insert, insert with alerts), one batcher each per ORM (see
+ * db/batch.ts): concurrent scans share round trips, statements and commits.
  */
 function scanStatements(em: EntityManager): ScanStatements {
   const connection = em.getConnection();
