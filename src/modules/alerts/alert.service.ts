@@ -53,7 +53,7 @@ export function alertFromRow(r: AlertRow): AlertMessage {
   };
 }
 
-/** The columns of a firing as {@link alertUpsertFrom} reads them (and a `jsonb_to_recordset` of {@link firingRows} declares them). */
+/** The columns of a firing as {@link alertUpsertFrom} reads them (and a `jsonb_to_recordset` of {@link firingRow}s declares them). */
 export const FIRING_COLUMNS =
   'n int, id uuid, outbox_id uuid, brand_id uuid, passport_id uuid, gtin text, subject text, kind alert_kind, severity severity, evidence jsonb, at timestamptz';
 

@@ -158,13 +158,13 @@ function readSql(source: string): string {
 /**
  * The statements of a scan. Exported so the benchmark's SQL limit runs exactly these.
  *
- * A scan first runs `readOne` and `insertOne` (or `insertScanWithAlerts`): two statements and no
- * transaction. Scans arriving at the same moment share the first two as `read` and `insertScans` (one
- * statement answers a batch: see {@link scanStatements}). The read takes no lock, and the insert carries the number
- * after the last scan the read saw (of the unit, or for an unknown serial of the client's unknown serials of
- * the GTIN), so if another such scan was recorded in between, a unique index refuses it and nothing is
- * written; that scan (and every NFC tap) then takes the locked path: BEGIN, `lockUnit`, `unitFacts` (or the
- * probe count), `insertScan`, COMMIT.
+ * A scan alone runs `readOne` and `insertOne` (or `insertScanWithAlerts`): two statements and no
+ * transaction. Scans arriving at the same moment share them as `read` and `insertScans` (or
+ * `insertScansWithAlerts`): one statement answers a batch (see {@link scanStatements}). The read takes no
+ * lock, and the insert carries the number after the last scan the read saw (of the unit, or for an unknown
+ * serial of the client's unknown serials of the GTIN), so if another such scan was recorded in between, a
+ * unique index refuses it and nothing is written; that scan (and every NFC tap) then takes the locked path:
+ * BEGIN, `lockUnit`, `unitFacts` (or `probeFacts`), `insertScan`, COMMIT.
  */
 export const SCAN_SQL = {
   /** {@link readSql} for a batch: `$1` is a JSON array of {@link ReadItem}s with their `n`. */
@@ -302,6 +302,11 @@ async function checkSignature(em: EntityManager, passport: ScannedPassport | nul
 type FactsRow = { hour: number; lifetime: number; tamper: boolean; recent: { at: string; lat: number | null; lon: number | null; country: string | null }[] };
 type Facts = { recent: RecentScan[]; lastHour: number; lifetime: number; probes: number; tamper: boolean };
 
+/** The facts of an unknown serial: the client's probes of the GTIN (their highest number, and how many distinct serials). */
+function probeFactsOf(counted: { lifetime?: number | null; probes?: number | null } | undefined): Facts {
+  return { recent: [], lastHour: 0, lifetime: counted?.lifetime ?? 0, probes: counted?.probes ?? 1, tamper: false };
+}
+
 function factsOf(row: FactsRow | undefined): Facts {
   return {
     recent: (row?.recent ?? []).map((r) => ({ at: new Date(r.at), latitude: r.lat ?? undefined, longitude: r.lon ?? undefined, country: r.country ?? undefined })),
@@ -316,7 +321,7 @@ function factsOf(row: FactsRow | undefined): Facts {
 async function gatherFacts(em: EntityManager, passport: ScannedPassport | null, gtin: string, serial: string, clientKey: string, at: Date): Promise<Facts> {
   if (!passport) {
     const [probe] = await rawQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts.text, [gtin, serial, clientKey, factWindow(at)[0]]);
-    return { recent: [], lastHour: 0, lifetime: probe?.lifetime ?? 0, probes: probe?.probes ?? 1, tamper: false };
+    return probeFactsOf(probe);
   }
   // One round trip, run after the unit's lock is held, so it counts every scan committed before this one.
   const [row] = await rawQuery<FactsRow>(em, SCAN_SQL.unitFacts, [passport.id, ...factWindow(at)]);
@@ -583,13 +588,13 @@ async function recordOptimistically(
       const looked = lookedOf(row);
       if (looked.passport) return (await record(em, services, scan, client, channel, looked, factsOf(row))) ?? (await locked());
       return await scanTurns.acquire(key, async () => {
-        let counted = { lifetime: row?.probe_lifetime ?? 0, probes: row?.probes ?? 1 };
+        let facts = probeFactsOf({ lifetime: row?.probe_lifetime, probes: row?.probes });
         if (probes.written !== seen) {
           if (scan.live) scan.at = new Date();
           const [again] = await preparedQuery<{ lifetime: number; probes: number }>(em, SCAN_SQL.probeFacts, [scan.gtin, scan.serial, client.key, factWindow(scan.at)[0]]);
-          counted = { lifetime: again?.lifetime ?? 0, probes: again?.probes ?? 1 };
+          facts = probeFactsOf(again);
         }
-        const recorded = (await record(em, services, scan, client, channel, looked, { recent: [], lastHour: 0, tamper: false, ...counted })) ?? (await locked());
+        const recorded = (await record(em, services, scan, client, channel, looked, facts)) ?? (await locked());
         probes.written++;
         return recorded;
       });
