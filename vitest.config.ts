@@ -27,5 +27,7 @@ export default defineConfig({
     pool: 'forks',
     setupFiles: ['test/support/setup.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Processed by vite, so a test can hand web-did-resolver its own fetch (vi.mock('cross-fetch')).
+    server: { deps: { inline: ['web-did-resolver'] } },
   },
 });

@@ -25,7 +25,10 @@ function didWebHost(config: HostConfig): string {
   return url.host.replaceAll(':', '%3A');
 }
 
-/** `did:web:<host>`, resolved at `/.well-known/did.json`; lists every brand's published keys. */
+/**
+ * `did:web:<host>`, resolved at `/.well-known/did.json`. Its document lists only keys the platform
+ * itself controls (none today): a brand's keys belong to the brand's own DID, never to this one.
+ */
 export function platformDid(config: HostConfig): string {
   return `did:web:${didWebHost(config)}`;
 }

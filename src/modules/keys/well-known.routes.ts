@@ -2,8 +2,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Response, Router } from 'express';
 import type { Config } from '../../config/config.js';
 import { publicKeyToJwk } from '../../crypto/index.js';
-import { brandDid, didDocument, platformDid } from './did.js';
+import { brandDid, type DidKey, didDocument, platformDid } from './did.js';
 import { signingKeyService } from './signing-key.service.js';
+
+/** Keys the platform itself controls and signs with; brands' keys live under their own DIDs. */
+const PLATFORM_KEYS: readonly DidKey[] = [];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -15,9 +18,10 @@ function sendPublic(res: Response, body: unknown): void {
 }
 
 /**
- * Unauthenticated key publication: `/.well-known/jwks.json` (JWKS), `/.well-known/did.json`
- * (the platform's did:web document) and `/brands/:brandId/did.json` (one brand's). Only ACTIVE
- * and RETIRED keys appear; a revoked key disappears at the latest when caches expire.
+ * Unauthenticated key publication: `/.well-known/jwks.json` (every brand's keys as one JWKS, for
+ * offline verifiers), `/.well-known/did.json` (the platform's did:web document, with the platform's
+ * own keys only) and `/brands/:brandId/did.json` (one brand's). Only ACTIVE and RETIRED keys appear;
+ * a revoked key disappears at the latest when caches expire.
  */
 export function wellKnownRouter(orm: MikroORM, config: Config): Router {
   const router = Router();
@@ -27,9 +31,10 @@ export function wellKnownRouter(orm: MikroORM, config: Config): Router {
     sendPublic(res, { keys: keys.map((k) => publicKeyToJwk(k.publicKey, k.kid)) });
   });
 
-  router.get('/.well-known/did.json', async (_req, res) => {
-    const keys = await signingKeyService.publishedKeys(orm.em.fork());
-    sendPublic(res, didDocument(platformDid(config), keys));
+  // Brands' keys are not the platform's: listing them here made whatever a brand signed resolve as
+  // signed by the platform. The platform controls no signing key yet, so its document has none.
+  router.get('/.well-known/did.json', (_req, res) => {
+    sendPublic(res, didDocument(platformDid(config), PLATFORM_KEYS));
   });
 
   router.get('/brands/:brandId/did.json', async (req, res) => {

@@ -6,16 +6,20 @@ import { brandDid, verificationMethodId } from '../keys/did.js';
 import type { Signer } from '../keys/signing-key.service.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
 import type { IProductModel } from '../product-models/product-model.entity.js';
+import { credentialContexts } from './credential-context.js';
 import type { IPassport } from './passport.entity.js';
 import { unitUris } from './passport.service.js';
 
 const seconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** The unsecured W3C VC 2.0 document describing one unit. */
+/**
+ * The unsecured W3C VC 2.0 document describing one unit. Every term is defined by VC 2.0 or by our
+ * context (credential-context.ts), so it expands in JSON-LD safe mode; the proof signs the JSON (JCS).
+ */
 export function passportCredential(config: AppServices['config'], p: IPassport, model: IProductModel, brand: IOrganization): JsonObject {
   const { sgtinUri } = unitUris(config, brand, p);
   return {
-    '@context': ['https://www.w3.org/ns/credentials/v2'],
+    '@context': credentialContexts(config),
     id: `urn:uuid:${p.id}`,
     type: ['VerifiableCredential', 'DigitalProductPassportCredential'],
     issuer: brandDid(config, brand.id),
