@@ -16,6 +16,7 @@ import { formatError, mapError } from '../graphql/errors.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
+import { statusListRouter } from '../modules/status-lists/status-list.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import { clientIp } from './client-ip.js';
@@ -162,6 +163,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     res.send(await metrics.registry.metrics());
   });
   app.use(wellKnownRouter(orm, config));
+  app.use(statusListRouter(orm, deps.services));
   app.use(ownerPageRouter());
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
