@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Jwks, type OfflineVerdict, verifyOffline } from '../verify/offline-verifier.js';
-import { checkStatus, type StatusSource } from '../verify/status-check.js';
+import { checkStatus, issuerOf, JWS, type StatusSource, verifyAnyForm } from '../verify/status-check.js';
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
 
@@ -40,8 +40,17 @@ export async function verifyCommand(subject: string | undefined, keys: string | 
   let verdict: Verdict;
   try {
     const jwks = JSON.parse(await load(keys)) as Jwks;
-    const input = readSubject(subject);
-    verdict = verifyOffline(input, jwks);
+    let input = readSubject(subject);
+    if ((typeof input === 'string' && JWS.test(input)) || (typeof input !== 'string' && input.type === 'EnvelopedVerifiableCredential')) {
+      const opened = await verifyAnyForm(input, jwks);
+      if (typeof opened === 'string') verdict = { valid: false, kind: 'credential', reasons: [opened] };
+      else if (typeof issuerOf(opened.credential) !== 'string' || !opened.vm.startsWith(`${issuerOf(opened.credential)}#`)) {
+        verdict = { valid: false, kind: 'credential', reasons: ['the vc+jwt is signed by a key of another issuer than the credential names'] };
+      } else {
+        input = opened.credential;
+        verdict = { valid: true, kind: 'credential', kid: opened.vm.slice(opened.vm.lastIndexOf('#') + 1), reasons: ['vc+jwt (JOSE) signature verifies with a published key'] };
+      }
+    } else verdict = verifyOffline(input, jwks);
     if (verdict.valid && typeof input !== 'string' && (opts.status || opts.online)) {
       const source: StatusSource = async (url) => parse(await load(opts.status ?? url));
       const status = await checkStatus(input, source, jwks);

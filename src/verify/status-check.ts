@@ -9,31 +9,39 @@ export type StatusSource = (url: string) => Promise<unknown>;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+export const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The verification method's key from a JWKS (`…#<kid>`), or undefined. */
 function jwkFor(jwks: Jwks, vm: string): Obj | undefined {
   return (Array.isArray(jwks?.keys) ? jwks.keys : []).find((k): k is Obj => isObj(k) && typeof k.kid === 'string' && vm.endsWith(`#${k.kid}`));
 }
 
-/** The status list credential's verified content and the verification method that signed it, or a reason. */
-async function verifiedList(doc: unknown, jwks: Jwks): Promise<{ credential: Obj; vm: string } | string> {
+/**
+ * A credential in any form we issue (an embedded eddsa-jcs-2022 proof, an EnvelopedVerifiableCredential,
+ * or a bare vc+jwt), verified against published keys: its content and the method that signed it, or a reason.
+ */
+export async function verifyAnyForm(doc: unknown, jwks: Jwks): Promise<{ credential: Obj; vm: string } | string> {
   if (isObj(doc) && typeof doc.id === 'string' && doc.id.startsWith('data:application/vc+jwt,')) doc = doc.id.slice('data:application/vc+jwt,'.length);
   if (typeof doc === 'string' && JWS.test(doc.trim())) {
     const vm = jwsKid(doc.trim());
     const jwk = vm ? jwkFor(jwks, vm) : undefined;
-    if (!vm || !jwk) return 'the status list is signed by a key that is not published';
+    if (!vm || !jwk) return 'the JWS is signed by a key that is not published';
     try {
       return { credential: await verifyVcJwt(doc.trim(), jwk), vm };
     } catch (e) {
-      return `the status list's JWS does not verify: ${(e as Error).message}`;
+      return `the JWS does not verify: ${(e as Error).message}`;
     }
   }
-  if (!isObj(doc)) return 'the status list is neither a JSON credential nor a vc+jwt';
+  if (!isObj(doc)) return 'neither a JSON credential nor a vc+jwt';
   const { keys } = keysOf(jwks);
   const result = verifyProof(doc, (vm) => keys.find((k) => vm.endsWith(`#${k.kid}`))?.publicKey);
-  if (!result.verified) return `the status list's proof does not verify: ${result.reasons.join('; ')}`;
+  if (!result.verified) return `the proof does not verify: ${result.reasons.join('; ')}`;
   return { credential: doc, vm: String((doc.proof as Obj).verificationMethod) };
+}
+
+/** A credential's issuer id (a string, or an object with an id as UNTP's CredentialIssuer). */
+export function issuerOf(credential: Obj): unknown {
+  return isObj(credential.issuer) ? credential.issuer.id : credential.issuer;
 }
 
 /**
@@ -44,7 +52,7 @@ async function verifiedList(doc: unknown, jwks: Jwks): Promise<{ credential: Obj
 export async function checkStatus(credential: Obj, load: StatusSource, jwks: Jwks, now = new Date()): Promise<StatusVerdict> {
   const raw = credential.credentialStatus;
   const entries = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter(isObj);
-  const issuer = isObj(credential.issuer) ? credential.issuer.id : credential.issuer;
+  const issuer = issuerOf(credential);
   const reasons: string[] = [];
   let state = 'VALID' as StatusVerdict['state'];
   for (const entry of entries) {
@@ -52,13 +60,13 @@ export async function checkStatus(credential: Obj, load: StatusSource, jwks: Jwk
     const url = entry.statusListCredential;
     const index = Number(entry.statusListIndex);
     if (typeof url !== 'string' || !Number.isSafeInteger(index) || index < 0) return { state: 'INVALID', reasons: ['a credentialStatus entry is malformed'] };
-    let list: Awaited<ReturnType<typeof verifiedList>>;
+    let list: Awaited<ReturnType<typeof verifyAnyForm>>;
     try {
-      list = await verifiedList(await load(url), jwks);
+      list = await verifyAnyForm(await load(url), jwks);
     } catch (e) {
       return { state: 'INVALID', reasons: [`status list ${url} could not be read: ${(e as Error).message}`] };
     }
-    if (typeof list === 'string') return { state: 'INVALID', reasons: [list] };
+    if (typeof list === 'string') return { state: 'INVALID', reasons: [`status list ${url}: ${list}`] };
     const { credential: sl, vm } = list;
     const subject = isObj(sl.credentialSubject) ? sl.credentialSubject : {};
     const types = Array.isArray(sl.type) ? sl.type : [sl.type];
