@@ -19,6 +19,7 @@ const addFormats = addFormatsModule.default;
 let s: TestServer;
 let brand: { id: string; key: string };
 let recycler: { id: string; key: string };
+let regulator: { id: string; key: string };
 let unitId: string;
 let dir: string;
 
@@ -58,6 +59,7 @@ beforeAll(async () => {
   s = await startTestServer();
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['4006384'] });
   recycler = await s.org('RECYCLER');
+  regulator = await s.org('REGULATOR');
   const body = '400638400001';
   const gtin = body + gtinCheckDigit(body);
   const model = await s.gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin, name: 'UNTP drill', dpp } }, brand.key);
@@ -68,7 +70,16 @@ beforeAll(async () => {
     brand.key,
   );
   unitId = minted.data!.mintPassports.passports[0]!.id;
+  const custody = await s.gql('mutation($i: CustodyEventInput!) { recordCustodyEvent(input: $i) { seq } }', {
+    i: { passportIds: [unitId], bizStep: 'shipping', disposition: 'in_transit', bizLocation: 'urn:epc:id:sgln:4006384.00001.0' },
+  }, brand.key);
+  expect(custody.errors).toBeUndefined();
 });
+
+async function traceability(key: string | undefined, args = ''): Promise<{ value?: Record<string, any>; code?: string }> {
+  const r = await s.gql<{ passport: { traceabilityCredential: Record<string, any> } }>(`query($id: ID!) { passport(id: $id) { traceabilityCredential${args} } }`, { id: unitId }, key);
+  return { value: r.data?.passport?.traceabilityCredential ?? undefined, code: r.errors?.[0]?.extensions?.code as string | undefined };
+}
 afterAll(async () => {
   await s?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -140,6 +151,39 @@ describe('UNTP DigitalProductPassport', () => {
     const r = await dpp(bare, '--keys', jwks);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^INVALID/);
+  });
+});
+
+describe('UNTP DigitalTraceabilityEvent', () => {
+  it('carries the unit\'s custody events for authorities, enveloped as vc+jwt; FORBIDDEN below', async () => {
+    const { value } = await traceability(regulator.key);
+    const dte = await verifyJwsIndependently(value!.id.slice('data:application/vc+jwt,'.length));
+    expect(dte.type).toEqual(['DigitalTraceabilityEvent', 'VerifiableCredential']);
+    expect(dte.credentialSubject).toHaveLength(1);
+    expect(dte.credentialSubject[0]).toMatchObject({
+      type: ['ObjectEvent', 'Event'],
+      action: 'observe',
+      bizStep: 'https://ref.gs1.org/cbv/BizStep-shipping',
+      disposition: 'https://ref.gs1.org/cbv/Disp-in_transit',
+      bizLocation: 'urn:epc:id:sgln:4006384.00001.0',
+      epcList: [{ type: ['Item'], id: expect.stringMatching(/\/01\/\d{14}\/21\/[0-9A-Z]{16}$/), name: 'UNTP drill' }],
+    });
+    for (const key of [undefined, recycler.key]) expect((await traceability(key)).code).toBe('FORBIDDEN');
+  });
+});
+
+describeVectors('UNTP DTE 0.6.0 schema (uncefact/tests-untp)', () => {
+  it('validates the traceability credential in both forms', async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(join(vectorsDir!, 'untp', 'digitalTraceabilityEvent-0.6.0.schema.json'), 'utf8')));
+    const jose = await verifyJwsIndependently((await traceability(brand.key)).value!.id.slice('data:application/vc+jwt,'.length));
+    const { proof: _proof, ...di } = (await traceability(brand.key, '(securing: DATA_INTEGRITY)')).value!;
+    for (const p of [jose, di]) {
+      validate(p);
+      expect(validate.errors ?? []).toEqual([]);
+    }
+    expect(validate({ ...jose, credentialSubject: [{ ...jose.credentialSubject[0], action: 'OBSERVE' }] })).toBe(false);
   });
 });
 
