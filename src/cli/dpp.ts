@@ -11,15 +11,16 @@ Usage:
   dpp serve                     start the API (same as npm start)
   dpp migrate                   apply pending database migrations and exit
   dpp migration:create [name]   generate a migration from the entity definitions (development)
-  dpp verify <link|credential.json> --keys <jwks file or URL> [--json]
-                                check a signed Digital Link or passport credential offline
+  dpp verify <link|credential.json> --keys <jwks file or URL> [--status <file or URL>] [--online] [--json]
+                                check a signed Digital Link or passport credential offline; with --status
+                                (or --online: fetch the list the credential names) also its revocation
   dpp demo                      a demo brand, model and three signed units (same as npm run demo)
   dpp schema [--check]          write schema.graphql from the code (--check: fail if it differs)
   dpp help                      this text
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' }, keys: { type: 'string' }, json: { type: 'boolean' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' }, keys: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, online: { type: 'boolean' } } });
   const [command = 'help', ...rest] = positionals;
   switch (command) {
     case 'serve': {
@@ -50,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'verify': {
       const { verifyCommand } = await import('./verify-command.js');
-      return verifyCommand(rest[0], values.keys, Boolean(values.json));
+      return verifyCommand(rest[0], values.keys, Boolean(values.json), { status: values.status, online: Boolean(values.online) });
     }
     case 'schema': {
       const { getSchema, printContract } = await import('../graphql/schema.js');

@@ -10,6 +10,7 @@ import { ProductModel } from '../modules/product-models/product-model.entity.js'
 import { Owner, OwnerSession, PasskeyCredential, WebAuthnChallenge } from '../modules/ownership/owner.entity.js';
 import { Ownership, TransferOffer } from '../modules/ownership/ownership.entity.js';
 import { ServiceAuthorization, ServiceRecord } from '../modules/service/service.entity.js';
+import { StatusList } from '../modules/status-lists/status-list.entity.js';
 import { ScanEvent } from '../modules/verification/scan-event.entity.js';
 import { WarrantyClaim } from '../modules/warranty/warranty-claim.entity.js';
 
@@ -38,4 +39,5 @@ export const entities = [
   TransferOffer,
   WarrantyClaim,
   NfcTag,
+  StatusList,
 ];

@@ -5,6 +5,7 @@ import { buildSchema } from 'type-graphql';
 import { SigningKeyResolver } from '../modules/keys/signing-key.resolver.js';
 import { PassportResolver } from '../modules/passports/passport.resolver.js';
 import { CustodyFieldResolver, CustodyResolver } from '../modules/custody/custody.resolver.js';
+import { TraceabilityResolver } from '../modules/custody/traceability.resolver.js';
 import { AlertResolver } from '../modules/alerts/alert.resolver.js';
 import { AnalyticsResolver } from '../modules/analytics/analytics.resolver.js';
 import { VerificationResolver } from '../modules/verification/verification.resolver.js';
@@ -20,7 +21,7 @@ import { HistoryResolver } from '../modules/history/history.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
-const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
+const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, TraceabilityResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
   NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, WarrantyResolver, PassportWarrantyClaimsResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;

@@ -17,6 +17,7 @@ import { createContext, resolveViewer } from '../graphql/request-context.js';
 import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
 import { credentialContextRouter } from '../modules/passports/credential-context.js';
+import { statusListRouter } from '../modules/status-lists/status-list.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import { clientIp } from './client-ip.js';
@@ -164,6 +165,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   });
   app.use(wellKnownRouter(orm, config));
   app.use(credentialContextRouter());
+  app.use(statusListRouter(orm, deps.services));
   app.use(ownerPageRouter());
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 

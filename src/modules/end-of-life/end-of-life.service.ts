@@ -4,6 +4,7 @@ import { isUuid } from '../../db/ids.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
 import { type AppendedEvent, historyService } from '../history/history.service.js';
+import { setRevokedBits } from '../status-lists/status-list.service.js';
 import type { OrgKind } from '../organizations/organization.entity.js';
 import { type IPassport, Passport } from '../passports/passport.entity.js';
 
@@ -139,9 +140,13 @@ export const endOfLifeService = {
     if (!REVOCATION_REASONS.includes(reason)) throw new BadInputError(`reason: one of ${REVOCATION_REASONS.join(', ')}`, { field: 'reason' });
     const why = note == null || note.trim() === '' ? undefined : text(note, 'note', MAX_REVOCATION_NOTE);
     if (reason === 'OTHER' && !why) throw new BadInputError('note: required when the reason is OTHER', { field: 'note' });
-    await historyService.appendEventsForMany(em, [id], (locked) => {
-      if (locked.brandId !== brandId) throw new NotFoundError('Passport', passportId);
-      return { type: 'REVOKED', actorId: brandId, payload: { reason, ...(why ? { note: why } : {}) } };
+    // The status list bit is set in the revocation's transaction: the next fetch of the list shows it.
+    await em.transactional(async (tx) => {
+      await historyService.appendEventsForMany(tx, [id], (locked) => {
+        if (locked.brandId !== brandId) throw new NotFoundError('Passport', passportId);
+        return { type: 'REVOKED', actorId: brandId, payload: { reason, ...(why ? { note: why } : {}) } };
+      });
+      await setRevokedBits(tx, { passportIds: [id] });
     });
     return reload(em, id);
   },

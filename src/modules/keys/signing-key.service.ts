@@ -4,6 +4,7 @@ import { canonicalBytes, fromBase64Url, sha256, toBase64Url } from '../../crypto
 import { BadInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Organization } from '../organizations/organization.entity.js';
+import { setRevokedBits } from '../status-lists/status-list.service.js';
 import { type ISigningKey, SigningKey, type SigningKeyStatus } from './signing-key.entity.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -84,7 +85,7 @@ export const signingKeyService = {
    * its ACTIVE key was revoked). Safe to call inside a transaction: the insert runs in a savepoint.
    * @throws NotFoundError when `brandId` is not a BRAND organisation.
    */
-  async activeSigner(em: EntityManager, services: AppServices, brandId: string): Promise<Signer> {
+  async activeSigner(em: EntityManager, services: Pick<AppServices, 'keyStore'>, brandId: string): Promise<Signer> {
     const signerOf = (k: ISigningKey): Signer => {
       const ref = k.privateKeyRef;
       return { kid: k.kid, sign: (messages) => services.keyStore.sign(ref, messages) };
@@ -173,6 +174,8 @@ export const signingKeyService = {
           key.revokedAt = new Date();
           key.revocationReason = text;
           await tx.flush();
+          // Every unit the key signed is revoked in the brand's status lists, in this transaction.
+          await setRevokedBits(tx, { kid });
         }
         return key;
       },

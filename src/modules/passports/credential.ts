@@ -7,6 +7,7 @@ import type { Signer } from '../keys/signing-key.service.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
 import type { IProductModel } from '../product-models/product-model.entity.js';
 import { credentialContexts } from './credential-context.js';
+import { statusEntry } from '../status-lists/status-list.service.js';
 import type { IPassport } from './passport.entity.js';
 import { unitUris } from './passport.service.js';
 
@@ -39,6 +40,10 @@ export function passportCredential(config: AppServices['config'], p: IPassport, 
       brand: { id: brandDid(config, brand.id), name: brand.name },
       ...(p.signature && p.kid ? { identitySignature: { kid: p.kid, algorithm: 'Ed25519', value: p.signature } } : {}),
     },
+    // Units minted before status lists existed have no entry, and their credentials carry none.
+    ...(p.statusListId && p.statusIndex != null
+      ? { credentialStatus: statusEntry(config, brand.id, { listId: p.statusListId, index: p.statusIndex }) }
+      : {}),
   };
 }
 

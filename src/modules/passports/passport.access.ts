@@ -51,6 +51,22 @@ export async function isCurrentOwner(context: Context, passportId: string): Prom
   return ownership?.ownerId === context.viewer.ownerId;
 }
 
+type PassportRoot = { id: string; brandId: string };
+
+/**
+ * Whether the caller may read a unit's fields at tier `min`: by its tier, or as the unit's current owner up
+ * to LEGITIMATE_INTEREST (and above it where `opts.owner` says so). Audits an authority's read above PUBLIC.
+ */
+export async function mayReadAt(context: Context, root: PassportRoot, min: Tier, what: string, opts: { owner?: boolean } = {}): Promise<boolean> {
+  const tier = passportTier(context.viewer, root.brandId);
+  if (!tierAtLeast(tier, min)) {
+    const ownerMayRead = opts.owner === true || tierAtLeast('LEGITIMATE_INTEREST', min);
+    return ownerMayRead && (await isCurrentOwner(context, root.id));
+  }
+  if (isAuditedRead(context.viewer, tier, min)) await context.audit.recordRead(root.id, what);
+  return true;
+}
+
 /**
  * Field guard for anything resolved on a passport (`root.brandId` names its brand): below `min`, the field
  * answers FORBIDDEN (nullable fields then read null; the rest of the passport still resolves). The unit's
@@ -60,14 +76,9 @@ export function RequireTier(min: Tier, opts: { owner?: boolean } = {}): Middlewa
   return async ({ root, context, info }, next) => {
     const brandId = (root as { brandId?: string }).brandId;
     if (!brandId) throw new ForbiddenError();
-    const tier = passportTier(context.viewer, brandId);
-    const ownerMayRead = opts.owner === true || tierAtLeast('LEGITIMATE_INTEREST', min);
-    if (!tierAtLeast(tier, min) && ownerMayRead && (await isCurrentOwner(context, (root as { id: string }).id))) return next();
-    if (!tierAtLeast(tier, min)) {
-      throw new ForbiddenError(`${info.parentType.name}.${info.fieldName} is not visible at the ${tier} tier`);
-    }
-    if (isAuditedRead(context.viewer, tier, min)) {
-      await context.audit.recordRead((root as { id: string }).id, `${info.parentType.name}.${info.fieldName}`);
+    const what = `${info.parentType.name}.${info.fieldName}`;
+    if (!(await mayReadAt(context, root as PassportRoot, min, what, opts))) {
+      throw new ForbiddenError(`${what} is not visible at the ${passportTier(context.viewer, brandId)} tier`);
     }
     return next();
   };

@@ -33,7 +33,6 @@ export type IMintBatch = InferEntity<typeof MintBatch>;
 export const Passport = defineEntity({
   name: 'Passport',
   tableName: 'passport',
-  uniques: [{ properties: ['gtin', 'serial'] }],
   // A unit's history is evidence: its passport row is never deleted (end of life and recycling are statuses).
   triggers: [
     {
@@ -45,6 +44,7 @@ export const Passport = defineEntity({
     },
   ],
   indexes: [{ properties: ['brand', 'createdAt', 'id'] }, { properties: ['batch'] }],
+  uniques: [{ properties: ['gtin', 'serial'] }],
   properties: {
     id: p.uuid().primary().onCreate(() => randomUUID()),
     gtin: p.string().length(14),
@@ -70,6 +70,12 @@ export const Passport = defineEntity({
     headSeq: p.integer().default(0),
     /** HMAC-SHA256 of the claim code printed inside the packaging. */
     claimCodeHash: p.string().length(64),
+    /**
+     * The unit's entry in its brand's revocation status list (W3C Bitstring Status List); never changes once set.
+     * Distinct by construction (drawn under the list's row lock), so no unique index costs every mint.
+     */
+    statusListId: p.uuid().nullable(),
+    statusIndex: p.integer().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

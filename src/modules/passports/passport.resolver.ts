@@ -1,15 +1,19 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
-import { BadInputError, NotFoundError } from '../../errors/app-error.js';
+import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import { Access, ANY_ORG, ANYONE } from '../../graphql/access.js';
 import { historyService } from '../history/history.service.js';
-import { RequireTier, passportTier, tierAtLeast } from './passport.access.js';
+import { mayReadAt, RequireTier, passportTier, tierAtLeast } from './passport.access.js';
 import type { Context } from '../../graphql/context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
-import { passportCredential, secureCredential } from './credential.js';
+import { passportCredential } from './credential.js';
+import { secureAs } from './credential-securing.js';
+import { untpPassportCredential } from './untp.js';
 import { passportService, unitUris } from './passport.service.js';
 import {
+  CredentialProfile,
+  CredentialSecuring,
   LifecycleEventConnection,
   MintBatch,
   MintInput,
@@ -135,13 +139,31 @@ export class PassportResolver {
     return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
-  @UseMiddleware(RequireTier('LEGITIMATE_INTEREST'))
-  @FieldResolver(() => GraphQLJSON, { nullable: true, description: 'A W3C VC 2.0 for the unit, secured with an eddsa-jcs-2022 Data Integrity proof by the brand.' })
-  async verifiableCredential(@Ctx() ctx: Context, @Root() p: PassportType): Promise<Record<string, unknown> | null> {
+  @FieldResolver(() => GraphQLJSON, {
+    nullable: true,
+    description:
+      'The unit as a W3C VC 2.0 signed by its brand: NATIVE (our terms; LEGITIMATE_INTEREST and up) or UNTP_DPP (a UN Transparency ' +
+      'Protocol 0.6.0 DigitalProductPassport; anyone, with what their tier may see). Secured with an eddsa-jcs-2022 proof ' +
+      '(DATA_INTEGRITY, the NATIVE default) or enveloped as a vc+jwt (JOSE, the UNTP_DPP default). Null until the unit is signed.',
+  })
+  async verifiableCredential(
+    @Ctx() ctx: Context,
+    @Root() p: PassportType,
+    @Arg('profile', () => CredentialProfile, { defaultValue: CredentialProfile.NATIVE }) profile: CredentialProfile,
+    @Arg('securing', () => CredentialSecuring, { nullable: true }) securing: CredentialSecuring | null,
+  ): Promise<Record<string, unknown> | null> {
+    const what = 'Passport.verifiableCredential';
+    // UNTP: the public tier gets the public view; NATIVE stays where it was (LEGITIMATE_INTEREST and up).
+    const full = await mayReadAt(ctx, p, 'LEGITIMATE_INTEREST', what);
+    if (profile === CredentialProfile.NATIVE && !full) throw new ForbiddenError(`${what} (NATIVE) is not visible at the ${passportTier(ctx.viewer, p.brandId)} tier`);
     if (!p.entity.signature) return null;
     const [brand, model] = await Promise.all([ctx.loaders.organizationById.load(p.brandId), ctx.loaders.productModelById.load(p.modelId)]);
     if (!brand || !model) return null;
     const signer = await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brand.id);
-    return secureCredential(ctx.services.config, brand.id, signer, passportCredential(ctx.services.config, p.entity, model, brand));
+    const config = ctx.services.config;
+    if (profile === CredentialProfile.NATIVE) {
+      return secureAs(config, brand.id, signer, passportCredential(config, p.entity, model, brand), securing ?? 'DATA_INTEGRITY');
+    }
+    return secureAs(config, brand.id, signer, untpPassportCredential(config, p.entity, model, brand, full ? 'full' : 'public'), securing ?? 'JOSE');
   }
 }

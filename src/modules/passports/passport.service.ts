@@ -14,6 +14,8 @@ import { signingKeyService } from '../keys/signing-key.service.js';
 import { type IOrganization, Organization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { ProductModel } from '../product-models/product-model.entity.js';
+import { STATUS_LIST_SIZE } from '../status-lists/bitstring.js';
+import { allocateEntries, packEntries } from '../status-lists/status-list.service.js';
 import { ClaimCodes, identityBytes } from './identity.js';
 import { CARRIERS, type Carrier, type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
 
@@ -103,6 +105,20 @@ function validateMint(input: MintInput) {
   return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true };
 }
 
+/**
+ * Status list entries for a mint about to run (see {@link allocateEntries}); none when the request will
+ * not mint: a replayed key or a GTIN that is not the brand's (checked again, authoritatively, in the mint).
+ */
+async function statusEntriesFor(em: EntityManager, brandId: string, v: { gtin: string; key: string; quantity: number }) {
+  const [check] = await rawQuery<{ mints: boolean }>(
+    em,
+    `select exists (select 1 from product_model where gtin = $3 and brand_id = $1)
+        and not exists (select 1 from mint_batch where brand_id = $1 and idempotency_key = $2) as mints`,
+    [brandId, v.key, v.gtin],
+  );
+  return packEntries(check?.mints ? await allocateEntries(em, brandId, v.quantity) : []);
+}
+
 /** Mints, signs and reads passports. Knows nothing of GraphQL. */
 export const passportService = {
   /**
@@ -119,6 +135,7 @@ export const passportService = {
     );
     const claimCodes = new ClaimCodes(services.masterKey);
     const signer = v.sign ? await signingKeyService.activeSigner(em.fork(), services, brandId) : null;
+    const status = await statusEntriesFor(em, brandId, v);
 
     return em.transactional(async (tx) => {
       const brand = await tx.findOneOrFail(Organization, { id: brandId });
@@ -157,15 +174,16 @@ export const passportService = {
       const kid = signer?.kid ?? null;
       const uriOf = unitUriFormatter(services.config, brand, v.gtin, v.lot);
       const minted: MintedUnit[] = [];
-      type Draft = { ids: string[]; serials: string[]; claimCodes: string[]; claimHashes: string[]; signatures: Promise<Uint8Array[]> | null };
+      type Draft = { ids: string[]; serials: string[]; claimCodes: string[]; claimHashes: string[]; statusCodes: (number | null)[]; signatures: Promise<Uint8Array[]> | null };
       type Rows = { draft: Draft; heads: string[]; values: (string | null)[]; events: (EventDraft & { id: string; hash: string })[]; units: MintedUnit[] };
       /** New identities; their signatures start on the worker threads at once. */
       const prepare = (count: number): Draft => {
-        const draft: Draft = { ids: [], serials: [], claimCodes: [], claimHashes: [], signatures: null };
+        const draft: Draft = { ids: [], serials: [], claimCodes: [], claimHashes: [], statusCodes: [], signatures: null };
         for (let i = 0; i < count; i++) {
           // Time-ordered ids (UUIDv7) keep index inserts local; serials stay fully random.
           draft.ids.push(newId());
           draft.serials.push(generateSerial());
+          draft.statusCodes.push(status.codes.pop() ?? null);
         }
         if (signer) {
           // Started before the claim codes are derived, so the workers sign while this thread works on.
@@ -225,11 +243,11 @@ export const passportService = {
         const result = await rawQuery<{ id: string }>(
           tx,
           `insert into passport (id, serial, head_hash, claim_code_hash, signature, gtin, brand_id, model_id, batch_id, lot, site,
-             manufactured_at, carrier, destination_markets, status, head_seq, kid, signed_at, created_at, updated_at)
+             manufactured_at, carrier, destination_markets, status, head_seq, kid, signed_at, created_at, updated_at, status_list_id, status_index)
            select u.id, u.serial, u.head_hash, u.claim_code_hash, u.signature, $6, $7, $8, $9, $10, $11, $12, $13::carrier, $14::text[],
-             $15::passport_status, $16, $17, $18, $19, $19
-           from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'text')}, ${unpack(3, 'text')}, ${unpack(4, 'text')}, ${unpack(5, 'text')})
-             as u(id, serial, head_hash, claim_code_hash, signature)
+             $15::passport_status, $16, $17, $18, $19, $19, ($21::uuid[])[u.status / ${STATUS_LIST_SIZE} + 1], u.status % ${STATUS_LIST_SIZE}
+           from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'text')}, ${unpack(3, 'text')}, ${unpack(4, 'text')}, ${unpack(5, 'text')}, ${unpack(20, 'int')})
+             as u(id, serial, head_hash, claim_code_hash, signature, status)
            on conflict (gtin, serial) do nothing
            returning id`,
           [
@@ -252,10 +270,17 @@ export const passportService = {
             kid,
             signer ? now.toISOString() : null,
             now.toISOString(),
+            packList(draft.statusCodes),
+            status.listIds,
           ],
         );
         const all = result.length === draft.ids.length;
         const inserted = new Set(result.map((r) => r.id));
+        // A unit lost to a serial collision gives its status entry back to the retry.
+        for (let i = 0; !all && i < draft.ids.length; i++) {
+          const code = draft.statusCodes[i];
+          if (!inserted.has(draft.ids[i]!) && code != null) status.codes.push(code);
+        }
         // Nobody can be subscribed to units that do not exist until this commits: nothing to announce.
         await insertEvents(tx, all ? events : events.filter((e) => inserted.has(e.passportId)), { announce: false });
         minted.push(...(all ? units : units.filter((u) => inserted.has(u.id))));

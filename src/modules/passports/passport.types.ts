@@ -19,6 +19,32 @@ registerEnumType(PassportStatus, { name: 'PassportStatus' });
 export const LifecycleEventTypeEnum = Object.fromEntries(LIFECYCLE_EVENT_TYPES.map((t) => [t, t])) as Record<string, string>;
 registerEnumType(LifecycleEventTypeEnum, { name: 'LifecycleEventType' });
 
+export enum CredentialProfile {
+  NATIVE = 'NATIVE',
+  UNTP_DPP = 'UNTP_DPP',
+}
+registerEnumType(CredentialProfile, {
+  name: 'CredentialProfile',
+  description: 'Which vocabulary a passport credential uses.',
+  valuesConfig: {
+    NATIVE: { description: 'W3C VC 2.0 with this service\'s own terms.' },
+    UNTP_DPP: { description: 'A UN Transparency Protocol 0.6.0 DigitalProductPassport.' },
+  },
+});
+
+export enum CredentialSecuring {
+  DATA_INTEGRITY = 'DATA_INTEGRITY',
+  JOSE = 'JOSE',
+}
+registerEnumType(CredentialSecuring, {
+  name: 'CredentialSecuring',
+  description: 'How a credential is secured.',
+  valuesConfig: {
+    DATA_INTEGRITY: { description: 'An embedded eddsa-jcs-2022 Data Integrity proof.' },
+    JOSE: { description: 'An EnvelopedVerifiableCredential whose id is data:application/vc+jwt,<compact JWS> (W3C VC-JOSE-COSE).' },
+  },
+});
+
 @ObjectType({ description: 'An Ed25519 signature over the RFC 8785 form of the unit identity record.' })
 export class Signature {
   @Field(() => String) kid!: string;
