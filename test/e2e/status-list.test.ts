@@ -8,6 +8,7 @@ import { decodeList as independentDecode } from '@digitalbazaar/vc-bitstring-sta
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeList, setBit } from '../../src/modules/status-lists/bitstring.js';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
+import { expandSafely, shippedContextsLoader } from '../support/jsonld.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const run = promisify(execFile);
@@ -112,6 +113,8 @@ describe('W3C Bitstring Status List', () => {
     expect(vc.type).toEqual(['VerifiableCredential', 'BitstringStatusListCredential']);
     expect(vc.id).toBe(url);
     expect(vc.proof).toMatchObject({ type: 'DataIntegrityProof', cryptosuite: 'eddsa-jcs-2022' });
+    // Valid JSON-LD with nothing but the shipped W3C VC 2.0 context (it defines the status list terms): jsonld, safe mode.
+    await expect(expandSafely(vc, shippedContextsLoader('urn:none'))).resolves.toHaveLength(1);
     expect((await fetch(url.replace(/^https?:\/\/[^/]+/, s.url), { headers: { 'if-none-match': etag } })).status).toBe(304);
 
     const jwt = await fetchList(url, 'application/vc+jwt');
