@@ -18,6 +18,7 @@ import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
 import { credentialContextRouter } from '../modules/passports/credential-context.js';
 import { statusListRouter } from '../modules/status-lists/status-list.routes.js';
+import { credentialRouter } from '../modules/passports/credential.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import { clientIp } from './client-ip.js';
@@ -166,6 +167,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(wellKnownRouter(orm, config));
   app.use(credentialContextRouter());
   app.use(statusListRouter(orm, deps.services));
+  app.use(credentialRouter(orm, deps.services));
   app.use(ownerPageRouter());
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 

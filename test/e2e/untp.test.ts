@@ -156,6 +156,21 @@ describe('UNTP DigitalProductPassport', () => {
   });
 });
 
+describe('GET /credentials/untp-dpp/<id>', () => {
+  it('serves the public view to anyone, enveloped or as a bare vc+jwt; 404 for unknown ids', async () => {
+    const res = await fetch(`${s.url}/credentials/untp-dpp/${unitId}`);
+    expect(res.status).toBe(200);
+    const enveloped = (await res.json()) as Record<string, any>;
+    const payload = await verifyJwsIndependently(enveloped.id.slice('data:application/vc+jwt,'.length));
+    expect(payload.credentialSubject.product.productionDate).toBeUndefined();
+    const bare = await fetch(`${s.url}/credentials/untp-dpp/${unitId}`, { headers: { accept: 'application/vc+jwt' } });
+    expect(bare.headers.get('content-type')).toMatch(/^application\/vc\+jwt/);
+    expect((await verifyJwsIndependently(await bare.text())).id).toBe(payload.id);
+    expect((await fetch(`${s.url}/credentials/untp-dpp/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    expect((await fetch(`${s.url}/credentials/untp-dpp/nope`)).status).toBe(404);
+  });
+});
+
 describe('UNTP credentials as JSON-LD', () => {
   it('expand in jsonld safe mode with the shipped VC 2.0 context; UNTP terms are left to the schema check', async () => {
     // The UNTP contexts cannot be fetched here: a stand-in maps their terms with @vocab, so this checks the VC 2.0
