@@ -49,14 +49,15 @@ export function chromiumFor(what: string): string | undefined {
 export async function redisFor(what: string): Promise<string | undefined> {
   const url = process.env.DPP_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  client.on('error', () => undefined);
+  let cause: Error | undefined;
+  client.on('error', (e: Error) => void (cause ??= e));
   let missing: string | undefined;
   try {
     await client.connect();
     const pong = await client.ping();
     if (pong !== 'PONG') missing = `${url} answered PING with ${JSON.stringify(pong)}`;
   } catch (e) {
-    missing = `no Redis answers at ${url} (${(e as Error).message})`;
+    missing = `no Redis answers at ${url} (${(cause ?? (e as Error)).message})`;
   } finally {
     client.disconnect();
   }
