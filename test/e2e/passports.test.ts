@@ -351,6 +351,16 @@ describe('reads', () => {
     expect(new Set(seen).size).toBe(7);
     const foreign = await s.gql<Page>(Q, { f: { gtin } }, other.key);
     expect(foreign.data!.passports.edges).toHaveLength(0);
+    // A brand naming another brand (or anything but itself) is refused, never answered with its own units.
+    for (const brandId of [other.id, 'not-an-id', '00000000-0000-0000-0000-000000000000']) {
+      const asked = await s.gql<Page>(Q, { f: { brandId, gtin } }, brand.key);
+      expect([asked.data, asked.errors?.[0]?.extensions?.code]).toEqual([null, 'FORBIDDEN']);
+    }
+    const own = await s.gql<Page>(Q, { f: { brandId: brand.id, gtin, lot: 'PAGE' } }, brand.key);
+    expect(own.data!.passports.edges.map((e) => e.node.id)).toEqual(seen);
+    const regulator = await s.org('REGULATOR');
+    expect((await s.gql<Page>(Q, { f: { brandId: other.id, gtin } }, regulator.key)).data!.passports.edges).toEqual([]);
+    expect((await s.gql<Page>(Q, { f: { brandId: brand.id, gtin, lot: 'PAGE' } }, regulator.key)).data!.passports.edges.map((e) => e.node.id)).toEqual(seen);
     const retailer = await s.org('RETAILER');
     expect((await s.gql(Q, {}, retailer.key)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await s.gql(Q, { after: 'garbage' }, brand.key)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

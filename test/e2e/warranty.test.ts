@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawQuery } from '../../src/db/raw.js';
 import { WARRANTY_RISK_THRESHOLD } from '../../src/modules/warranty/warranty.scoring.js';
 import { DecideWarrantyClaimDocument, FileWarrantyClaimDocument, MyWarrantyClaimsDocument, WarrantyClaimsDocument } from '../documents/ownership.js';
-import { assertionFor, brandWithModel, claimUnit, codeOf, type Owner, reasonOf, registerOwner, sell, transferUnit } from '../support/owners.js';
+import { assertionFor, authenticator, brandWithModel, claimUnit, codeOf, type Owner, reasonOf, registerOwner, sell, transferUnit } from '../support/owners.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 type Brand = Awaited<ReturnType<typeof brandWithModel>>;
@@ -132,6 +132,8 @@ describe('filing a claim', () => {
     expect(first.riskScore).toBe(40);
     expect(first.signals).toBeNull();
 
+    // The same issue again once the first is decided (one OPEN claim per unit and issue).
+    expect((await s.gql(DecideWarrantyClaimDocument, { id: first.id, decision: 'REJECTED' }, brand.key)).errors).toBeUndefined();
     const second = await filed(alice, unit.id, 'screen   FLICKERS!');
     expect(second.reasons).toEqual(['OPEN_HIGH_ALERTS', 'SCANS_OUTSIDE_MARKETS', 'EARLIER_CLAIMS', 'REPEATED_ISSUE']);
     expect(second.riskScore).toBe(75);
@@ -257,5 +259,54 @@ describe('brands decide claims', () => {
     await transferUnit(s, alice, carol, unit.id);
     expect((await s.gql<{ passport: { warrantyClaims: unknown[] } }>(query, { id: unit.id }, carol.token)).data!.passport.warrantyClaims).toEqual([]);
     expect(codeOf(await s.gql(query, { id: unit.id }, alice.token))).toBe('FORBIDDEN');
+  });
+});
+
+describe('one open claim per unit and issue', () => {
+  const fileWith = (owner: Owner, passportId: string, issue: string, assertion: unknown) =>
+    s.gql(FileWarrantyClaimDocument, { input: { passportId, issue }, assertion }, owner.token);
+  const conflictOf = (r: Awaited<ReturnType<typeof file>>) => [codeOf(r), reasonOf(r), r.errors?.[0]?.extensions?.claimId];
+
+  it('accepts one of twenty concurrent claims; nineteen get CONFLICT naming it, writing nothing; decided, the issue may be filed again', async () => {
+    // An authenticator that never counts, so twenty assertions verify in whatever order the server takes them.
+    const dave = await registerOwner(s, authenticator(s, { counterStep: 0 }), 'Dave Example');
+    const unit = await owned(dave);
+    const assertions: unknown[] = [];
+    for (let i = 0; i < 20; i++) assertions.push((await assertionFor(s, dave, 'WARRANTY_CLAIM', unit.id)).assertion);
+    const results = await Promise.all(assertions.map((a) => fileWith(dave, unit.id, 'Fan rattles', a)));
+    const accepted = results.filter((r) => !r.errors);
+    expect(accepted).toHaveLength(1);
+    const openId = accepted[0]!.data!.fileWarrantyClaim.id;
+    expect(results.filter((r) => r.errors).map(conflictOf)).toEqual(Array.from({ length: 19 }, () => ['CONFLICT', 'OPEN_CLAIM_EXISTS', openId]));
+    expect(await sql('select count(*)::int as n from warranty_claim where passport_id = $1', [unit.id])).toEqual([{ n: 1 }]);
+    expect((await history(unit.id)).filter((e) => e.type === 'WARRANTY_CLAIMED')).toHaveLength(1);
+
+    // The same issue written differently is the same issue; another issue may be open beside it.
+    expect(conflictOf(await file(dave, unit.id, '  fan RATTLES.'))).toEqual(['CONFLICT', 'OPEN_CLAIM_EXISTS', openId]);
+    expect((await filed(dave, unit.id, 'Display has dead pixels')).status).toBe('OPEN');
+
+    // Once the brand decides, a new claim for the issue may be filed, and is scored as a repeat.
+    expect((await s.gql(DecideWarrantyClaimDocument, { id: openId, decision: 'APPROVED' }, brand.key)).errors).toBeUndefined();
+    const again = await filed(dave, unit.id, 'Fan rattles');
+    expect(again).toMatchObject({ status: 'OPEN', reasons: expect.arrayContaining(['EARLIER_CLAIMS', 'REPEATED_ISSUE']) });
+    expect(again.id).not.toBe(openId);
+    expect(conflictOf(await file(dave, unit.id, 'Fan rattles'))).toEqual(['CONFLICT', 'OPEN_CLAIM_EXISTS', again.id]);
+  });
+
+  it('answers bad input with BAD_USER_INPUT or NOT_FOUND, not CONFLICT, while a claim is open, writing nothing', async () => {
+    const unit = await owned(carol);
+    const open = await filed(carol, unit.id, 'Strap snapped');
+    const count = async () => (await sql<{ n: number }>('select count(*)::int as n from warranty_claim where passport_id = $1', [unit.id]))[0]!.n;
+    for (const issue of ['', '   ', 'x'.repeat(2001), 'Strap\u0007snapped']) {
+      const r = await file(carol, unit.id, issue);
+      expect([codeOf(r), r.errors?.[0]?.extensions?.field]).toEqual(['BAD_USER_INPUT', 'input.issue']);
+      expect(JSON.stringify(r.errors)).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    }
+    const { assertion } = await assertionFor(s, carol, 'WARRANTY_CLAIM', unit.id);
+    expect(codeOf(await fileWith(carol, 'not-a-passport', 'Strap snapped', assertion))).toBe('NOT_FOUND');
+    expect(codeOf(await fileWith(carol, unit.id, 'Strap snapped', { nonsense: true }))).toBe('BAD_USER_INPUT');
+    expect(await count()).toBe(1);
+    expect(conflictOf(await fileWith(carol, unit.id, 'Strap snapped', assertion))).toEqual(['CONFLICT', 'OPEN_CLAIM_EXISTS', open.id]);
+    expect(await count()).toBe(1);
   });
 });

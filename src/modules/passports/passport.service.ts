@@ -414,14 +414,17 @@ export const passportService = {
 
   /**
    * A page of passports in (createdAt, id) order, which stays stable while new units are minted.
-   * Brands see their own; authorities and the platform see all (optionally one brand's).
+   * Brands see their own (filter.brandId naming another brand: FORBIDDEN); authorities and the platform see all (optionally one brand's).
    */
   async list(em: EntityManager, viewer: Viewer, filter: PassportFilter, first: number, after?: string | null) {
     if (viewer.kind !== 'ORGANIZATION') throw new ForbiddenError();
     if (!Number.isInteger(first) || first < 1 || first > 500) throw new BadInputError('first: 1 to 500', { field: 'first' });
     const where: Record<string, unknown> = {};
-    if (viewer.orgKind === 'BRAND') where.brand = viewer.organizationId;
-    else if (!LIST_ALL.has(viewer.orgKind)) throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list passports`);
+    if (viewer.orgKind === 'BRAND') {
+      // Another brand's id is a question a brand may not ask (as in scanAnalytics), never silently its own units.
+      if (filter.brandId != null && filter.brandId !== viewer.organizationId) throw new ForbiddenError('A brand lists only its own passports: filter.brandId must be its own id or absent');
+      where.brand = viewer.organizationId;
+    } else if (!LIST_ALL.has(viewer.orgKind)) throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list passports`);
     else if (filter.brandId) where.brand = isUuid(filter.brandId) ? filter.brandId : '00000000-0000-0000-0000-000000000000';
     if (filter.gtin) where.gtin = gtin14(filter.gtin, 'filter.gtin');
     if (filter.lot) where.lot = filter.lot;

@@ -152,7 +152,7 @@ export class PassportFilter {
   @Field(() => String, { nullable: true }) lot?: string | null;
   @Field(() => PassportStatus, { nullable: true }) status?: PassportStatusValue | null;
   @Field(() => ID, { nullable: true }) batchId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Authorities, recyclers and the platform: one brand only.' }) brandId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Authorities, recyclers and the platform: one brand only. A brand may name only itself (another brand: FORBIDDEN).' }) brandId?: string | null;
   @Field(() => Date, { nullable: true, description: 'Manufactured at or after.' }) manufacturedFrom?: Date | null;
   @Field(() => Date, { nullable: true, description: 'Manufactured before.' }) manufacturedTo?: Date | null;
   @Field(() => Date, { nullable: true, description: 'Changed (history appended) at or after.' }) updatedSince?: Date | null;

@@ -13,6 +13,8 @@ export const WarrantyClaim = defineEntity({
   name: 'WarrantyClaim',
   tableName: 'warranty_claim',
   indexes: [{ properties: ['brand', 'id'] }, { properties: ['passport'] }, { properties: ['claimant', 'createdAt'] }],
+  // One OPEN claim per unit and issue: concurrent duplicates are refused by the database, not by a read-then-write.
+  uniques: [{ name: 'warranty_claim_one_open_per_issue', properties: ['passport', 'issueKey'], where: "status = 'OPEN'" }],
   properties: {
     id: p.uuid().primary().onCreate(() => newId()),
     passport: () => p.manyToOne(Passport).ref(),

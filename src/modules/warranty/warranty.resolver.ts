@@ -12,7 +12,7 @@ import { WarrantyClaimConnection, WarrantyClaimFilter, WarrantyClaimInput, Warra
 @Resolver(() => WarrantyClaimType)
 export class WarrantyResolver {
   @Access(OWNER)
-  @Mutation(() => WarrantyClaimType, { description: "The unit's current owner files a claim with a WARRANTY_CLAIM assertion for the unit; answers it with its fraud assessment." })
+  @Mutation(() => WarrantyClaimType, { description: "The unit's current owner files a claim with a WARRANTY_CLAIM assertion for the unit; answers it with its fraud assessment. One OPEN claim per unit and issue: another is CONFLICT (OPEN_CLAIM_EXISTS, with the open claim's claimId)." })
   async fileWarrantyClaim(
     @Ctx() ctx: Context,
     @Arg('input', () => WarrantyClaimInput) input: WarrantyClaimInput,

@@ -102,7 +102,8 @@ export const warrantyService = {
    * caller owns the unit now (a former owner is refused), gather the facts, score, append a
    * WARRANTY_CLAIMED event (when the unit's status takes one; an end-of-life or revoked unit's claim is
    * kept and scored, without an event), and raise WARRANTY_FRAUD_RISK through the alert outbox when the
-   * score is high (the commit kicks the outbox relay).
+   * score is high (the commit kicks the outbox relay). A second OPEN claim for the same unit and issue
+   * (issueKey) is CONFLICT naming the open one.
    */
   async file(em: EntityManager, services: AppServices, viewer: Viewer, input: WarrantyClaimInput, assertionJson: unknown): Promise<WarrantyClaimRecord> {
     const owner = requireOwner(viewer);
@@ -169,9 +170,15 @@ export const warrantyService = {
       const [row] = await rawQuery<ClaimRow>(
         tx,
         `insert into warranty_claim (id, passport_id, brand_id, claimant_id, ownership_id, issue, issue_key, status, risk_score, reasons, signals, event_seq, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'OPEN', $8, $9::text[], $10::jsonb, $11, $12) returning *`,
+         values ($1, $2, $3, $4, $5, $6, $7, 'OPEN', $8, $9::text[], $10::jsonb, $11, $12)
+         on conflict (passport_id, issue_key) where status = 'OPEN' do nothing returning *`,
         [id, unit.id, unit.brand_id, owner.ownerId, ownership.id, issue, key, assessment.score, assessment.reasons, JSON.stringify(assessment.signals), eventSeq, at.toISOString()],
       );
+      // The partial unique index decides: one OPEN claim per unit and issue; throwing rolls back the event too.
+      if (!row) {
+        const [open] = await rawQuery<{ id: string }>(tx, `select id from warranty_claim where passport_id = $1 and issue_key = $2 and status = 'OPEN'`, [unit.id, key]);
+        throw new ConflictError('This unit already has an open claim for this issue; it must be decided before another is filed', { reason: 'OPEN_CLAIM_EXISTS', claimId: open?.id ?? null });
+      }
       if (assessment.highRisk) {
         await raiseAlerts(tx, { brandId: unit.brand_id, passportId: unit.id, gtin: unit.gtin, at }, [
           { kind: 'WARRANTY_FRAUD_RISK', severity: 'MEDIUM', evidence: { claimId: id, riskScore: assessment.score, reasons: assessment.reasons } },
