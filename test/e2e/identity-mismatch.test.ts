@@ -133,6 +133,18 @@ describe('a link that states another identity than its unit (fast path: the carr
     expect((await verify(withoutSig(a!.link))).reasons).toContain(REGISTERED);
   });
 
+  it('does not verify a signed link that leaves out the lot it was signed with, as the offline verifier', async () => {
+    const [u] = await mint(1, 'L42', 'fast-lot-left-out');
+    const stripped = u!.link.replace('/10/L42/', '/');
+    expect((await verifyOffline(stripped, await jwks())).valid).toBe(false);
+    const v = await verify(stripped);
+    expect(v.verdict).toBe('COUNTERFEIT');
+    expect(v.reasons).not.toContain(SIGNATURE_MATCHES);
+    expect(kinds(v)).toEqual(['INVALID_SIGNATURE']);
+    // Without the signature, a link that states no lot is the registry's word for the unit.
+    expect((await verify(withoutSig(stripped))).verdict).toBe('AUTHENTIC');
+  });
+
   it('refuses a lot stated for a unit made without one', async () => {
     const [u] = await mint(1, null, 'fast-no-lot');
     expect(u!.link).not.toContain('/10/');
