@@ -10,6 +10,7 @@ import { Migration20261125004600_scan_seq } from './Migration20261125004600_scan
 import { Migration20261125035505_probe_time } from './Migration20261125035505_probe_time.js';
 import { Migration20261207171727_status_lists } from './Migration20261207171727_status_lists.js';
 import { Migration20261207172054_open_warranty_claim } from './Migration20261207172054_open_warranty_claim.js';
+import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261125035505_probe_time', class: Migration20261125035505_probe_time },
   { name: 'Migration20261207171727_status_lists', class: Migration20261207171727_status_lists },
   { name: 'Migration20261207172054_open_warranty_claim', class: Migration20261207172054_open_warranty_claim },
+  { name: 'Migration20261207172255_identity_links', class: Migration20261207172255_identity_links },
 ];

@@ -117,14 +117,26 @@ export function formatDigitalLink(input: DigitalLinkInput): string {
  * qualifiers are checked and encoded once; each call checks and encodes only the serial and signature.
  */
 export function digitalLinkFormatter(input: Omit<DigitalLinkInput, 'serial' | 'sig'>): (serial: string, sig?: string) => string {
-  let prefix = `${resolveBase(input.host)}/01/${parseGtin(input.gtin)}`;
-  if (input.cpv !== undefined) prefix += `/22/${encodeSegment(assertAiValue(input.cpv, 'CPV'))}`;
-  if (input.lot !== undefined) prefix += `/10/${encodeSegment(assertAiValue(input.lot, 'lot'))}`;
-  prefix += '/21/';
+  const prefix = `${levelLink(input)}/21/`;
   return (serial, sig) => {
     const uri = prefix + encodeSegment(assertAiValue(serial, 'serial'));
     return sig === undefined ? uri : `${uri}?sig=${assertSig(sig)}`;
   };
+}
+
+/** A parsed GS1 Digital Link that may stop above the serial: a product-level (`/01/…`) or lot-level link. */
+export type ParsedGs1Link = Omit<ParsedDigitalLink, 'serial'> & { serial?: string };
+
+/** The link of a product (`/01/{gtin}`) or of a level above the serial (`/22/`, `/10/`), as {@link formatDigitalLink} writes it. */
+export function formatGs1Link(input: Omit<DigitalLinkInput, 'sig' | 'serial'> & { serial?: string }): string {
+  return input.serial === undefined ? levelLink(input) : formatDigitalLink({ ...input, serial: input.serial });
+}
+
+function levelLink(input: Omit<DigitalLinkInput, 'serial' | 'sig'>): string {
+  let link = `${resolveBase(input.host)}/01/${parseGtin(input.gtin)}`;
+  if (input.cpv !== undefined) link += `/22/${encodeSegment(assertAiValue(input.cpv, 'CPV'))}`;
+  if (input.lot !== undefined) link += `/10/${encodeSegment(assertAiValue(input.lot, 'lot'))}`;
+  return link;
 }
 
 /**
@@ -132,6 +144,16 @@ export function digitalLinkFormatter(input: Omit<DigitalLinkInput, 'serial' | 's
  * in spec order; reads `sig` from the query and ignores other parameters. Throws Gs1Error on anything malformed.
  */
 export function parseDigitalLink(uri: string): ParsedDigitalLink {
+  const link = parseGs1Link(uri);
+  if (link.serial === undefined) throw new Gs1Error('FORMAT', 'Digital Link has no /21/ serial');
+  return link as ParsedDigitalLink;
+}
+
+/**
+ * {@link parseDigitalLink} without requiring the serial: `/01/{gtin}` with optional `/22/`, `/10/` and `/21/` in
+ * spec order (a resolver answers product- and lot-level links too).
+ */
+export function parseGs1Link(uri: string): ParsedGs1Link {
   if (typeof uri !== 'string') throw new Gs1Error('FORMAT', 'URI must be a string');
   if (uri.length > MAX_URI_LENGTH) throw new Gs1Error('LENGTH', `URI exceeds ${MAX_URI_LENGTH} characters`);
   const trimmed = uri.trim();
@@ -166,7 +188,6 @@ export function parseDigitalLink(uri: string): ParsedDigitalLink {
     lastIndex = index;
     values[ai as Qualifier] = assertAiValue(value, QUALIFIER_LABEL[ai as Qualifier]);
   }
-  if (values['21'] === undefined) throw new Gs1Error('FORMAT', 'Digital Link has no /21/ serial');
 
   let sig: string | undefined;
   for (const param of parts[4]?.split('&') ?? []) {
@@ -184,12 +205,12 @@ export function parseDigitalLink(uri: string): ParsedDigitalLink {
   }
 
   const prefix = segments.slice(0, end);
-  const result: ParsedDigitalLink = {
+  const result: ParsedGs1Link = {
     gtin: parseGtin(gtinValue),
-    serial: values['21'],
     host,
     base: `${scheme}://${host}${prefix.length > 0 ? `/${prefix.join('/')}` : ''}`,
   };
+  if (values['21'] !== undefined) result.serial = values['21'];
   if (values['22'] !== undefined) result.cpv = values['22'];
   if (values['10'] !== undefined) result.lot = values['10'];
   if (sig !== undefined) result.sig = sig;

@@ -136,10 +136,10 @@ describe('GS1 Digital Link resolver', () => {
     const bad = await get(`${s.url}/01/12345/21/ABC`, 'application/json');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: 'BAD_USER_INPUT' } });
-    const noSerial = await get(`${s.url}/01/${gtin}/10/LOT`, 'text/html');
-    expect(noSerial.status).toBe(400);
-    expect(noSerial.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await noSerial.text()).toContain('<html lang="en">');
+    const malformedPage = await get(`${s.url}/01/${gtin}/10/LOT/21/`, 'text/html');
+    expect(malformedPage.status).toBe(400);
+    expect(malformedPage.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await malformedPage.text()).toContain('<html lang="en">');
     const order = await get(`${s.url}/01/${gtin}/21/A/10/B`, 'application/json');
     expect(order.status).toBe(400);
   });

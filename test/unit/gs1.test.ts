@@ -10,6 +10,8 @@ import {
   isValidGtin,
   isValidSerial,
   parseDigitalLink,
+  parseGs1Link,
+  formatGs1Link,
   parseGtin,
   parseIdentifier,
   parseSgtinUri,
@@ -232,6 +234,16 @@ describe('GS1 Digital Link', () => {
         `${ch}0`,
       );
     }
+  });
+
+  it('parses and formats links above the serial (product and lot level), which parseDigitalLink refuses', () => {
+    expect(parseGs1Link('https://id.example.com/01/4006381333931')).toEqual({ gtin: '04006381333931', host: 'id.example.com', base: 'https://id.example.com' });
+    expect(parseGs1Link('https://id.example.com/01/04006381333931/10/L%2F1?sig=abc')).toMatchObject({ gtin: '04006381333931', lot: 'L/1', sig: 'abc' });
+    expect(parseGs1Link('https://id.example.com/01/04006381333931/10/L1/21/S1').serial).toBe('S1');
+    expect(() => parseDigitalLink('https://id.example.com/01/04006381333931/10/L1')).toThrow(/no \/21\/ serial/);
+    expect(() => parseGs1Link('https://id.example.com/01/04006381333931/21/S1/10/L1')).toThrow(/out of order/);
+    expect(formatGs1Link({ host: 'id.example.com', gtin: '4006381333931', lot: 'L/1' })).toBe('https://id.example.com/01/04006381333931/10/L%2F1');
+    expect(formatGs1Link({ host: 'id.example.com', gtin: '4006381333931', serial: 'S1' })).toBe('https://id.example.com/01/04006381333931/21/S1');
   });
 
   it('accepts any host, path prefix, short GTINs, the 22 qualifier, other query params and fragments', () => {

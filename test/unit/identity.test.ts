@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClaimCodes, identityBytes, identityBytesViaJcs } from '../../src/modules/passports/identity.js';
+import { ClaimCodes, identityBytes, identityBytesViaJcs, identityMismatches, identityRecord, sameIdentity } from '../../src/modules/passports/identity.js';
 
 describe('identity record bytes', () => {
   it.each([
@@ -9,6 +9,22 @@ describe('identity record bytes', () => {
     { gtin: '80614141123458', serial: 'é€😀', lot: null },
   ])('equals the RFC 8785 form from the JCS library for %j', (p) => {
     expect(Buffer.from(identityBytes(p)).toString('utf8')).toBe(Buffer.from(identityBytesViaJcs(p)).toString('utf8'));
+  });
+});
+
+describe('identity mismatches', () => {
+  const unit = { gtin: '00614141000012', serial: 'ABC123', lot: 'L42' };
+  it('lists every field of the record a link states otherwise, and none it leaves out', () => {
+    const fields = Object.keys(identityRecord(unit)).filter((f) => f !== 'typ');
+    expect(fields.sort()).toEqual(['gtin', 'lot', 'serial']);
+    for (const f of fields) expect(identityMismatches({ ...unit, [f]: 'OTHER' }, unit)).toEqual([f]);
+    expect(identityMismatches({ gtin: unit.gtin, serial: unit.serial }, unit)).toEqual([]);
+    expect(identityMismatches({ ...unit, lot: 'L1' }, { ...unit, lot: null })).toEqual(['lot']);
+  });
+  it('calls identities the same only when every field, a missing lot included, is equal', () => {
+    expect(sameIdentity(unit, { ...unit })).toBe(true);
+    expect(sameIdentity({ gtin: unit.gtin, serial: unit.serial }, unit)).toBe(false);
+    expect(sameIdentity({ ...unit, lot: null }, { ...unit, lot: undefined })).toBe(true);
   });
 });
 

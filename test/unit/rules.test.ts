@@ -8,6 +8,7 @@ import {
   evaluateRules,
   type Finding,
   greyMarketRule,
+  identityMismatchRule,
   impossibleTravelRule,
   invalidSignatureRule,
   nfcReplayRule,
@@ -274,6 +275,29 @@ describe('POST_END_OF_LIFE, NFC_REPLAY, TAMPER_REPORTED', () => {
   it('an open tamper report fires HIGH', () => {
     expect(tamperReportedRule(scan(), unit({ openTamperReport: true }), probe(), t())?.severity).toBe('HIGH');
     expect(tamperReportedRule(scan(), unit(), probe(), t())).toBeNull();
+  });
+});
+
+describe('IDENTITY_MISMATCH', () => {
+  it('fires when the link states a signed field otherwise than the unit: CRITICAL with a carried signature, HIGH without', () => {
+    expect(identityMismatchRule(scan({ signature: 'INVALID', identityMismatch: ['lot'] }), unit(), probe(), t())).toMatchObject({ kind: 'IDENTITY_MISMATCH', severity: 'CRITICAL', evidence: { fields: ['lot'], signature: 'INVALID' } });
+    expect(identityMismatchRule(scan({ signature: 'ABSENT', identityMismatch: ['lot'] }), unit(), probe(), t())).toMatchObject({ severity: 'HIGH' });
+    expect(identityMismatchRule(scan({ identityMismatch: [] }), unit(), probe(), t())).toBeNull();
+    expect(identityMismatchRule(scan({ identityMismatch: ['lot'] }), unknownUnitFacts(true), probe(), t())).toBeNull();
+  });
+  it('takes the place of INVALID_SIGNATURE for the signature it breaks, and the verdict is COUNTERFEIT with its reason', () => {
+    const s = scan({ signature: 'INVALID', identityMismatch: ['lot'] });
+    expect(evaluateRules(s, unit(), probe()).map((f) => f.kind)).toEqual(['IDENTITY_MISMATCH']);
+    const v = verdictFor(unit(), s, evaluateRules(s, unit(), probe()));
+    expect(v.verdict).toBe('COUNTERFEIT');
+    expect(v.reasons).toEqual(["This code's lot does not match the unit the brand registered under this serial number."]);
+    const plain = scan({ signature: 'ABSENT', identityMismatch: ['lot'] });
+    expect(verdictFor(unit(), plain, evaluateRules(plain, unit(), probe())).verdict).toBe('COUNTERFEIT');
+  });
+  it('still reports a revoked key as such', () => {
+    const s = scan({ signature: 'REVOKED_KEY', identityMismatch: ['lot'] });
+    expect(evaluateRules(s, unit(), probe()).map((f) => f.kind)).toEqual(['IDENTITY_MISMATCH', 'INVALID_SIGNATURE']);
+    expect(verdictFor(unit(), s, evaluateRules(s, unit(), probe())).verdict).toBe('REVOKED');
   });
 });
 

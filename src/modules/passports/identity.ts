@@ -14,6 +14,25 @@ export function identityRecord(p: { gtin: string; serial: string; lot?: string |
   return { typ: 'dpp-identity/1', gtin: p.gtin, serial: p.serial, ...(p.lot ? { lot: p.lot } : {}) };
 }
 
+/** The fields of the identity record other than its type tag: what a Digital Link carries and the signature covers. */
+export type IdentityField = Exclude<keyof IdentityRecord, 'typ'>;
+
+/**
+ * The fields a scanned link carries (present in `carried`) that differ from the unit's record: the signed
+ * identity must be the unit's in everything the link states, or the code is not the brand's. A field the
+ * link leaves out is not compared here (the signature check, over what the link carries, covers that).
+ */
+export function identityMismatches(carried: { gtin: string; serial: string; lot?: string | null }, unit: { gtin: string; serial: string; lot?: string | null }): IdentityField[] {
+  const stated = identityRecord(carried);
+  const recorded = identityRecord(unit);
+  return (Object.keys(stated) as (keyof IdentityRecord)[]).filter((f): f is IdentityField => f !== 'typ' && stated[f] !== recorded[f]);
+}
+
+/** Whether the link carries exactly the unit's identity record (every field, none left out): the signed bytes are the same. */
+export function sameIdentity(carried: { gtin: string; serial: string; lot?: string | null }, unit: { gtin: string; serial: string; lot?: string | null }): boolean {
+  return identityMismatches(carried, unit).length === 0 && identityMismatches(unit, carried).length === 0;
+}
+
 const utf8 = new TextEncoder();
 
 /**

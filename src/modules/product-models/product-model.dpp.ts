@@ -19,7 +19,7 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 const percent = z.number().min(0).max(100);
 
 /** Only https links: a passport is shown on public pages and must not point at mixed content or scripts. */
-const httpsUrl = z.url({ protocol: /^https$/, hostname: z.regexes.domain, error: 'must be an https URL' }).max(2048);
+export const httpsUrl = z.url({ protocol: /^https$/, hostname: z.regexes.domain, error: 'must be an https URL' }).max(2048);
 
 /** ISO 3166-1 alpha-2, normalised to upper case. */
 const country = z

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { Organization } from '../organizations/organization.entity.js';
+import type { ProductLink } from './product-model.links.js';
 
 export const ProductModel = defineEntity({
   name: 'ProductModel',
@@ -17,6 +18,8 @@ export const ProductModel = defineEntity({
     maxLifetimeScans: p.integer().nullable(),
     /** Digital product passport data (materials, substances, repair, documents); see product-model.dpp.ts. */
     dpp: p.json<Record<string, unknown>>().nullable(),
+    /** Pages the brand publishes per GS1 link type (product-model.links.ts); the resolver redirects to them. */
+    links: p.json<ProductLink[]>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });
@@ -24,5 +27,6 @@ export type IProductModel = InferEntity<typeof ProductModel>;
 
 /** The fields readers of a model need (ProductModelType.from): an entity, or a plain row with its brand's id. */
 export type ProductModelView = Pick<IProductModel, 'id' | 'gtin' | 'name' | 'category' | 'warrantyMonths' | 'authorisedMarkets' | 'maxLifetimeScans' | 'createdAt' | 'dpp'> & {
+  links?: ProductLink[] | null;
   brand: { id: string };
 };

@@ -7,6 +7,7 @@ import { Organization, type OrgKind } from '../organizations/organization.entity
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { type Dpp, parseDpp } from './product-model.dpp.js';
 import { type IProductModel, ProductModel } from './product-model.entity.js';
+import { parseProductLinks } from './product-model.links.js';
 
 export type ProductModelInput = {
   gtin: string;
@@ -17,6 +18,8 @@ export type ProductModelInput = {
   maxLifetimeScans?: number | null;
   /** Raw JSON from the caller; validated by parseDpp. */
   dpp?: unknown;
+  /** Brand pages per GS1 link type; validated by parseProductLinks. */
+  links?: unknown;
 };
 
 /** Organisation kinds that read a model's full DPP whoever its brand is (authorities, recyclers, repairers). */
@@ -54,6 +57,7 @@ function normaliseInput(input: ProductModelInput) {
     maxLifetimeScans: intInRange('maxLifetimeScans', input.maxLifetimeScans, 1, 1_000_000_000),
     authorisedMarkets: normaliseMarkets(input.authorisedMarkets, 'authorisedMarkets'),
     dpp,
+    links: input.links === null || input.links === undefined ? null : parseProductLinks(input.links),
   };
 }
 

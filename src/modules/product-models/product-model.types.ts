@@ -3,6 +3,22 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import type { Dpp } from './product-model.dpp.js';
 import type { ProductModelView } from './product-model.entity.js';
 
+@ObjectType('ProductLink', { description: "A page the brand publishes for one GS1 link type of the model; the Digital Link resolver redirects `?linkType=` to it (307)." })
+export class ProductLinkType {
+  @Field(() => String, { description: 'A GS1 Web Vocabulary link type as a CURIE, e.g. gs1:pip.' }) linkType!: string;
+  @Field(() => String, { description: 'https URL of the page.' }) href!: string;
+  @Field(() => String) title!: string;
+  @Field(() => String, { nullable: true, description: 'Language of the page (en, en-GB).' }) lang?: string | null;
+}
+
+@InputType('ProductLinkInput', { description: 'A page for one GS1 link type: linkType (gs1:pip, gs1:instructions, …; not gs1:defaultLink or gs1:verificationService, which this resolver answers), an https href, a title, an optional language.' })
+export class ProductLinkInput {
+  @Field(() => String) linkType!: string;
+  @Field(() => String) href!: string;
+  @Field(() => String) title!: string;
+  @Field(() => String, { nullable: true }) lang?: string | null;
+}
+
 @ObjectType('ProductModel', { description: 'A product model: one GTIN of one brand, with its digital product passport (DPP) data.' })
 export class ProductModelType {
   @Field(() => ID) id!: string;
@@ -14,6 +30,8 @@ export class ProductModelType {
   authorisedMarkets!: string[];
   @Field(() => Int, { nullable: true, description: 'Lifetime scans of one unit above which a SCAN_COUNT alert fires.' })
   maxLifetimeScans?: number | null;
+  @Field(() => [ProductLinkType], { description: 'Pages the brand publishes per GS1 link type (public: they are in the resolver\'s linkset).' })
+  links!: ProductLinkType[];
   @Field(() => ID) brandId!: string;
   @Field(() => Date) createdAt!: Date;
   /** The full DPP; exposed only through the `dpp` field resolver, which decides the tier. */
@@ -29,6 +47,7 @@ export class ProductModelType {
       warrantyMonths: m.warrantyMonths ?? null,
       authorisedMarkets: m.authorisedMarkets,
       maxLifetimeScans: m.maxLifetimeScans ?? null,
+      links: (m.links ?? []).map((l) => ({ ...l, lang: l.lang ?? null })),
       brandId: m.brand.id,
       createdAt: m.createdAt,
       // Stored only after parseDpp, so the shape holds.
@@ -46,4 +65,5 @@ export class ProductModelInput {
   @Field(() => [String], { nullable: true, description: 'ISO 3166-1 alpha-2 country codes.' }) authorisedMarkets?: string[] | null;
   @Field(() => Int, { nullable: true, description: '1 to 1,000,000,000.' }) maxLifetimeScans?: number | null;
   @Field(() => GraphQLJSON, { nullable: true }) dpp?: unknown;
+  @Field(() => [ProductLinkInput], { nullable: true, description: 'At most 20, one per link type and language.' }) links?: ProductLinkInput[] | null;
 }

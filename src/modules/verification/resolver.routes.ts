@@ -3,13 +3,19 @@ import { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/config.js';
+import { rawQuery } from '../../db/raw.js';
 import { AppError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
 import { resolveViewer } from '../../graphql/request-context.js';
-import { Gs1Error, formatDigitalLink, parseDigitalLink } from '../../gs1/index.js';
+import { Gs1Error, formatGs1Link, parseGs1Link, type ParsedGs1Link } from '../../gs1/index.js';
 import { consume } from '../../server/rate-limit.js';
-import { Passport } from '../passports/passport.entity.js';
-import { type VerificationResult, verificationService } from './verification.service.js';
+import type { PassportStatus } from '../passports/passport.entity.js';
+import type { ProductLink } from '../product-models/product-model.links.js';
+import { chooseLink, type LinkContext, linksetBody, type OfferedLink, offeredLinks, redirectTarget, type RequestedLinkType, requestedLinkType } from './resolver.links.js';
+import { type Answer, errorPage, htmlPage, productPage } from './resolver.pages.js';
+import { verificationService } from './verification.service.js';
+
+export { escapeHtml } from './resolver.pages.js';
 
 export type DigitalLinkRouterDeps = {
   orm: MikroORM;
@@ -22,54 +28,42 @@ export type DigitalLinkRouterDeps = {
 const GS1 = 'https://gs1.org/voc/';
 const LINKSET = 'application/linkset+json';
 const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'";
-/** `linkType` values answered with the linkset, with HTML, and with the JSON verification result. */
-const LINKSET_TYPES = new Set(['linkset', 'all']);
-const HTML_TYPES = new Set(['gs1:pip', `${GS1}pip`, 'gs1:defaultLink', `${GS1}defaultLink`]);
-const JSON_TYPES = new Set(['gs1:verificationService', `${GS1}verificationService`]);
 
 type Format = 'html' | 'json' | 'linkset';
 
-function linkTypeOf(req: Request): string | undefined {
-  const v = req.query.linkType;
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** `?linkType=` wins; then the Accept header; anything else (browsers, no preference) gets the page. */
-function formatOf(req: Request): Format {
-  const linkType = linkTypeOf(req);
-  if (linkType && LINKSET_TYPES.has(linkType)) return 'linkset';
-  if (linkType && JSON_TYPES.has(linkType)) return 'json';
-  if (linkType && HTML_TYPES.has(linkType)) return 'html';
+/** The format the Accept header asks for; anything else (browsers, no preference) gets the page. */
+function negotiated(req: Request): Format {
   const best = req.accepts(['text/html', 'application/json', LINKSET]);
   if (best === LINKSET) return 'linkset';
   if (best === 'application/json') return 'json';
   return 'html';
 }
 
-export function escapeHtml(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/**
+ * What a resolve answers, from `?linkType=` and what is offered (`offered` null: a unit never minted, which
+ * has no links). A link this resolver serves is answered in place; a brand's page is a 307 redirect; a link
+ * type not offered is a 404 with the linkset of what is.
+ */
+type Action = { kind: 'serve'; format: Format } | { kind: 'redirect'; location: string } | { kind: 'notOffered' } | { kind: 'noLinks' };
+
+function decide(req: Request, requested: RequestedLinkType, offered: Map<string, OfferedLink[]> | null): Action {
+  if (requested.kind === 'none') {
+    const format = negotiated(req);
+    return format === 'linkset' && !offered ? { kind: 'noLinks' } : { kind: 'serve', format };
+  }
+  if (!offered) {
+    // An unknown unit still gets this resolver's own answer about it (the verification), never links.
+    if (requested.kind === 'type' && requested.curie === 'gs1:defaultLink') return { kind: 'serve', format: 'html' };
+    if (requested.kind === 'type' && requested.curie === 'gs1:verificationService') return { kind: 'serve', format: 'json' };
+    return { kind: 'noLinks' };
+  }
+  if (requested.kind === 'linkset') return { kind: 'serve', format: 'linkset' };
+  const links = requested.kind === 'type' ? offered.get(requested.curie) : undefined;
+  if (!links?.length) return { kind: 'notOffered' };
+  const link = chooseLink(links, (langs) => req.acceptsLanguages(langs));
+  if (link.serve) return { kind: 'serve', format: link.serve };
+  return { kind: 'redirect', location: redirectTarget(link.href, new URL(req.originalUrl, 'http://resolver').searchParams) };
 }
-
-const VERDICT_TEXT: Record<string, { title: string; summary: string; colour: string }> = {
-  AUTHENTIC: { title: 'Authentic', summary: 'This product is registered by its brand and the check found nothing wrong.', colour: '#0a5c2b' },
-  SUSPICIOUS: { title: 'Suspicious', summary: 'This product is registered, but something about this scan looks wrong.', colour: '#7a4a00' },
-  COUNTERFEIT: { title: 'Counterfeit', summary: 'This code failed the authenticity check. The product is probably not genuine.', colour: '#8b0000' },
-  UNKNOWN: { title: 'Unknown', summary: 'No product with this identity was ever registered.', colour: '#5a2a7a' },
-  REVOKED: { title: 'Revoked', summary: 'The brand has withdrawn this product passport.', colour: '#8b0000' },
-};
-
-const WHAT_TO_DO =
-  'Do not rely on this product being genuine. Keep the product and its packaging and receipt, do not pay or hand over personal details ' +
-  'to anyone because of this code, and contact the seller or the brand through its official website to report where you bought it.';
-
-type Answer = {
-  result: VerificationResult;
-  gtin: string;
-  serial: string;
-  lot?: string;
-  /** The Digital Link without `sig`: the identity the answer is about. */
-  anchor: string;
-};
 
 function jsonBody(a: Answer) {
   const { result } = a;
@@ -94,105 +88,42 @@ function jsonBody(a: Answer) {
   };
 }
 
-function linksetBody(a: Answer, config: Config) {
-  const base = config.resolverHost.replace(/\/+$/, '');
-  const title = a.result.model?.name ?? `GTIN ${a.gtin}`;
-  const entry: Record<string, unknown> = {
-    anchor: a.anchor,
-    [`${GS1}pip`]: [{ href: a.anchor, type: 'text/html', title: `${title}: product and verification page`, hreflang: ['en'] }],
-    [`${GS1}defaultLink`]: [{ href: a.anchor, type: 'text/html', title: 'Verification page', hreflang: ['en'] }],
-    [`${GS1}verificationService`]: [
-      { href: `${a.anchor}?linkType=gs1:verificationService`, type: 'application/json', title: 'Verification result (JSON)' },
-      { href: `${base}/graphql`, type: 'application/graphql-response+json', title: 'Verification API (GraphQL verifyScan)' },
-    ],
-  };
-  if (a.result.brand) {
-    entry.describedby = [{ href: `${base}/brands/${a.result.brand.id}/did.json`, type: 'application/did+json', title: 'Brand signing keys (did:web)' }];
-  }
-  return { linkset: [entry] };
-}
-
-function htmlPage(a: Answer): string {
-  const { result } = a;
-  const v = VERDICT_TEXT[result.verdict] ?? { title: result.verdict, summary: '', colour: '#333' };
-  const p = result.passport;
-  const rows: [string, string][] = [];
-  if (result.model) rows.push(['Product', result.model.name]);
-  if (result.model?.category) rows.push(['Category', result.model.category]);
-  if (result.brand) rows.push(['Brand', result.brand.name]);
-  rows.push(['GTIN', a.gtin], ['Serial number', a.serial]);
-  if (p?.lot) rows.push(['Lot', p.lot]);
-  if (p) rows.push(['Passport status', p.status.replace(/_/g, ' ').toLowerCase()]);
-  rows.push(['Checked at', result.scannedAt.toISOString()]);
-  const warn = result.verdict !== 'AUTHENTIC';
-  const heading = result.model ? `${result.model.name}` : 'Product verification';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${escapeHtml(v.title)}: ${escapeHtml(heading)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#111;background:#fff}
-.verdict{border:3px solid ${v.colour};border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
-.verdict h2{margin:0;color:${v.colour}}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
-.todo{border-left:4px solid ${v.colour};padding-left:1rem}
-</style>
-</head>
-<body>
-<main>
-<h1>${escapeHtml(heading)}</h1>
-<section class="verdict" aria-labelledby="verdict">
-<h2 id="verdict">Verdict: ${escapeHtml(v.title)}</h2>
-<p>${escapeHtml(v.summary)}</p>
-</section>
-<section aria-labelledby="details">
-<h2 id="details">Details</h2>
-<dl>
-${rows.map(([k, val]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(val)}</dd>`).join('\n')}
-</dl>
-</section>
-${
-  result.reasons.length
-    ? `<section aria-labelledby="reasons">
-<h2 id="reasons">Why</h2>
-<ul>
-${result.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('\n')}
-</ul>
-</section>`
-    : ''
-}
-${warn ? `<section class="todo" aria-labelledby="todo">\n<h2 id="todo">What to do</h2>\n<p>${escapeHtml(WHAT_TO_DO)}</p>\n</section>` : ''}
-<p><small>This check was recorded to help the brand detect counterfeits. No app or account is needed.</small></p>
-</main>
-</body>
-</html>
-`;
-}
-
 function sendError(res: Response, format: Format, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
   res.setHeader('cache-control', 'no-store');
   if (format === 'html') {
     res.setHeader('content-security-policy', HTML_CSP);
-    const title = status === 429 ? 'Too many requests' : status === 401 ? 'Not authorised' : 'Invalid product code';
-    res
-      .status(status)
-      .type('html')
-      .send(
-        `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(title)}</title>\n</head>\n<body>\n<main>\n<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n</main>\n</body>\n</html>\n`,
-      );
+    const title = status === 429 ? 'Too many requests' : status === 401 ? 'Not authorised' : status === 404 ? 'Not found' : 'Invalid product code';
+    res.status(status).type('html').send(errorPage(title, message));
     return;
   }
   res.status(status).json({ error: { code, message, ...extra } });
 }
 
+/** A product model with its brand, read for a product-level resolve and for HEAD (with the unit's status when `serial` is given). */
+type ModelRow = { name: string; category: string | null; links: ProductLink[] | null; brand_id: string; brand_name: string; status: PassportStatus | null };
+
+async function readModel(em: EntityManager, gtin: string, serial: string | null): Promise<ModelRow | undefined> {
+  const [row] = await rawQuery<ModelRow>(
+    em,
+    `select m.name, m.category, m.links, o.id as brand_id, o.name as brand_name, p.status
+       from product_model m join organization o on o.id = m.brand_id left join passport p on p.gtin = m.gtin and p.serial = $2
+      where m.gtin = $1`,
+    [gtin, serial ?? ''],
+  );
+  return row;
+}
+
+/** HTTP status of a unit's answer: 404 never minted, 410 at end of life, else 200. */
+const unitStatus = (status: PassportStatus | null | undefined) => (!status ? 404 : status === 'END_OF_LIFE' || status === 'RECYCLED' ? 410 : 200);
+
 /**
- * GS1 Digital Link resolver: `GET /01/{gtin}[/22/{cpv}][/10/{lot}]/21/{serial}[?sig=…]`. Every resolve (GET; a
- * HEAD only answers the status) is a recorded scan (verificationService.verifyScan). Answers an accessible HTML page, JSON or an RFC 9264 linkset by
- * content negotiation; 404 for identities never minted, 410 for units at end of life. Also serves
- * `/.well-known/gs1resolver`.
+ * GS1 Digital Link resolver: `GET /01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}][?sig=…][&linkType=…]`.
+ * A unit's resolve (GET; a HEAD only answers the status) is a recorded scan (verificationService.verifyScan),
+ * answered as an accessible HTML page, JSON or an RFC 9264 linkset by content negotiation or `linkType`; 404
+ * for identities never minted (with no links), 410 for units at end of life. A product-level link (no `/21/`)
+ * answers the model's page, JSON or linkset (404 when the GTIN is not registered) and records nothing. A link
+ * type the brand set a page for redirects there (307); one not offered is a 404 with the linkset of what is.
+ * Also serves `/.well-known/gs1resolver`.
  */
 export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
   const { orm, config, services, anonLimiter, log } = deps;
@@ -214,9 +145,63 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
     });
   });
 
+  /** Sends an action's answer; `serve` renders the served formats, `ctx` null for a unit never minted. */
+  function send(req: Request, res: Response, action: Action, status: number, ctx: LinkContext | null, serve: (format: Format) => void): void {
+    res.setHeader('cache-control', 'no-store');
+    if (ctx) res.setHeader('link', `<${ctx.anchor}?linkType=linkset>; rel="linkset"; type="${LINKSET}"`);
+    if (action.kind !== 'serve' || action.format !== 'html') res.setHeader('access-control-allow-origin', '*');
+    const head = req.method === 'HEAD';
+    if (action.kind === 'redirect') {
+      res.redirect(307, action.location);
+      return;
+    }
+    if (action.kind === 'noLinks' || (action.kind === 'notOffered' && !ctx)) {
+      if (head) return void res.status(404).end();
+      res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No unit with this identity was ever registered, so no links are offered for it' } });
+      return;
+    }
+    if (action.kind === 'notOffered') {
+      if (head) return void res.status(404).type(LINKSET).end();
+      res.status(404).type(LINKSET).send(JSON.stringify(linksetBody(ctx!)));
+      return;
+    }
+    if (head) return void res.status(status).type(action.format === 'html' ? 'html' : action.format === 'linkset' ? LINKSET : 'json').end();
+    if (action.format === 'linkset') {
+      res.status(status).type(LINKSET).send(JSON.stringify(linksetBody(ctx!)));
+      return;
+    }
+    if (action.format === 'html') {
+      res.setHeader('content-security-policy', HTML_CSP);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+    }
+    serve(action.format);
+  }
+
+  /** A product-level (or lot-level) link: the model's page, JSON or linkset; nothing is recorded. */
+  async function resolveProduct(req: Request, res: Response, parsed: ParsedGs1Link, requested: RequestedLinkType): Promise<void> {
+    const model = await readModel(orm.em.fork() as EntityManager, parsed.gtin, null);
+    if (!model) {
+      sendError(res, negotiated(req) === 'html' ? 'html' : 'json', 404, 'NOT_FOUND', `No product with GTIN ${parsed.gtin} is registered on this resolver`);
+      return;
+    }
+    const anchor = formatGs1Link({ host: root, gtin: parsed.gtin, cpv: parsed.cpv, lot: parsed.lot });
+    const ctx: LinkContext = { level: 'product', anchor, description: model.name, base: root, brandId: model.brand_id, brandLinks: model.links ?? [] };
+    const offered = offeredLinks(ctx);
+    send(req, res, decide(req, requested, offered), 200, ctx, (format) => {
+      const brand = { id: model.brand_id, name: model.brand_name };
+      if (format === 'json') {
+        res.status(200).json({ gtin: parsed.gtin, ...(parsed.lot ? { lot: parsed.lot } : {}), digitalLink: anchor, model: { name: model.name, category: model.category }, brand });
+        return;
+      }
+      res.status(200).type('html').send(productPage({ gtin: parsed.gtin, lot: parsed.lot, anchor, model: { name: model.name, category: model.category }, brand, brandLinks: model.links ?? [] }));
+    });
+  }
+
   router.get('/01/*splat', async (req, res, next) => {
-    const format = formatOf(req);
-    res.setHeader('vary', 'Accept');
+    res.setHeader('vary', 'Accept, Accept-Language');
+    const requested = requestedLinkType(req.query.linkType);
+    const errorFormat: Format = requested.kind === 'type' && requested.curie !== 'gs1:verificationService' ? 'html' : negotiated(req);
     try {
       let viewer: Viewer = { kind: 'ANONYMOUS' };
       if (req.headers.authorization) {
@@ -225,57 +210,57 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
         const wait = await consume(anonLimiter, req.ip ?? 'unknown');
         if (wait) {
           res.setHeader('retry-after', String(wait));
-          sendError(res, format, 429, 'RATE_LIMITED', 'Too many requests; slow down', { retryAfterSeconds: wait });
+          sendError(res, errorFormat, 429, 'RATE_LIMITED', 'Too many requests; slow down', { retryAfterSeconds: wait });
           return;
         }
       }
 
       const url = `${root}${req.originalUrl}`;
-      let parsed: ReturnType<typeof parseDigitalLink>;
+      let parsed: ParsedGs1Link;
       try {
-        parsed = parseDigitalLink(url);
+        parsed = parseGs1Link(url);
       } catch (e) {
         if (e instanceof Gs1Error) {
-          sendError(res, format, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`);
+          sendError(res, errorFormat, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`);
           return;
         }
         throw e;
       }
+      if (parsed.serial === undefined) {
+        await resolveProduct(req, res, parsed, requested);
+        return;
+      }
+      const serial = parsed.serial;
       // The anchor is the canonical identity on this resolver, without the signature.
-      const anchor = formatDigitalLink({ host: root, gtin: parsed.gtin, serial: parsed.serial, cpv: parsed.cpv, lot: parsed.lot });
+      const anchor = formatGs1Link({ host: root, gtin: parsed.gtin, serial, cpv: parsed.cpv, lot: parsed.lot });
+      const context = (model: { name: string; brandId: string; links: ProductLink[] | null | undefined }): LinkContext => ({
+        level: 'unit',
+        anchor,
+        description: `${model.name}, serial ${serial}`,
+        base: root,
+        brandId: model.brandId,
+        brandLinks: model.links ?? [],
+      });
       if (req.method === 'HEAD') {
         // A HEAD (link checkers, crawlers, prefetch) is not a scan: the status and headers a GET would
         // answer, from a read-only lookup, and nothing recorded.
-        const unit = await orm.em.fork().findOne(Passport, { gtin: parsed.gtin, serial: parsed.serial }, { fields: ['status'] });
-        const status = !unit ? 404 : unit.status === 'END_OF_LIFE' || unit.status === 'RECYCLED' ? 410 : 200;
-        res.setHeader('cache-control', 'no-store');
-        res.setHeader('link', `<${anchor}?linkType=linkset>; rel="linkset"; type="${LINKSET}"`);
-        res.status(status).type(format === 'html' ? 'html' : format === 'linkset' ? LINKSET : 'json').end();
+        const row = await readModel(orm.em.fork() as EntityManager, parsed.gtin, serial);
+        const ctx = row?.status ? context({ name: row.name, brandId: row.brand_id, links: row.links }) : null;
+        send(req, res, decide(req, requested, ctx ? offeredLinks(ctx) : null), unitStatus(row?.status), ctx, () => undefined);
         return;
       }
       const result = await verificationService.verifyScan(orm.em.fork() as EntityManager, services, viewer, { digitalLink: url }, req.ip ?? 'unknown', 'RESOLVER');
-      const answer: Answer = { result, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, anchor };
-
-      const status = !result.passport ? 404 : result.passport.status === 'END_OF_LIFE' || result.passport.status === 'RECYCLED' ? 410 : 200;
-      res.setHeader('cache-control', 'no-store');
-      res.setHeader('link', `<${anchor}?linkType=linkset>; rel="linkset"; type="${LINKSET}"`);
-      if (format === 'html') {
-        res.setHeader('content-security-policy', HTML_CSP);
-        res.setHeader('x-content-type-options', 'nosniff');
-        res.setHeader('referrer-policy', 'no-referrer');
-        res.status(status).type('html').send(htmlPage(answer));
-        return;
-      }
-      res.setHeader('access-control-allow-origin', '*');
-      if (format === 'linkset') {
-        res.status(status).type(LINKSET).send(JSON.stringify(linksetBody(answer, config)));
-        return;
-      }
-      res.status(status).json(jsonBody(answer));
+      const answer: Answer = { result, gtin: parsed.gtin, serial, lot: parsed.lot, anchor };
+      const ctx = result.passport && result.model ? context({ name: result.model.name, brandId: result.model.brand.id, links: result.model.links }) : null;
+      const status = unitStatus(result.passport?.status);
+      send(req, res, decide(req, requested, ctx ? offeredLinks(ctx) : null), status, ctx, (format) => {
+        if (format === 'html') res.status(status).type('html').send(htmlPage(answer));
+        else res.status(status).json(jsonBody(answer));
+      });
     } catch (e) {
       if (e instanceof AppError) {
         const status = e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'BAD_USER_INPUT' ? 400 : e.code === 'RATE_LIMITED' ? 429 : e.code === 'FORBIDDEN' ? 403 : 404;
-        sendError(res, format, status, e.code, e.message);
+        sendError(res, errorFormat, status, e.code, e.message);
         return;
       }
       log.error({ err: e, requestId: res.locals.requestId }, 'digital link resolve failed');

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { z } from 'zod';
-import { BadInputError } from '../../errors/app-error.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
 import { haversineKm, validCoordinates } from './geo.js';
 import { isReplay } from './nfc-sun.js';
+import type { IdentityField } from '../passports/identity.js';
+import { DEFAULT_THRESHOLDS, type RuleThresholds } from './thresholds.js';
 import { type AlertKind, SEVERITIES, type Severity, type Verdict } from './vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -23,6 +23,7 @@ import { type AlertKind, SEVERITIES, type Severity, type Verdict } from './vocab
 // ---------------------------------------------------------------------------------------------
 
 export { ALERT_KINDS, type AlertKind, SEVERITIES, type Severity, type Verdict, VERDICTS } from './vocabulary.js';
+export { DEFAULT_THRESHOLDS, parseRuleThresholds, type RuleThresholds, ruleThresholdsSchema, thresholdsFor } from './thresholds.js';
 
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
@@ -68,6 +69,11 @@ export type ScanFacts = {
    */
   clientKey: string;
   signature: SignatureCheck;
+  /**
+   * Fields of the signed identity record that the scanned link states differently from the unit's record
+   * (e.g. `lot`): the code is not one the brand printed for this unit. Empty or absent: none.
+   */
+  identityMismatch?: readonly IdentityField[];
   nfc?: NfcFacts | null;
 };
 
@@ -135,75 +141,6 @@ export function effectiveMarkets(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Thresholds
-// ---------------------------------------------------------------------------------------------
-
-export type RuleThresholds = {
-  /** IMPOSSIBLE_TRAVEL: fastest plausible travel between two scans (km/h); equal is still plausible. */
-  maxKmh: number;
-  /** IMPOSSIBLE_TRAVEL: pairs closer than this (km) are ignored (geolocation noise, neighbouring cities). */
-  minTravelKm: number;
-  /** SCAN_VELOCITY: more scans than this in an hour fire. */
-  maxScansPerHour: number;
-  /** SCAN_COUNT: more lifetime scans than this fire; null/absent = the model sets no ceiling. */
-  maxLifetimeScans?: number | null;
-  /** UNKNOWN_SERIAL turns CRITICAL once a client has probed this many distinct unknown serials in an hour. */
-  probeCriticalAfter: number;
-};
-
-export const DEFAULT_THRESHOLDS: Readonly<RuleThresholds> = Object.freeze({
-  maxKmh: 1000,
-  minTravelKm: 100,
-  maxScansPerHour: 20,
-  maxLifetimeScans: null,
-  probeCriticalAfter: 5,
-});
-
-/** Per-model overrides, all optional; unknown keys are refused so a typo cannot silently do nothing. */
-export const ruleThresholdsSchema = z
-  .strictObject({
-    maxKmh: z.number().positive().max(1_000_000),
-    minTravelKm: z.number().min(0).max(20_100),
-    maxScansPerHour: z.int().min(1).max(1_000_000),
-    maxLifetimeScans: z.int().min(1).max(1_000_000_000).nullable(),
-    probeCriticalAfter: z.int().min(1).max(1_000_000),
-  })
-  .partial();
-
-/**
- * Validates per-model overrides (null/undefined = none). Used when a model is written and again by
- * {@link thresholdsFor}, so a bad stored value fails loudly instead of disabling a rule.
- *
- * @throws BadInputError naming the first offending field.
- */
-export function parseRuleThresholds(input: unknown): Partial<RuleThresholds> {
-  if (input === null || input === undefined) return {};
-  const parsed = ruleThresholdsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = ['ruleThresholds', ...issue.path.map(String)].join('.');
-    throw new BadInputError(`${field}: ${issue.message}`, { field });
-  }
-  const out: Partial<RuleThresholds> = {};
-  for (const [k, v] of Object.entries(parsed.data)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
-/**
- * Effective thresholds for a product model: defaults, overridden by the model's `ruleThresholds`.
- * The lifetime ceiling comes from the model's own `maxLifetimeScans` column when set (it is the
- * documented, GraphQL-visible field), else from `ruleThresholds.maxLifetimeScans`, else none.
- */
-export function thresholdsFor(model: {
-  maxLifetimeScans?: number | null;
-  ruleThresholds?: Partial<RuleThresholds> | null;
-}): RuleThresholds {
-  const overrides = parseRuleThresholds(model.ruleThresholds);
-  const column = parseRuleThresholds({ maxLifetimeScans: model.maxLifetimeScans ?? null }).maxLifetimeScans;
-  return { ...DEFAULT_THRESHOLDS, ...overrides, maxLifetimeScans: column ?? overrides.maxLifetimeScans ?? null };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Rules
 // ---------------------------------------------------------------------------------------------
 
@@ -233,6 +170,8 @@ const REASON = {
   revokedUnit: "The brand has withdrawn this unit's passport.",
   goodSignature: "This code's signature matches the brand's key.",
   goodNfc: "This tag's secure message matches the brand's key.",
+  identityMismatch: (fields: readonly string[]) =>
+    `This code's ${fields.join(' and ')} ${fields.length === 1 ? 'does' : 'do'} not match the unit the brand registered under this serial number.`,
   registered: 'This unit is registered by its brand.',
   nothingUnusual: 'Nothing unusual was seen in its recent scans.',
 } as const;
@@ -249,20 +188,43 @@ export const unknownSerialRule: Rule = (_scan, unit, probe, t) => {
   };
 };
 
+/** The fields a scan's link states differently from its unit's signed identity record. */
+function mismatchOf(scan: ScanFacts): readonly IdentityField[] {
+  return scan.identityMismatch ?? [];
+}
+
+/**
+ * The link states a field of the signed identity record (the lot, say) that is not the unit's: a copied
+ * serial on a label the brand did not print. CRITICAL when the code carries a signature (a signed code was
+ * altered; its signature then fails too, and this alert, not INVALID_SIGNATURE, reports it), HIGH without.
+ */
+export const identityMismatchRule: Rule = (scan, unit) => {
+  const fields = mismatchOf(scan);
+  if (!unit.known || fields.length === 0) return null;
+  return {
+    kind: 'IDENTITY_MISMATCH',
+    severity: scan.signature === 'ABSENT' ? 'HIGH' : 'CRITICAL',
+    reason: REASON.identityMismatch(fields),
+    evidence: { fields: [...fields], signature: scan.signature },
+  };
+};
+
 /**
  * The carried signature fails, was made by a revoked key, or the NFC SUN MAC fails (the tag's
  * signature). One finding per scan; evidence says which. Only for GTINs a brand here owns: for an
- * unregistered GTIN there is no key to check against and no one to alert.
+ * unregistered GTIN there is no key to check against and no one to alert. A signature that fails because
+ * the link's identity was altered is reported by {@link identityMismatchRule} instead.
  */
 export const invalidSignatureRule: Rule = (scan, unit) => {
   if (!unit.gtinKnown && !unit.known) return null;
-  const sigBad = scan.signature === 'INVALID' || scan.signature === 'REVOKED_KEY';
+  const altered = unit.known && mismatchOf(scan).length > 0;
+  const sigBad = (scan.signature === 'INVALID' && !altered) || scan.signature === 'REVOKED_KEY';
   const nfcBad = scan.nfc?.valid === false;
   if (!sigBad && !nfcBad) return null;
   return {
     kind: 'INVALID_SIGNATURE',
     severity: 'CRITICAL',
-    reason: scan.signature === 'INVALID' ? REASON.badSignature : scan.signature === 'REVOKED_KEY' ? REASON.revokedKey : nfcFailure(scan.nfc!),
+    reason: scan.signature === 'INVALID' && !altered ? REASON.badSignature : scan.signature === 'REVOKED_KEY' ? REASON.revokedKey : nfcFailure(scan.nfc!),
     evidence: {
       signature: scan.signature,
       nfcMac: scan.nfc ? (scan.nfc.valid || scan.nfc.binding ? 'VALID' : 'INVALID') : 'ABSENT',
@@ -417,6 +379,7 @@ export const tamperReportedRule: Rule = (_scan, unit) => {
 /** Every scan rule, in evaluation (and output) order. WARRANTY_FRAUD_RISK belongs to warranty claims, not scans. */
 export const RULES: readonly Rule[] = Object.freeze([
   unknownSerialRule,
+  identityMismatchRule,
   invalidSignatureRule,
   impossibleTravelRule,
   scanVelocityRule,
@@ -456,7 +419,8 @@ export function evaluateRules(
  *    alert: suspect, but it may be a typo or a registry lag, so the consumer is not told "fake").
  * 3. Unit REVOKED, or signature under a revoked key → REVOKED: the brand's own withdrawal
  *    outranks everything we might infer, and already tells the consumer not to trust it.
- * 4. Signature INVALID or NFC MAC invalid → COUNTERFEIT.
+ * 4. The link states a signed identity field (lot…) that is not the unit's, signature INVALID, or NFC
+ *    MAC invalid → COUNTERFEIT (an altered identity is the reason given, not the signature it breaks).
  * 5. Any finding of severity ≥ MEDIUM → SUSPICIOUS.
  * 6. Otherwise AUTHENTIC (also with no carried signature: the registry lookup vouches for the unit).
  *
@@ -471,7 +435,9 @@ export function verdictFor(unit: UnitFacts, scan: ScanFacts, findings: readonly 
   const answer = (verdict: Verdict, primary: string[]) => ({ verdict, reasons: [...new Set([...primary, ...ranked])] });
 
   const sigFailures: string[] = [];
-  if (scan.signature === 'INVALID') sigFailures.push(REASON.badSignature);
+  const altered = unit.known ? mismatchOf(scan) : [];
+  if (altered.length) sigFailures.push(REASON.identityMismatch(altered));
+  else if (scan.signature === 'INVALID') sigFailures.push(REASON.badSignature);
   if (scan.signature === 'REVOKED_KEY') sigFailures.push(REASON.revokedKey);
   if (scan.nfc?.valid === false) sigFailures.push(nfcFailure(scan.nfc));
 

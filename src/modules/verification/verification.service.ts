@@ -2,7 +2,6 @@ import { createHmac, type KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import AsyncLock from 'async-lock';
 import { newId } from '../../crypto/random.js';
-import { fromBase64Url, verify } from '../../crypto/ed25519.js';
 import { derivedSecretKey } from '../../crypto/master-key.js';
 import { statementBatcher } from '../../db/batch.js';
 import { type OrmConnection, preparedQuery, rawQuery } from '../../db/raw.js';
@@ -11,16 +10,16 @@ import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, isValidSerial, parseGtin, parseIdentifier } from '../../gs1/index.js';
 import type { AlertMessage } from '../alerts/alert-bus.js';
 import { type AlertFiring, type AlertRow, type AlertSubject, alertColumns, alertParams, alertsFromRows, alertUpsertCtes, alertUpsertFrom, FIRING_COLUMNS, FRAUD_ALERT_TOPIC, firingRow, raiseAlerts, UPSERTED_ALERTS } from '../alerts/alert.service.js';
-import { SigningKey } from '../keys/signing-key.entity.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
-import { identityBytes } from '../passports/identity.js';
 import { nfcTagService, parseSunInput, type SunInput } from '../nfc-tags/nfc-tag.service.js';
 import type { IPassport } from '../passports/passport.entity.js';
 import type { ProductModelView } from '../product-models/product-model.entity.js';
+import type { ProductLink } from '../product-models/product-model.links.js';
 import { validCoordinates } from './geo.js';
+import { checkIdentity, type IdentityCheck } from './identity-check.js';
 import { NfcSunError, parseSunQuery } from './nfc-sun.js';
-import { effectiveMarkets, evaluateRules, type RecentScan, type ScanFacts, type SignatureCheck, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
+import { effectiveMarkets, evaluateRules, type RecentScan, type ScanFacts, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
 import type { VerdictValue } from './scan-event.entity.js';
 
 export type ScanInput = {
@@ -58,7 +57,7 @@ export type VerificationResult = {
 const scanPepper = (masterKey: Uint8Array): KeyObject => derivedSecretKey(masterKey, 'scan-client');
 
 const MODEL_AND_BRAND = `m.id as model_id, m.gtin as model_gtin, m.name as model_name, m.category, m.warranty_months, m.authorised_markets,
-  m.max_lifetime_scans, m.dpp, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes`;
+  m.max_lifetime_scans, m.dpp, m.links as model_links, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes`;
 
 /** A unit with its model, brand, batch markets and the status of the key that signed it. */
 const UNIT_COLUMNS = `p.id, p.gtin, p.serial, p.lot, p.status, p.signature, p.kid, b.destination_markets, k.status as key_status, ${MODEL_AND_BRAND}`;
@@ -229,10 +228,11 @@ function parseScan(viewer: Viewer, input: ScanInput) {
   let gtin: string;
   let serial: string;
   let sig: string | undefined;
+  let lot: string | undefined;
   try {
     if (input.digitalLink) {
       const id = parseIdentifier(input.digitalLink);
-      ({ gtin, serial, sig } = id);
+      ({ gtin, serial, sig, lot } = id);
     } else if (input.gtin && input.serial) {
       gtin = parseGtin(input.gtin);
       if (!isValidSerial(input.serial)) throw bad('serial', '1 to 20 characters of the GS1 AI 21 character set');
@@ -258,7 +258,7 @@ function parseScan(viewer: Viewer, input: ScanInput) {
     at = input.at;
   }
   const nfc = parseNfc(input);
-  return { gtin, serial, sig, lat: input.latitude ?? null, lon: input.longitude ?? null, country, deviceId: input.deviceId ?? null, nfc, at, live: !input.at };
+  return { gtin, serial, lot, sig, lat: input.latitude ?? null, lon: input.longitude ?? null, country, deviceId: input.deviceId ?? null, nfc, at, live: !input.at };
 }
 
 /** The SUN message of a scan: `input.nfc`, or the `picc_data` / `cmac` a tag appended to the Digital Link (both: they must agree). */
@@ -275,28 +275,6 @@ function parseNfc(input: ScanInput): SunInput | null {
   }
   if (given && (given.piccData !== carried.piccData || given.cmac !== carried.cmac)) throw bad('nfc', 'differs from the picc_data and cmac in digitalLink');
   return carried;
-}
-
-/**
- * Checks the carried signature. Equal to the stored one: valid with no arithmetic (the server holds the
- * record); `storedKeyStatus` is the status of the key that made the stored signature, read with the unit.
- */
-async function checkSignature(em: EntityManager, passport: ScannedPassport | null, storedKeyStatus: string | null, brandId: string | null, scan: { gtin: string; serial: string; sig?: string }): Promise<SignatureCheck> {
-  if (storedKeyStatus === 'REVOKED') return 'REVOKED_KEY';
-  if (!scan.sig) return 'ABSENT';
-  if (passport?.signature && passport.signature === scan.sig) return 'VALID';
-  if (!brandId) return 'INVALID';
-  let signature: Uint8Array;
-  try {
-    signature = fromBase64Url(scan.sig);
-  } catch {
-    return 'INVALID';
-  }
-  const message = identityBytes({ gtin: scan.gtin, serial: scan.serial, lot: passport?.lot });
-  for (const key of await em.find(SigningKey, { brand: brandId })) {
-    if (verify(signature, message, Buffer.from(key.publicKey, 'base64url'))) return key.status === 'REVOKED' ? 'REVOKED_KEY' : 'VALID';
-  }
-  return 'INVALID';
 }
 
 type FactsRow = { hour: number; lifetime: number; tamper: boolean; recent: { at: string; lat: number | null; lon: number | null; country: string | null }[] };
@@ -346,6 +324,7 @@ type UnitRow = {
   authorised_markets: string[];
   max_lifetime_scans: number | null;
   dpp: Record<string, unknown> | null;
+  model_links: ProductLink[] | null;
   model_created_at: string;
   brand_id: string;
   brand_name: string;
@@ -389,6 +368,7 @@ function lookedOf(row: UnitRow | undefined): Looked {
     authorisedMarkets: row.authorised_markets,
     maxLifetimeScans: row.max_lifetime_scans,
     dpp: row.dpp,
+    links: row.model_links,
     createdAt: new Date(row.model_created_at),
     brand: { id: row.brand_id },
   };
@@ -400,7 +380,7 @@ type ParsedScan = ReturnType<typeof parseScan>;
 type Client = { key: string; deviceHash: string | null };
 
 /** The rules on what was looked up: the findings, the verdict and its reasons. */
-function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, signature: SignatureCheck, nfc: ScanFacts['nfc']) {
+function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, identity: IdentityCheck, nfc: ScanFacts['nfc']) {
   const { passport, model } = looked;
   const scanFacts: ScanFacts = {
     at: scan.at,
@@ -408,7 +388,8 @@ function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, 
     ...(scan.country ? { country: scan.country } : {}),
     ...(client.deviceHash ? { deviceHash: client.deviceHash } : {}),
     clientKey: client.key,
-    signature,
+    signature: identity.signature,
+    identityMismatch: identity.mismatch,
     nfc,
   };
   const unit: UnitFacts = passport
@@ -428,8 +409,8 @@ function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, 
 }
 
 /** The 15 parameters of the scan insert. */
-function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number, signature: SignatureCheck, verdict: VerdictValue, reasons: string[], channel: string): unknown[] {
-  return [newId(), looked.passport?.id ?? null, seq, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, client.deviceHash, client.key, channel, signature, verdict, reasons];
+function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number, identity: IdentityCheck, verdict: VerdictValue, reasons: string[], channel: string): unknown[] {
+  return [newId(), looked.passport?.id ?? null, seq, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, client.deviceHash, client.key, channel, identity.signature, verdict, reasons];
 }
 
 /** One scan of a batched read (see {@link SCAN_SQL}'s `read`). */
@@ -533,9 +514,9 @@ const scanTurns = new AsyncLock({ maxPending: Number.POSITIVE_INFINITY });
 async function record(em: EntityManager, services: AppServices, scan: ParsedScan, client: Client, channel: string, looked: Looked, facts: Facts): Promise<VerificationResult | null> {
   const statements = scanStatements(em);
   const brandId = looked.brand?.id ?? null;
-  const signature = await checkSignature(em, looked.passport, looked.keyStatus, brandId, scan);
-  const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, null);
-  const values = scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel);
+  const identity = await checkIdentity(em, looked.passport, looked.keyStatus, brandId, scan);
+  const { findings, verdict, reasons } = decide(scan, client, looked, facts, identity, null);
+  const values = scanRow(scan, client, looked, facts.lifetime + 1, identity, verdict, reasons, channel);
   let alerts: AlertMessage[] = [];
   if (findings.length === 0 || !brandId) {
     if (!(await statements.insert(values))) return null;
@@ -622,12 +603,12 @@ async function recordLocked(em: EntityManager, services: AppServices, scan: Pars
         // A live scan is stamped once it holds the unit's lock, so stamps follow the order scans are counted in.
         if (scan.live) scan.at = new Date();
         const brandId = brand?.id ?? null;
-        const signature = await checkSignature(tx, passport, looked.keyStatus, brandId, scan);
+        const identity = await checkIdentity(tx, passport, looked.keyStatus, brandId, scan);
         // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
         const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
         const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
-        const { findings, verdict, reasons } = decide(scan, client, looked, facts, signature, nfc);
-        await rawQuery(tx, SCAN_SQL.insertScan, scanRow(scan, client, looked, facts.lifetime + 1, signature, verdict, reasons, channel));
+        const { findings, verdict, reasons } = decide(scan, client, looked, facts, identity, nfc);
+        await rawQuery(tx, SCAN_SQL.insertScan, scanRow(scan, client, looked, facts.lifetime + 1, identity, verdict, reasons, channel));
         const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
         return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
       });

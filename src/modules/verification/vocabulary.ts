@@ -5,6 +5,7 @@ export type Verdict = (typeof VERDICTS)[number];
 export const ALERT_KINDS = [
   'UNKNOWN_SERIAL',
   'INVALID_SIGNATURE',
+  'IDENTITY_MISMATCH',
   'IMPOSSIBLE_TRAVEL',
   'SCAN_VELOCITY',
   'SCAN_COUNT',
