@@ -1,4 +1,5 @@
 import bwipjs from 'bwip-js';
+import QRCode from 'qrcode';
 import { BadInputError } from '../../errors/app-error.js';
 
 /** QR (ISO/IEC 18004), or Data Matrix (ISO/IEC 16022) holding the same Digital Link URI, or a GS1 element-string Data Matrix (FNC1). */
@@ -20,8 +21,16 @@ export function encoderOptions(text: string, o: SymbolOptions): bwipjs.RenderOpt
   return { bcid: BCID[o.symbology], text, ...(o.symbology === 'qr' ? { eclevel: o.ec } : {}) };
 }
 
-/** Encodes `text` to its module matrix. */
+/**
+ * Encodes `text` to its module matrix: QR with `qrcode` (four times faster than BWIPP, which matters for a
+ * 100,000-label sheet), Data Matrix with bwip-js. The PNG route draws with bwip-js itself (it renders the
+ * human-readable text too), so a unit's PNG and SVG may pick different, equally valid QR versions or masks.
+ */
 export function encode(text: string, o: SymbolOptions): Matrix {
+  if (o.symbology === 'qr') {
+    const { modules } = QRCode.create(text, { errorCorrectionLevel: o.ec });
+    return { width: modules.size, height: modules.size, dark: (x, y) => modules.get(y, x) === 1 };
+  }
   const [sym] = bwipjs.raw(encoderOptions(text, o)) as unknown as { pixs: number[]; pixx: number; pixy: number }[];
   if (!sym) throw new Error('the encoder produced no symbol');
   const { pixs, pixx, pixy } = sym;
