@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
+import { CLAIM_CODE_ATTEMPTS_PER_HOUR } from '../../src/modules/ownership/ownership.service.js';
 import { testServerUrl } from '../support/database.js';
 import { liveSubscription, sleep, until, withFlippedSignature } from '../support/live.js';
 import { type PrivateRedis, requireRedisServer, startPrivateRedis } from '../support/private-redis.js';
@@ -58,7 +62,7 @@ async function ship(s: TestServer, key: string, passportId: string): Promise<str
 
 /** Sum of a metric's samples whose labels include `labels`, from the server's own registry. */
 async function metricValue(s: TestServer, name: string, labels: Record<string, string>): Promise<number> {
-  const metric = s.metrics.registry.getSingleMetric(name);
+  const metric = s.metrics?.registry.getSingleMetric(name);
   if (!metric) return 0;
   const { values } = await metric.get();
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
@@ -121,6 +125,37 @@ describe.skipIf(!run)('Redis killed and restarted under live subscribers', () =>
     expect(back()).toBe(true);
     expect((await a.gql('{ me { kind } }')).status).toBe(200); // the restarted Redis holds a fresh budget
     expect(await metricValue(a, 'dpp_rate_limit_degraded', { limiter: 'dpp:rl:anon' })).toBe(0);
+  });
+
+  it('decides claim-code limits in process, within the timeout, while Redis hangs (SIGSTOP), and in Redis again after', async () => {
+    const raw = new Redis(redis!.url);
+    const limiter = a.services.claimCodeLimiter;
+    const inRedis = async (key: string) => (await raw.get(`dpp:rl:claim-code:${key}`)) !== null;
+    const warm = randomUUID();
+    for (const end = Date.now() + 10_000; !(await inRedis(warm)) && Date.now() < end; await sleep(100)) await limiter.consume(warm);
+    expect(await inRedis(warm)).toBe(true);
+    const fellBack = await metricValue(a, 'dpp_rate_limit_fallback_total', { limiter: 'dpp:rl:claim-code' });
+
+    redis!.pause();
+    try {
+      const unit = randomUUID();
+      const outcomes: string[] = [];
+      for (let i = 0; i <= CLAIM_CODE_ATTEMPTS_PER_HOUR; i++) {
+        const started = Date.now();
+        const decided = limiter.consume(unit).then(() => 'taken', (e: unknown) => (e instanceof RateLimiterRes ? 'limited' : String(e)));
+        outcomes.push(await Promise.race([decided, sleep(3000).then(() => 'hung')]));
+        expect(Date.now() - started).toBeLessThan(2000); // the old client waited for an answer that never came
+      }
+      expect(outcomes).toEqual([...Array<string>(CLAIM_CODE_ATTEMPTS_PER_HOUR).fill('taken'), 'limited']);
+      expect(await metricValue(a, 'dpp_rate_limit_fallback_total', { limiter: 'dpp:rl:claim-code' })).toBeGreaterThanOrEqual(fellBack + CLAIM_CODE_ATTEMPTS_PER_HOUR + 1);
+      expect(logs.some((l) => l.limiter === 'dpp:rl:claim-code' && /rate limiter degraded/.test(l.msg))).toBe(true);
+    } finally {
+      redis!.resume();
+    }
+    const after = randomUUID();
+    for (const end = Date.now() + 10_000; !(await inRedis(after)) && Date.now() < end; await sleep(100)) await limiter.consume(after);
+    expect(await inRedis(after)).toBe(true);
+    raw.disconnect();
   });
 
   // Two replicas share one database: two processes cannot share an embedded PGlite.

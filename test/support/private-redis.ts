@@ -13,6 +13,9 @@ export type PrivateRedis = {
   kill(): Promise<void>;
   /** Starts it again on the same port (empty). */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: connections stay open and commands go unanswered (a hung Redis), then it carries on. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 };
 
@@ -69,5 +72,6 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, kill, restart: start, stop: kill };
+  const signal = (name: NodeJS.Signals) => void child?.kill(name);
+  return { url: `redis://127.0.0.1:${port}`, port, kill, restart: start, stop: kill, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
 }
