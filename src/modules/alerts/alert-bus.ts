@@ -33,6 +33,8 @@ export type AlertFanOut = {
   readonly replicaId: string;
   /** False while Redis is unreachable: the relay does not try to announce, it keeps rows pending. */
   ready(): boolean;
+  /** Grows each time the connection to Redis is (re)established: the relay then looks for rows still owed. */
+  generation(): number;
   alerts(messages: readonly AlertMessage[], origin: string): Promise<void>;
   passportEvents(notices: readonly PassportEventNotice[], origin: string): Promise<void>;
 };

@@ -25,7 +25,8 @@ async function announced(bus: AlertBus, send: (fanOut: AlertFanOut) => Promise<v
  * Marks claimed rows delivered here (`published_at`, `published_by` this replica) and, when the other
  * replicas were told too, announced (`relayed_at`); rows left unannounced wait for {@link announcePending}.
  */
-async function markDelivered(tx: EntityManager, bus: AlertBus, ids: readonly string[], relayed: boolean): Promise<void> {
+async function markDelivered(tx: EntityManager, bus: AlertBus, ids: readonly string[], relayed: boolean, owe: () => void): Promise<void> {
+  if (!relayed) owe();
   await rawQuery(
     tx,
     'update outbox_message set published_at = now(), published_by = $2, relayed_at = case when $3::boolean then now() end where id = any($1::uuid[])',
@@ -41,7 +42,7 @@ const noticesOf = (events: [string, string][] | null) => (events ?? []).map(([pa
  * replica's subscribers, announces them across replicas, and marks them, in one transaction: the same
  * at-least-once contract as alerts. Answers the number of rows claimed.
  */
-async function publishPassportEvents(tx: EntityManager, bus: AlertBus): Promise<number> {
+async function publishPassportEvents(tx: EntityManager, bus: AlertBus, owe: () => void): Promise<number> {
   const rows = await rawQuery<{ id: string; events: [string, string][] }>(
     tx,
     `select o.id, o.payload->'events' as events from outbox_message o where o.published_at is null and o.topic = $1
@@ -51,12 +52,12 @@ async function publishPassportEvents(tx: EntityManager, bus: AlertBus): Promise<
   if (!rows.length) return 0;
   for (const row of rows) bus.publishPassportEvents(noticesOf(row.events));
   const relayed = await announced(bus, (f) => Promise.all(rows.map((r) => f.passportEvents(noticesOf(r.events), f.replicaId))).then(() => undefined));
-  await markDelivered(tx, bus, rows.map((r) => r.id), relayed);
+  await markDelivered(tx, bus, rows.map((r) => r.id), relayed, owe);
   return rows.length;
 }
 
 /** Delivers up to {@link ALERT_ROWS_PER_CYCLE} pending alert rows here, announces them, and marks them, in one transaction. Answers the rows claimed. */
-async function publishAlerts(tx: EntityManager, bus: AlertBus): Promise<number> {
+async function publishAlerts(tx: EntityManager, bus: AlertBus, owe: () => void): Promise<number> {
   const rows = await rawQuery<Row>(
     tx,
     `select o.id as outbox_id, ${alertColumns('a')}
@@ -69,7 +70,7 @@ async function publishAlerts(tx: EntityManager, bus: AlertBus): Promise<number> 
   const messages = rows.map(alertFromRow);
   for (const m of messages) bus.publish(m);
   const relayed = await announced(bus, (f) => f.alerts(messages, f.replicaId));
-  await markDelivered(tx, bus, rows.map((r) => r.outbox_id), relayed);
+  await markDelivered(tx, bus, rows.map((r) => r.outbox_id), relayed, owe);
   return rows.length;
 }
 
@@ -111,7 +112,7 @@ async function announcePending(tx: EntityManager, bus: AlertBus, topic: OutboxTo
   return ids.length;
 }
 
-const PUBLISHERS: Record<OutboxTopic, { publish: (tx: EntityManager, bus: AlertBus) => Promise<number>; perCycle: number }> = {
+const PUBLISHERS: Record<OutboxTopic, { publish: (tx: EntityManager, bus: AlertBus, owe: () => void) => Promise<number>; perCycle: number }> = {
   [OUTBOX_TOPICS.fraudAlert]: { publish: publishAlerts, perCycle: ALERT_ROWS_PER_CYCLE },
   [OUTBOX_TOPICS.passportEvent]: { publish: publishPassportEvents, perCycle: EVENT_ROWS_PER_CYCLE },
 };
@@ -140,26 +141,43 @@ export function startOutboxRelay(orm: MikroORM, bus: AlertBus, log: Logger, inte
   let stopped = false;
   /** Set when stop() begins: no new cycle starts, the one running finishes. */
   let stopping = false;
+  /**
+   * Whether rows may wait to be announced across replicas: at start (a previous run's, or a dead replica's),
+   * after this replica left some unannounced, and after every reconnect to Redis (`generation` changes).
+   */
+  let owed = true;
+  let checkedGeneration = -1;
+  const owe = () => (owed = true);
+  const announceOwed = async (topics: ReadonlySet<OutboxTopic>) => {
+    const fanOut = bus.fanOut;
+    if (!fanOut?.ready() || (!owed && fanOut.generation() === checkedGeneration)) return;
+    const generation = fanOut.generation();
+    owed = false;
+    try {
+      for (const topic of topics) {
+        for (;;) {
+          const sent = await orm.em.fork().transactional((tx) => announcePending(tx, bus, topic));
+          if (sent) log.info({ topic, rows: sent }, 'announced to other replicas what was delivered while Redis was away');
+          if (sent < PUBLISHERS[topic].perCycle) break;
+        }
+      }
+      checkedGeneration = generation;
+    } catch (err) {
+      owed = true; // Redis left again: the rows stay pending
+      log.debug({ err }, 'announcing pending outbox rows failed; will retry');
+    }
+  };
   const cycle = async (topics: ReadonlySet<OutboxTopic>, withPending: boolean): Promise<number> => {
     let total = 0;
     for (const topic of topics) {
       const { publish, perCycle } = PUBLISHERS[topic];
       for (;;) {
-        const claimed = await orm.em.fork().transactional((tx) => publish(tx, bus));
+        const claimed = await orm.em.fork().transactional((tx) => publish(tx, bus, owe));
         total += claimed;
         if (claimed < perCycle) break;
       }
-      if (!withPending) continue;
-      try {
-        for (;;) {
-          const sent = await orm.em.fork().transactional((tx) => announcePending(tx, bus, topic));
-          if (sent) log.info({ topic, rows: sent }, 'announced to other replicas what was delivered here while Redis was away');
-          if (sent < perCycle) break;
-        }
-      } catch (err) {
-        log.debug({ err, topic }, 'announcing pending outbox rows failed; will retry'); // Redis left again: the rows stay pending
-      }
     }
+    if (withPending) await announceOwed(topics);
     return total;
   };
   // A kick during a cycle may concern rows that cycle's query no longer sees: run once more right after.

@@ -79,7 +79,9 @@ export function createRedisAlertBus(redisUrl: string, log: Logger, opts: { timeo
     publisherDown = true;
   });
   publisher.on('close', () => (publisherDown = true));
+  let generation = 0;
   publisher.on('ready', () => {
+    generation++;
     if (publisherDown) {
       log.info('redis alert publisher back; announcing what other replicas missed');
       announceFrom = Date.now() + settleMs;
@@ -120,6 +122,7 @@ export function createRedisAlertBus(redisUrl: string, log: Logger, opts: { timeo
     fanOut: {
       replicaId,
       ready: () => !closed && publisher.status === 'ready' && Date.now() >= announceFrom,
+      generation: () => generation,
       alerts: (messages, origin) => announce(ALERT_CHANNEL, messages.map((m) => withOrigin(origin, m))),
       passportEvents: (notices, origin) =>
         notices.length ? announce(PASSPORT_EVENT_CHANNEL, [withOrigin(origin, { events: notices.map((n) => [n.passportId, n.eventId]) })]) : Promise.resolve(),
