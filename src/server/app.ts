@@ -58,7 +58,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
     const masterKey = loadMasterKey(config, log);
     // Alerts reach this process's subscribers directly; with Redis they are also announced to every other replica.
-    alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log, { timeoutMs: Math.max(1000, config.redisTimeoutMs) }) : createInProcessAlertBus();
+    alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
     // Other processes revoke keys too on a PostgreSQL server; embedded PGlite has this process only.
     if (config.databaseUrl && config.apiKeyCacheMs > 0) apiKeyListener = await startApiKeyListener(config.databaseUrl, apiKeys, log);
