@@ -28,6 +28,7 @@ const schema = z.object({
     .string()
     .refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL')
     .optional(),
+  DPP_REDIS_TIMEOUT_MS: int(10, 10_000).default(150),
   DPP_BOOTSTRAP_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   WEBAUTHN_RP_ID: z.string().min(1).default('localhost'),
   WEBAUTHN_ORIGINS: origins.optional(),
@@ -68,6 +69,8 @@ export type Config = {
   dataDir: string;
   dbPoolSize: number;
   redisUrl?: string;
+  /** How long a request waits on Redis for a rate-limit decision before the limit is counted in this process instead. */
+  redisTimeoutMs: number;
   bootstrapApiKey?: string;
   webauthn: {
     rpId: string;
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DPP_DATA_DIR,
     dbPoolSize: e.DPP_DB_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    redisTimeoutMs: e.DPP_REDIS_TIMEOUT_MS,
     bootstrapApiKey: e.DPP_BOOTSTRAP_API_KEY,
     webauthn: {
       rpId: e.WEBAUTHN_RP_ID,

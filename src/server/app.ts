@@ -16,8 +16,8 @@ import { type ApiKeyListener, startApiKeyListener } from '../modules/organizatio
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { CLAIM_CODE_ATTEMPTS_PER_HOUR } from '../modules/ownership/ownership.service.js';
 import { createArmor, createHttpApp } from './http.js';
-import { createMetrics } from './metrics.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createRateLimiter, limiterHealth } from './rate-limit.js';
 import { attachGraphqlWs } from './ws.js';
 
 export type RunningServer = {
@@ -26,6 +26,8 @@ export type RunningServer = {
   db: Database;
   bootstrap: BootstrapResult;
   services: AppServices;
+  /** This instance's Prometheus registry and counters (what `/metrics` serves). */
+  metrics: Metrics;
   /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis, the revocation listener and the database. */
   close(): Promise<void>;
 };
@@ -40,12 +42,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const bootstrap = await bootstrapPlatform(db.orm, config, log);
     const schema = await getSchema();
     const metrics = createMetrics();
-    redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
-    redis?.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
-    const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, redis });
+    // Rate limits never queue a command for a Redis that is away: it fails at once and the limiter decides in process.
+    redis = config.redisUrl
+      ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: Math.max(1000, config.redisTimeoutMs), connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 100, 1000) })
+      : undefined;
+    let redisDown = false;
+    redis?.on('error', (err) => {
+      if (!redisDown) log.warn({ err: err.message }, 'redis unreachable (rate limits); retrying');
+      redisDown = true;
+    });
+    redis?.on('ready', () => (redisDown = false));
+    const health = limiterHealth(log, metrics);
+    const limiterOn = { redis, timeoutMs: config.redisTimeoutMs, health };
+    const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, ...limiterOn });
 
     const masterKey = loadMasterKey(config, log);
-    // With Redis, alerts fan out to every replica's subscribers; without it, to this process's only.
+    // Alerts reach this process's subscribers directly; with Redis they are also announced to every other replica.
     alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
     // Other processes revoke keys too on a PostgreSQL server; embedded PGlite has this process only.
@@ -56,7 +68,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyStore: new LocalEncryptedKeyStore(masterKey),
       alertBus,
       webauthn: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: config.webauthn.origins },
-      claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, redis }),
+      claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, ...limiterOn }),
       apiKeys,
     };
 
@@ -95,6 +107,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       db,
       bootstrap,
       services,
+      metrics,
       close() {
         closing ??= (async () => {
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)

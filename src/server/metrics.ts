@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one server instance (a registry per instance, so tests can run several). */
 export function createMetrics() {
@@ -24,6 +24,19 @@ export function createMetrics() {
     name: 'dpp_http_requests_total',
     help: 'HTTP requests by route and status',
     labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+
+  const rateLimitFallbacks = new Counter({
+    name: 'dpp_rate_limit_fallback_total',
+    help: 'Rate-limit decisions taken in this process because Redis was not ready or did not answer in time',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+  });
+  const rateLimitDegraded = new Gauge({
+    name: 'dpp_rate_limit_degraded',
+    help: '1 while a Redis-backed rate limiter counts in this process (per replica) instead of in Redis',
+    labelNames: ['limiter'] as const,
     registers: [registry],
   });
 
@@ -58,6 +71,8 @@ export function createMetrics() {
     apolloPlugin,
     httpMiddleware,
     countHttp,
+    rateLimitFallback: (limiter: string) => rateLimitFallbacks.inc({ limiter }),
+    rateLimitDegraded: (limiter: string, degraded: boolean) => rateLimitDegraded.set({ limiter }, degraded ? 1 : 0),
     /** graphql-ws operations are counted here, since Apollo never sees them. */
     recordWs(operation: string | null | undefined, type: string, ok: boolean, seconds: number) {
       graphqlRequests.inc({ operation: label(operation), type, outcome: ok ? 'ok' : 'error', transport: 'ws' });
