@@ -14,7 +14,7 @@ import { Migration20261207172054_open_warranty_claim } from './Migration20261207
 import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
-export const migrations: MigrationObject[
+export const migrations: MigrationObject[] = [
   { name: 'Migration20261124194530_foundation', class: Migration20261124194530_foundation },
   { name: 'Migration20261124195422_passports', class: Migration20261124195422_passports },
   { name: 'Migration20261124202627_lifecycle', class: Migration20261124202627_lifecycle },
