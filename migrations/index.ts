@@ -8,6 +8,7 @@ import { Migration20261124221406_owners } from './Migration20261124221406_owners
 import { Migration20261124232818_mint_costs } from './Migration20261124232818_mint_costs.js';
 import { Migration20261125004600_scan_seq } from './Migration20261125004600_scan_seq.js';
 import { Migration20261125035505_probe_time } from './Migration20261125035505_probe_time.js';
+import { Migration20261207173016_custody_event_id } from './Migration20261207173016_custody_event_id.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124232818_mint_costs', class: Migration20261124232818_mint_costs },
   { name: 'Migration20261125004600_scan_seq', class: Migration20261125004600_scan_seq },
   { name: 'Migration20261125035505_probe_time', class: Migration20261125035505_probe_time },
+  { name: 'Migration20261207173016_custody_event_id', class: Migration20261207173016_custody_event_id },
 ];

@@ -3,8 +3,9 @@ import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root, UseMiddleware } from
 import { Access } from '../../graphql/access.js';
 import type { Context } from '../../graphql/context.js';
 import type { AppendedEvent } from '../history/history.service.js';
-import { RequireTier } from '../passports/passport.access.js';
+import { RequireTier, passportTier, tierAtLeast } from '../passports/passport.access.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
+import { type EventMember, exportPassport } from './custody-export.js';
 import { custodyService } from './custody.service.js';
 import { CaptureResult, CustodyEventInput } from './custody.types.js';
 
@@ -43,6 +44,15 @@ export class CustodyFieldResolver {
   })
   async epcis(@Root() p: PassportType, @Ctx() ctx: Context): Promise<Record<string, unknown>> {
     const events = await ctx.loaders.custodyEventsByPassport.load(p.id);
-    return custodyService.exportPassport(p, events, ctx.services.config.resolverHost) as unknown as Record<string, unknown>;
+    const ids = [...new Set(events.map((e) => e.payload.eventID).filter((id): id is string => typeof id === 'string'))];
+    const members = new Map<string, readonly EventMember[]>();
+    (await ctx.loaders.custodyEventMembers.loadMany(ids)).forEach((m, i) => {
+      if (m instanceof Error) throw m;
+      members.set(ids[i]!, m);
+    });
+    // Other units an event names are shown only where the caller could read their own EPCIS export.
+    const canSee = (brandId: string) => tierAtLeast(passportTier(ctx.viewer, brandId), 'AUTHORITY');
+    const doc = exportPassport(p, events, ctx.services.config.resolverHost, (id) => members.get(id), canSee);
+    return doc as unknown as Record<string, unknown>;
   }
 }

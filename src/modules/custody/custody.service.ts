@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../../crypto/random.js';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
@@ -32,7 +33,12 @@ export const MAX_UNIT_EVENTS_PER_CAPTURE = 100_000;
  * so it needs no @context prefix that could clash with one a partner already uses.
  */
 export const COUNTRY_EXTENSION = 'urn:dpp:epcis:country';
-const FUTURE_TOLERANCE_MS = 86_400_000;
+/**
+ * How far ahead of this server's clock a custody event's time may lie: the recorder's clock may run a little
+ * fast, but an event dated later than that has not happened yet, and it would sit in the history before
+ * events that happen in the meantime.
+ */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export type CustodyInput = {
   passportIds: readonly string[];
@@ -54,10 +60,20 @@ export type CustodyPayload = {
   eventID: string;
   eventTimeZoneOffset: string;
   action: CaptureAction;
-  bizStep: string;
+  /** Absent when the EPCIS event had none. */
+  bizStep?: string;
   disposition?: string;
   readPoint?: string;
   bizLocation?: string;
+  readPointExtensions?: Record<string, unknown>;
+  bizLocationExtensions?: Record<string, unknown>;
+  /** Standard EPCIS fields kept as given, not interpreted (sensorElementList, certificationInfo, persistentDisposition). */
+  kept?: Record<string, unknown>;
+  /**
+   * This unit's position in the event's epcList (absent when it was reached through its lot). Export
+   * rebuilds the event's epcList from every unit whose history holds the event, in this order.
+   */
+  epcIndex?: number;
   /** ISO 3166-1 alpha-2 country of the event (a recordCustodyEvent field; an extension in EPCIS documents). */
   country?: string;
   /** Lots named by a class-level quantityList. */
@@ -72,8 +88,6 @@ export type CustodyPayload = {
   namespaces?: Record<string, string>;
 };
 
-/** One stored CUSTODY event, as export reads it. */
-export type StoredCustodyEvent = { id: string; occurredAt: Date; payload: Record<string, unknown> };
 
 function custodian(viewer: Viewer): { organizationId: string; orgKind: OrgKind } {
   // @Access already refuses other callers; services are also called directly, so they check again.
@@ -108,13 +122,19 @@ function vocab<T>(normalise: (v: unknown) => T, value: unknown, field: string): 
   }
 }
 
+const FUTURE_MESSAGE = `lies in the future: at most ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of the server's clock are accepted`;
+
 function checkEventTime(t: Date | null | undefined): Date | undefined {
   if (t === null || t === undefined) return undefined;
   const ms = t instanceof Date ? t.getTime() : Number.NaN;
-  if (Number.isNaN(ms) || ms < 0 || ms > Date.now() + FUTURE_TOLERANCE_MS) {
-    throw new BadInputError('eventTime: an RFC 3339 time after 1970 and not more than a day in the future', { field: 'eventTime' });
-  }
+  if (Number.isNaN(ms) || ms < 0) throw new BadInputError('eventTime: an RFC 3339 time after 1970', { field: 'eventTime' });
+  if (ms > Date.now() + MAX_CLOCK_SKEW_MS) throw new BadInputError(`eventTime ${t.toISOString()} ${FUTURE_MESSAGE}`, { field: 'eventTime' });
   return t;
+}
+
+/** The refusal of an event dated before a unit it names was made (its passport's manufacturedAt). */
+function beforeManufacture(eventTime: Date, what: string, manufacturedAt: Date): string {
+  return `eventTime ${eventTime.toISOString()} predates the manufacture of ${what} (${manufacturedAt.toISOString()}): a unit's history starts when it was made`;
 }
 
 /** An exactly-spelled ISO 3166-1 alpha-2 code (upper case), or undefined. */
@@ -128,7 +148,7 @@ function exactCountry(value: unknown): string | undefined {
 }
 
 /** Drops undefined members, so stored payloads and exported events carry only what is there. */
-function defined<T extends Record<string, unknown>>(o: T): T {
+export function defined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
@@ -151,6 +171,9 @@ function capturedPayload(e: CapturedObjectEvent): CustodyPayload {
     disposition: e.disposition,
     readPoint: e.readPoint,
     bizLocation: e.bizLocation,
+    readPointExtensions: e.readPointExtensions,
+    bizLocationExtensions: e.bizLocationExtensions,
+    kept: e.kept,
     country,
     quantityList: e.quantityList?.map(({ gtin, lot, quantity, uom }) => defined({ gtin, lot, quantity, uom })),
     bizTransactionList: e.bizTransactionList,
@@ -173,15 +196,14 @@ function rejectDocument(what: string, issues: EpcisIssue[], eventCount: number):
 /** Checks that need no database: times the history accepts, payloads it can store. */
 function precheck(events: readonly CapturedObjectEvent[]): CustodyPayload[] {
   const issues: EpcisIssue[] = [];
-  const latest = Date.now() + FUTURE_TOLERANCE_MS;
+  const latest = Date.now() + MAX_CLOCK_SKEW_MS;
   const payloads = events.map((e, index) => {
     const t = e.eventTime.getTime();
-    if (t < 0 || t > latest) {
-      issues.push({ index, eventID: e.eventID, path: 'eventTime', message: 'eventTime must be after 1970 and not more than a day in the future' });
-    }
+    if (t < 0) issues.push({ index, eventID: e.eventID, path: 'eventTime', message: 'eventTime must be after 1970' });
+    else if (t > latest) issues.push({ index, eventID: e.eventID, path: 'eventTime', message: `eventTime ${e.eventTime.toISOString()} ${FUTURE_MESSAGE}` });
     const payload = capturedPayload(e);
-    // Room for the per-unit marker (viaLot) that the builder may add.
-    if (Buffer.byteLength(JSON.stringify(payload)) + 16 > MAX_PAYLOAD_BYTES) {
+    // Room for the per-unit markers (viaLot, epcIndex) that the builder adds.
+    if (Buffer.byteLength(JSON.stringify(payload)) + 32 > MAX_PAYLOAD_BYTES) {
       issues.push({ index, eventID: e.eventID, path: '', message: `event is larger than the ${MAX_PAYLOAD_BYTES} bytes one history event may hold` });
     }
     return payload;
@@ -190,8 +212,9 @@ function precheck(events: readonly CapturedObjectEvent[]): CustodyPayload[] {
   return payloads;
 }
 
-type UnitRow = { id: string; brand_id: string; gtin: string; key: string };
-type PlannedEvent = { index: number; event: CapturedObjectEvent; payload: CustodyPayload; unitIds: string[]; byEpc: Set<string> };
+type UnitRow = { id: string; brand_id: string; gtin: string; key: string; manufactured_at: Date | string };
+/** `epcIndex`: each unit named in epcList → its position there (units reached through a lot are absent). */
+type PlannedEvent = { index: number; event: CapturedObjectEvent; payload: CustodyPayload; unitIds: string[]; epcIndex: Map<string, number> };
 
 const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
 
@@ -217,7 +240,7 @@ async function resolveUnits(
     const pairs = [...serials.values()];
     const rows = await rawQuery<UnitRow>(
       tx,
-      `select p.id, p.brand_id, p.gtin, p.serial as key from passport p
+      `select p.id, p.brand_id, p.gtin, p.serial as key, p.manufactured_at from passport p
        join unnest($1::text[], $2::text[]) as u(gtin, serial) on p.gtin = u.gtin and p.serial = u.serial`,
       [pairs.map((x) => x[0]), pairs.map((x) => x[1])],
     );
@@ -227,7 +250,7 @@ async function resolveUnits(
     const pairs = [...lots.values()];
     const rows = await rawQuery<UnitRow>(
       tx,
-      `select p.id, p.brand_id, p.gtin, p.lot as key from passport p
+      `select p.id, p.brand_id, p.gtin, p.lot as key, p.manufactured_at from passport p
        join unnest($1::text[], $2::text[]) as u(gtin, lot) on p.gtin = u.gtin and p.lot = u.lot
        order by p.id`,
       [pairs.map((x) => x[0]), pairs.map((x) => x[1])],
@@ -238,15 +261,18 @@ async function resolveUnits(
   const issues: EpcisIssue[] = [];
   let unitEvents = 0;
   const planned = events.map((event, index): PlannedEvent => {
-    const byEpc = new Set<string>();
+    const epcIndex = new Map<string, number>();
     const units = new Map<string, { row: UnitRow; uri: string }>();
+    const t = event.eventTime.getTime();
+    const made = (row: UnitRow) => new Date(row.manufactured_at);
     event.epcs.forEach((u, i) => {
       const row = bySerial.get(pairKey(u.gtin, u.serial));
       if (!row) {
         issues.push({ index, eventID: event.eventID, path: `epcList[${i}]`, message: `unknown identifier ${u.uri}: no passport has GTIN ${u.gtin} and serial ${u.serial}` });
         return;
       }
-      byEpc.add(row.id);
+      if (t < made(row).getTime()) issues.push({ index, eventID: event.eventID, path: 'eventTime', message: beforeManufacture(event.eventTime, `epcList[${i}] ${u.uri}`, made(row)) });
+      epcIndex.set(row.id, i);
       units.set(row.id, { row, uri: u.uri });
     });
     (event.quantityList ?? []).forEach((q, i) => {
@@ -255,6 +281,8 @@ async function resolveUnits(
         issues.push({ index, eventID: event.eventID, path: `quantityList[${i}].epcClass`, message: `unknown identifier ${q.epcClass}: no minted unit has GTIN ${q.gtin} and lot ${q.lot}` });
         return;
       }
+      const latest = rows.reduce((a, r) => (made(r) > a ? made(r) : a), made(rows[0]!));
+      if (t < latest.getTime()) issues.push({ index, eventID: event.eventID, path: 'eventTime', message: beforeManufacture(event.eventTime, `units of quantityList[${i}] ${q.epcClass}`, latest) });
       for (const row of rows) if (!units.has(row.id)) units.set(row.id, { row, uri: q.epcClass });
     });
     unitEvents += units.size;
@@ -264,9 +292,13 @@ async function resolveUnits(
         throw new ForbiddenError(`EPCIS event ${index} names ${foreign.uri} (passport ${foreign.row.id}), a unit of another brand; a brand records custody of its own units only`);
       }
     }
-    return { index, event, payload: payloads[index]!, unitIds: [...units.keys()], byEpc };
+    return { index, event, payload: payloads[index]!, unitIds: [...units.keys()], epcIndex };
   });
-  if (issues.length > 0) throw rejectDocument('name unknown units', issues, events.length);
+  if (issues.length > 0) {
+    const unknown = issues.some((i) => i.message.startsWith('unknown identifier'));
+    const early = issues.some((i) => !i.message.startsWith('unknown identifier'));
+    throw rejectDocument(unknown && early ? 'name unknown units or predate them' : unknown ? 'name unknown units' : 'predate the units they name', issues, events.length);
+  }
   if (unitEvents > MAX_UNIT_EVENTS_PER_CAPTURE) {
     throw new BadInputError(`EPCIS document rejected: it names ${unitEvents} unit events; at most ${MAX_UNIT_EVENTS_PER_CAPTURE} are accepted per document`, {
       errors: [{ path: 'epcisBody.eventList', message: `at most ${MAX_UNIT_EVENTS_PER_CAPTURE} (event, unit) pairs` }],
@@ -318,32 +350,6 @@ async function claimEventIds(tx: EntityManager, captureId: string, eventIds: rea
   return new Set(rows.map((r) => r.event_id));
 }
 
-/** One stored CUSTODY event of `unit` as an EPCIS ObjectEvent to export (the unit alone in epcList). */
-export function toExportEvent(e: StoredCustodyEvent, unit: { gtin: string; serial: string }): ExportEvent {
-  const p = e.payload as Partial<CustodyPayload>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const extensions = { ...(p.extensions ?? {}) };
-  if (typeof p.country === 'string') extensions[COUNTRY_EXTENSION] = p.country;
-  return defined({
-    eventID: str(p.eventID) ?? `urn:uuid:${e.id}`,
-    eventTime: e.occurredAt,
-    eventTimeZoneOffset: str(p.eventTimeZoneOffset) ?? '+00:00',
-    action: p.action === 'ADD' ? 'ADD' : 'OBSERVE',
-    bizStep: str(p.bizStep) ?? 'other',
-    disposition: str(p.disposition),
-    readPoint: str(p.readPoint),
-    bizLocation: str(p.bizLocation),
-    epcs: p.viaLot === true ? [] : [{ gtin: unit.gtin, serial: unit.serial }],
-    quantityList: p.quantityList,
-    bizTransactionList: p.bizTransactionList as ExportEvent['bizTransactionList'],
-    sourceList: p.sourceList as ExportEvent['sourceList'],
-    destinationList: p.destinationList as ExportEvent['destinationList'],
-    ilmd: p.ilmd,
-    extensions: Object.keys(extensions).length > 0 ? extensions : undefined,
-    namespaces: p.namespaces,
-  }) as ExportEvent;
-}
-
 /**
  * Supply-chain custody: CUSTODY lifecycle events recorded one at a time or captured from EPCIS 2.0 documents,
  * and each passport's custody history exported as an EPCIS 2.0 document. Every status move goes through
@@ -382,15 +388,25 @@ export const custodyService = {
     const spec: EventSpec = { type: 'CUSTODY', occurredAt: eventTime ?? null, actorId: org.organizationId, payload, bizStep };
     const requestHash = sha256Hex(canonicalJson({ passportIds: ids, payload, eventTime: eventTime?.toISOString() ?? null }));
 
+    // Each unit's place in the event's epcList: the order the caller listed them in.
+    const position = new Map(ids.map((id, i) => [id, i]));
     return em.transactional(async (tx) => {
       const captureId = newId();
       await claimCapture(tx as EntityManager, captureId, org.organizationId, null, requestHash, 1);
       await claimEventIds(tx as EntityManager, captureId, [payload.eventID]);
+      if (eventTime !== undefined) {
+        const [early] = await rawQuery<{ id: string; manufactured_at: Date | string }>(
+          tx as EntityManager,
+          'select id, manufactured_at from passport where id = any($1::uuid[]) and manufactured_at > $2 order by manufactured_at desc limit 1',
+          [ids.filter(isUuid), eventTime.toISOString()],
+        );
+        if (early) throw new BadInputError(beforeManufacture(eventTime, `passport ${early.id}`, new Date(early.manufactured_at)), { field: 'eventTime' });
+      }
       const results = await historyService.appendEventsForMany(tx as EntityManager, ids, (p) => {
         if (org.orgKind === 'BRAND' && p.brandId !== org.organizationId) {
           throw new ForbiddenError(`Passport ${p.id} belongs to another brand; a brand records custody of its own units only`);
         }
-        return spec;
+        return { ...spec, payload: { ...payload, epcIndex: position.get(p.id)! } };
       });
       return results[0]!.event;
     });
@@ -440,12 +456,12 @@ export const custodyService = {
       let accepted = 0;
       for (const p of planned) {
         if (!fresh.has(p.event.eventID)) continue;
-        const base = { type: 'CUSTODY' as const, occurredAt: p.event.eventTime, actorId: org.organizationId, bizStep: p.event.bizStep };
+        const base = { type: 'CUSTODY' as const, occurredAt: p.event.eventTime, actorId: org.organizationId, bizStep: p.event.bizStep ?? null };
         try {
-          await historyService.appendEventsForMany(tx, p.unitIds, (unit) => ({
-            ...base,
-            payload: p.byEpc.has(unit.id) ? p.payload : { ...p.payload, viaLot: true },
-          }));
+          await historyService.appendEventsForMany(tx, p.unitIds, (unit) => {
+            const i = p.epcIndex.get(unit.id);
+            return { ...base, payload: i === undefined ? { ...p.payload, viaLot: true } : { ...p.payload, epcIndex: i } };
+          });
         } catch (err) {
           throw withEvent(err, p.index, p.event.eventID, events.length);
         }
@@ -454,17 +470,6 @@ export const custodyService = {
       await rawQuery(tx, 'update epcis_capture set event_count = $1 where id = $2', [accepted, captureId]);
       return { captureId, accepted, duplicates: events.length - accepted, replayed: false };
     });
-  },
-
-  /**
-   * A passport's custody history as an EPCIS 2.0 JSON-LD document (id `urn:uuid:<passport id>`): one
-   * ObjectEvent per CUSTODY event, oldest first, naming this unit (or its lot, for class-level events).
-   */
-  exportPassport(unit: { id: string; gtin: string; serial: string }, events: readonly StoredCustodyEvent[], resolverHost: string): EpcisDocumentJson {
-    return exportDocument(
-      events.map((e) => toExportEvent(e, unit)),
-      { documentId: `urn:uuid:${unit.id}`, creationDate: new Date(), resolverHost },
-    );
   },
 };
 

@@ -5,18 +5,22 @@ import {
   checkBizTransactions,
   checkEpcs,
   checkJsonObject,
+  checkKept,
   checkLocation,
   checkQuantityList,
   checkSourceDest,
   checkUri,
   checkVocab,
 } from './epcis-checks.js';
-import { OFFSET, contextNamespaces, derivedEventId, isPlainObject, kindOf, parseRfc3339 } from './epcis-json.js';
+import { type Json, OFFSET, contextNamespaces, derivedEventId, isPlainObject, kindOf, parseRfc3339 } from './epcis-json.js';
+import { schemaIssues } from './epcis-schema.js';
 import {
   type CaptureAction,
   type CapturedObjectEvent,
   type EpcisIssue,
+  KEPT_EVENT_FIELDS,
   MAX_EVENTS,
+  MAX_KEPT_BYTES,
   MAX_FIELD_LENGTH,
   MAX_REPORTED_ISSUES,
 } from './epcis-types.js';
@@ -55,13 +59,12 @@ const EVENT_KEYS = new Set([
   'ilmd',
 ]);
 
-/** Standard ObjectEvent fields this service refuses rather than silently drop. */
-const UNSUPPORTED_EVENT_KEYS: Record<string, string> = {
-  sensorElementList: 'sensor data (sensorElementList) is not supported',
-  persistentDisposition: 'persistentDisposition is not supported',
-  certificationInfo: 'certificationInfo is not supported',
+const KEPT_KEYS: ReadonlySet<string> = new Set(KEPT_EVENT_FIELDS);
+
+/** Standard ObjectEvent fields refused, with the reason (an error declaration would rewrite a past event). */
+const REFUSED_EVENT_KEYS: Record<string, string> = {
   errorDeclaration:
-    'error declarations are not supported: the history is append-only, capture a new corrective event instead',
+    'error declarations are refused: the history is append-only and an earlier event cannot be declared void; capture a new corrective event instead',
 };
 
 const OTHER_EVENT_TYPES = new Set(['AggregationEvent', 'TransactionEvent', 'TransformationEvent', 'AssociationEvent']);
@@ -81,7 +84,7 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   if (raw.type !== 'ObjectEvent') {
     const t = raw.type;
     if (typeof t === 'string' && OTHER_EVENT_TYPES.has(t)) {
-      report('type', `${t} is not supported: only ObjectEvent (action OBSERVE, or ADD for commissioning) is accepted`);
+      report('type', `${t} is refused: only ObjectEvents are captured, since the other types name units in roles (parent, child, input, output) that a unit's custody history does not record`);
     } else if (t === undefined) {
       report('type', 'type is required and must be "ObjectEvent"');
     } else {
@@ -99,8 +102,8 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   const extensions: Record<string, unknown> = {};
   let hasExtensions = false;
   for (const key of Object.keys(raw)) {
-    if (EVENT_KEYS.has(key)) continue;
-    const reason = UNSUPPORTED_EVENT_KEYS[key];
+    if (EVENT_KEYS.has(key) || KEPT_KEYS.has(key)) continue;
+    const reason = REFUSED_EVENT_KEYS[key];
     if (reason !== undefined) fail(key, reason);
     else if (key.includes(':')) {
       extensions[key] = raw[key];
@@ -135,17 +138,12 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   }
 
   const bizStep = raw.bizStep === undefined ? undefined : checkVocab(normaliseBizStep, raw.bizStep, 'bizStep', fail);
-  if (raw.bizStep === undefined) fail('bizStep', 'bizStep is required (a CBV 2.0 business step, e.g. "shipping")');
 
   const action = raw.action;
-  if (action === 'ADD') {
-    if (bizStep !== undefined && bizStep !== 'commissioning') {
-      fail('action', `action ADD is accepted only with bizStep commissioning, not ${bizStep}`);
-    }
-  } else if (action === 'DELETE') {
-    fail('action', 'action DELETE is not supported: record end of life with an OBSERVE event (e.g. bizStep decommissioning or destroying)');
-  } else if (action !== 'OBSERVE') {
-    fail('action', action === undefined ? 'action is required (OBSERVE, or ADD for commissioning)' : 'action must be OBSERVE, or ADD for commissioning');
+  if (action === 'DELETE') {
+    fail('action', 'action DELETE is refused: it says the units ceased to exist, which the unit\'s status would not show; record end of life with an OBSERVE event (bizStep decommissioning or destroying)');
+  } else if (action !== 'OBSERVE' && action !== 'ADD') {
+    fail('action', action === undefined ? 'action is required (OBSERVE or ADD)' : 'action must be OBSERVE or ADD');
   }
 
   const disposition =
@@ -167,6 +165,8 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
     else ilmd = checkJsonObject(raw.ilmd, 'ilmd', fail);
   }
   const ext = hasExtensions ? checkJsonObject(extensions, 'extensions', fail) : undefined;
+  const keptFields = Object.fromEntries(KEPT_EVENT_FIELDS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
+  const kept = Object.keys(keptFields).length > 0 ? checkKept(keptFields, '', MAX_KEPT_BYTES, fail) : undefined;
 
   let namespaces: Record<string, string> | undefined;
   if (ext !== undefined) {
@@ -183,7 +183,7 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
     fail('@context', '@context must be a URI, an object or an array of those');
   }
 
-  if (!ok || eventID === undefined || typeof eventTime === 'string' || bizStep === undefined || epcs === undefined) {
+  if (!ok || eventID === undefined || typeof eventTime === 'string' || epcs === undefined) {
     return { eventID: eventID ?? givenId };
   }
   const event: CapturedObjectEvent = {
@@ -191,12 +191,15 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
     eventTime,
     eventTimeZoneOffset: offset as string,
     action: action as CaptureAction,
-    bizStep,
     epcs,
   };
+  if (bizStep !== undefined) event.bizStep = bizStep;
   if (disposition !== undefined) event.disposition = disposition;
-  if (readPoint !== undefined) event.readPoint = readPoint;
-  if (bizLocation !== undefined) event.bizLocation = bizLocation;
+  if (readPoint !== undefined) event.readPoint = readPoint.id;
+  if (readPoint?.extensions !== undefined) event.readPointExtensions = readPoint.extensions;
+  if (bizLocation !== undefined) event.bizLocation = bizLocation.id;
+  if (bizLocation?.extensions !== undefined) event.bizLocationExtensions = bizLocation.extensions;
+  if (kept !== undefined) event.kept = kept;
   if (quantityList !== undefined && quantityList.length > 0) event.quantityList = quantityList;
   if (bizTransactionList !== undefined) event.bizTransactionList = bizTransactionList;
   if (sourceList !== undefined) event.sourceList = sourceList;
@@ -205,6 +208,31 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   if (ext !== undefined) event.extensions = ext;
   if (namespaces !== undefined) event.namespaces = namespaces;
   return { event, eventID };
+}
+
+/**
+ * GS1's schema first: a document it refuses is rejected with its problems alone (our rules would only
+ * repeat them less precisely). An overlong eventList is refused before the schema walks it.
+ */
+function rejectBySchema(doc: Json): void {
+  const list = isPlainObject(doc.epcisBody) ? doc.epcisBody.eventList : undefined;
+  if (Array.isArray(list) && list.length > MAX_EVENTS) {
+    const message = `epcisBody.eventList holds ${list.length} events; at most ${MAX_EVENTS} are accepted per document`;
+    throw new BadInputError(`EPCIS document rejected: ${message}`, { errors: [{ path: 'epcisBody.eventList', message }], errorCount: 1 });
+  }
+  const found = schemaIssues(doc);
+  if (found.length === 0) return;
+  const withIds = found.map((issue) => {
+    const id = issue.index === undefined || !Array.isArray(list) ? undefined : (list[issue.index] as Json | undefined)?.eventID;
+    return typeof id === 'string' && id.length <= MAX_FIELD_LENGTH ? { ...issue, eventID: id } : issue;
+  });
+  const events = new Set(found.filter((i) => i.index !== undefined).map((i) => i.index)).size;
+  const details: Record<string, unknown> = { errors: withIds.slice(0, MAX_REPORTED_ISSUES), errorCount: withIds.length };
+  if (withIds.length > MAX_REPORTED_ISSUES) details.truncated = true;
+  throw new BadInputError(
+    `EPCIS document rejected: it does not validate against GS1's EPCIS 2.0 JSON schema (${found.length} problem${found.length === 1 ? '' : 's'}${events > 0 ? `, in ${events} event${events === 1 ? '' : 's'}` : ''})`,
+    details,
+  );
 }
 
 /**
@@ -239,6 +267,7 @@ export function parseCaptureDocument(doc: unknown): { events: CapturedObjectEven
       errorCount: 1,
     });
   }
+  rejectBySchema(doc);
 
   if (doc.type !== 'EPCISDocument') {
     docFail(
@@ -267,9 +296,6 @@ export function parseCaptureDocument(doc: unknown): { events: CapturedObjectEven
   if (!isPlainObject(body)) {
     docFail('epcisBody', 'epcisBody is required and must be an object with an eventList');
   } else {
-    for (const key of Object.keys(body)) {
-      if (key !== 'eventList' && !key.includes(':')) docFail(`epcisBody.${key}`, `unknown epcisBody field "${key.slice(0, 100)}"`);
-    }
     const list = body.eventList;
     if (!Array.isArray(list)) docFail('epcisBody.eventList', 'epcisBody.eventList is required and must be an array');
     else if (list.length === 0) docFail('epcisBody.eventList', 'epcisBody.eventList must hold at least one event');

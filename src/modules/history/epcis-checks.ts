@@ -43,15 +43,34 @@ export function checkVocab<T>(normalise: (v: unknown) => T, value: unknown, path
   }
 }
 
-export function checkLocation(value: unknown, path: string, report: Report): string | undefined {
+/** A readPoint or bizLocation: its `id`, and any other fields (user extensions, which GS1's schema allows) as given. */
+export function checkLocation(
+  value: unknown,
+  path: string,
+  report: Report,
+): { id: string; extensions?: Record<string, unknown> } | undefined {
   if (!isPlainObject(value)) {
     report(path, `${path} must be an object {"id": "<uri>"}, got ${kindOf(value)}`);
     return undefined;
   }
-  for (const key of Object.keys(value)) {
-    if (key !== 'id') report(`${path}.${key}`, `${path} supports only "id"`);
+  const id = checkUri(value.id, `${path}.id`, report);
+  const { id: _id, ...rest } = value;
+  if (id === undefined) return undefined;
+  if (Object.keys(rest).length === 0) return { id };
+  const extensions = checkKept(rest, path, MAX_EXTENSION_BYTES, report);
+  return extensions === undefined ? undefined : { id, extensions };
+}
+
+/** A JSON copy of fields kept as given, at most `maxBytes` of canonical JSON. */
+export function checkKept(value: Record<string, unknown>, path: string, maxBytes: number, report: Report): Record<string, unknown> | undefined {
+  try {
+    const { copy, bytes } = jsonCopy(value);
+    if (bytes <= maxBytes) return copy as Record<string, unknown>;
+    report(path, `${path || 'event'}: the fields kept as given exceed ${maxBytes} bytes`);
+  } catch {
+    report(path, `${path || 'event'} is not representable as JSON`);
   }
-  return checkUri(value.id, `${path}.id`, report);
+  return undefined;
 }
 
 function checkList<T>(

@@ -6,19 +6,22 @@ import {
   UOM,
   checkBizTransactions,
   checkJsonObject,
+  checkKept,
   checkSourceDest,
   checkUri,
   checkVocab,
   formatLgtinDigitalLink,
 } from './epcis-checks.js';
-import { OFFSET, PREFIX, URI, formatWithOffset } from './epcis-json.js';
+import { OFFSET, PREFIX, URI, formatWithOffset, isPlainObject } from './epcis-json.js';
 import {
   EPCIS_CONTEXT,
   type EpcisDocumentJson,
   type EpcisObjectEventJson,
   type ExportEvent,
   type ExportOptions,
+  KEPT_EVENT_FIELDS,
   MAX_FIELD_LENGTH,
+  MAX_KEPT_BYTES,
 } from './epcis-types.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -37,6 +40,12 @@ function strictly<T>(index: number, eventID: unknown, check: (report: Report) =>
   });
   if (first !== undefined || value === undefined) throw exportError(index, eventID, first ?? 'invalid value');
   return value;
+}
+
+/** A JSON copy of fields kept as given (an export input that is not an object is refused). */
+function keptAs(index: number, eventID: unknown, value: Record<string, unknown> | undefined, label: string): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  return strictly(index, eventID, (r) => (isPlainObject(value) ? checkKept(value, label, MAX_KEPT_BYTES, r) : (r(label, `${label} must be an object`), undefined)));
 }
 
 /**
@@ -72,7 +81,7 @@ export function exportDocument(events: readonly ExportEvent[], opts: ExportOptio
       throw exportError(index, eventID, (err as Error).message);
     }
     if (e.action !== 'OBSERVE' && e.action !== 'ADD') throw exportError(index, eventID, 'action must be OBSERVE or ADD');
-    const bizStep = strictly(index, eventID, (r) => checkVocab(normaliseBizStep, e.bizStep, 'bizStep', r));
+    const bizStep = e.bizStep === undefined ? undefined : strictly(index, eventID, (r) => checkVocab(normaliseBizStep, e.bizStep, 'bizStep', r));
     const lots = e.quantityList ?? [];
     if (!Array.isArray(e.epcs) || !Array.isArray(lots) || (e.epcs.length === 0 && lots.length === 0)) {
       throw exportError(index, eventID, 'epcs must list at least one unit (or quantityList one lot)');
@@ -110,17 +119,21 @@ export function exportDocument(events: readonly ExportEvent[], opts: ExportOptio
       eventTime,
       eventTimeZoneOffset: offset,
       action: e.action,
-      bizStep,
     };
+    if (bizStep !== undefined) out.bizStep = bizStep;
     if (epcList.length > 0) out.epcList = epcList;
     if (quantityList.length > 0) out.quantityList = quantityList;
     if (e.disposition !== undefined) {
       out.disposition = strictly(index, eventID, (r) => checkVocab(normaliseDisposition, e.disposition, 'disposition', r));
     }
-    if (e.readPoint !== undefined) out.readPoint = { id: strictly(index, eventID, (r) => checkUri(e.readPoint, 'readPoint', r)) };
-    if (e.bizLocation !== undefined) {
-      out.bizLocation = { id: strictly(index, eventID, (r) => checkUri(e.bizLocation, 'bizLocation', r)) };
+    if (e.readPoint !== undefined) {
+      out.readPoint = { ...keptAs(index, eventID, e.readPointExtensions, 'readPoint'), id: strictly(index, eventID, (r) => checkUri(e.readPoint, 'readPoint', r)) };
     }
+    if (e.bizLocation !== undefined) {
+      out.bizLocation = { ...keptAs(index, eventID, e.bizLocationExtensions, 'bizLocation'), id: strictly(index, eventID, (r) => checkUri(e.bizLocation, 'bizLocation', r)) };
+    }
+    const kept = keptAs(index, eventID, e.kept, 'kept');
+    for (const key of KEPT_EVENT_FIELDS) if (kept !== undefined && Object.hasOwn(kept, key)) out[key] = kept[key];
     if (e.bizTransactionList !== undefined) {
       out.bizTransactionList = strictly(index, eventID, (r) => checkBizTransactions(e.bizTransactionList, r));
     }

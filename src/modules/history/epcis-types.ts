@@ -23,6 +23,13 @@ export const MAX_FIELD_LENGTH = 500;
 export const MAX_LIST_ENTRIES = 100;
 /** Largest extension (or ilmd) payload of one event, as canonical UTF-8 JSON. */
 export const MAX_EXTENSION_BYTES = 16 * 1024;
+/** Largest total of the standard fields kept uninterpreted (sensor data, certification, ...), as canonical UTF-8 JSON. */
+export const MAX_KEPT_BYTES = 32 * 1024;
+/**
+ * Standard ObjectEvent fields that capture keeps and export writes back as given, without interpreting
+ * them (GS1's schema has checked their shape): sensor data, certification references, persistent dispositions.
+ */
+export const KEPT_EVENT_FIELDS = ['sensorElementList', 'certificationInfo', 'persistentDisposition'] as const;
 /** Most problems listed in a rejection (all are counted; the list is cut so a hostile document stays cheap to answer). */
 export const MAX_REPORTED_ISSUES = 1_000;
 
@@ -75,12 +82,19 @@ export interface CapturedObjectEvent {
   /** The `eventTimeZoneOffset` field (`+02:00`), which may differ from the offset written in eventTime. */
   eventTimeZoneOffset: string;
   action: CaptureAction;
-  bizStep: BizStep;
-  disposition?: Disposition;
+  /** A CBV 2.0 term in bare form, or a private URI kept as given; absent when the event has none. */
+  bizStep?: BizStep | string;
+  /** A CBV 2.0 term in bare form, or a private URI kept as given. */
+  disposition?: Disposition | string;
   /** `readPoint.id`. */
   readPoint?: string;
   /** `bizLocation.id`. */
   bizLocation?: string;
+  /** Fields of `readPoint` / `bizLocation` other than `id` (user extensions), kept as given. */
+  readPointExtensions?: Record<string, unknown>;
+  bizLocationExtensions?: Record<string, unknown>;
+  /** Standard fields kept and exported as given but not interpreted ({@link KEPT_EVENT_FIELDS}). */
+  kept?: Record<string, unknown>;
   /** Serialised units named by epcList; empty only when `quantityList` names at least one lot. */
   epcs: CapturedEpc[];
   /** Lots named by a class-level quantityList (LGTIN identifiers only). */
@@ -103,10 +117,13 @@ export interface ExportEvent {
   /** Offset the times are written in; default `+00:00`. */
   eventTimeZoneOffset?: string;
   action: CaptureAction;
-  bizStep: string;
+  bizStep?: string;
   disposition?: string;
   readPoint?: string;
   bizLocation?: string;
+  readPointExtensions?: Record<string, unknown>;
+  bizLocationExtensions?: Record<string, unknown>;
+  kept?: Record<string, unknown>;
   /** Serialised units; may be empty when `quantityList` names at least one lot. */
   epcs: ReadonlyArray<{ gtin: string; serial: string }>;
   /** Lots (GTIN + lot), written as Digital Links with /01/ and /10/ on the resolver host. */
@@ -134,12 +151,12 @@ export interface EpcisObjectEventJson {
   eventTime: string;
   eventTimeZoneOffset: string;
   action: CaptureAction;
-  bizStep: BizStep;
-  disposition?: Disposition;
+  bizStep?: BizStep | string;
+  disposition?: Disposition | string;
   epcList?: string[];
   quantityList?: Array<{ epcClass: string; quantity?: number; uom?: string }>;
-  readPoint?: { id: string };
-  bizLocation?: { id: string };
+  readPoint?: { id: string; [extension: string]: unknown };
+  bizLocation?: { id: string; [extension: string]: unknown };
   bizTransactionList?: BizTransaction[];
   sourceList?: SourceEntry[];
   destinationList?: DestinationEntry[];
