@@ -26,7 +26,7 @@ import {
   type EpcisIssue,
   type ExportEvent,
 } from '../../src/modules/history/epcis.js';
-import { schemaIssues } from '../../src/modules/history/epcis-schema.js';
+import { EPCIS_SCHEMA_URL, schemaIssues } from '../../src/modules/history/epcis-schema.js';
 import { describeVectors, vectorsDir } from './vectors.js';
 
 // ajv and ajv-formats are CommonJS. Node's ESM loader exposes ajv's class as the named export `Ajv`
@@ -756,6 +756,126 @@ describeVectors('GS1 EPCIS 2.0 schema and examples (shared vectors)', () => {
         { documentId: 'urn:uuid:6f1c7e54-8c3b-4a39-9d0e-3b1f4f0c2a11', creationDate: new Date(), resolverHost: 'id.example.com' },
       ),
     );
+  });
+
+  it('ships the same schema as GS1 publishes (the copy under src/ equals the vector, byte for byte)', () => {
+    expect(readFileSync(EPCIS_SCHEMA_URL)).toEqual(readFileSync(path.join(epcisDir(), 'EPCIS-JSON-Schema.json')));
+  });
+
+  /**
+   * Our rules that refuse what GS1's schema accepts (README, "EPCIS capture"), as this test reads them from a
+   * document: each entry is a pattern the refusal's message must match.
+   */
+  function ourRules(doc: Record<string, unknown>): RegExp[] {
+    const rules: RegExp[] = [];
+    if (doc.type === 'EPCISQueryDocument') rules.push(/query documents/);
+    if (doc.schemaVersion !== '2.0' && doc.schemaVersion !== '2') rules.push(/schemaVersion/);
+    const body = doc.epcisBody as { eventList?: Array<Record<string, unknown>> } | undefined;
+    const seen = new Set<unknown>();
+    for (const e of body?.eventList ?? []) {
+      if (e.eventID !== undefined && seen.has(e.eventID)) rules.push(/duplicate eventID/);
+      seen.add(e.eventID);
+      if (e.type !== 'ObjectEvent') {
+        rules.push(/is refused: only ObjectEvents/);
+        continue;
+      }
+      if (e.errorDeclaration !== undefined) rules.push(/error declarations are refused/);
+      if (e.action === 'DELETE') rules.push(/DELETE is refused/);
+      const epcs = (e.epcList as string[] | undefined) ?? [];
+      const lots = (e.quantityList as Array<{ epcClass: string }> | undefined) ?? [];
+      const sgtin = /^urn:epc:id:sgtin:|^https?:\/\/[^/]+(?:\/[^?#]*)?\/01\/\d{14}(?:\/10\/[^/?#]+)?\/21\/[^/?#]+(?:[?#].*)?$/i;
+      const lgtin = /^urn:epc:class:lgtin:|^https?:\/\/[^/]+(?:\/[^?#]*)?\/01\/\d{14}\/10\/[^/?#]+(?:[?#].*)?$/i;
+      if (epcs.some((u) => !sgtin.test(u))) rules.push(/only SGTIN|invalid EPC/);
+      if (lots.some((q) => !lgtin.test(q.epcClass))) rules.push(/only LGTIN|invalid epcClass/);
+      if (epcs.length === 0 && lots.length === 0) rules.push(/epcList/);
+    }
+    return rules;
+  }
+
+  /** GS1's example documents, the event-hash reference documents, and variants of 9.6.1 that probe each rule. */
+  function corpus(): Array<[string, Record<string, unknown>]> {
+    const docs: Array<[string, Record<string, unknown>]> = [];
+    for (const name of examples()) docs.push([name, readJson(name) as Record<string, unknown>]);
+    const hashDir = path.join(vectorsDir!, 'epcis-event-hash');
+    for (const name of readdirSync(hashDir).filter((f) => f.endsWith('.jsonld')).sort()) {
+      docs.push([name, JSON.parse(readFileSync(path.join(hashDir, name), 'utf8')) as Record<string, unknown>]);
+    }
+    const sensorDoc = JSON.parse(readFileSync(path.join(hashDir, 'CertificationInfoAndSensorReportWithCRS.jsonld'), 'utf8')) as {
+      epcisBody: { eventList: Array<Record<string, unknown>> };
+    };
+    const base = readJson('Example_9.6.1-ObjectEventWithDigitalLink.jsonld') as Record<string, unknown> & { epcisBody: { eventList: Array<Record<string, unknown>> } };
+    const variant = (name: string, change: (d: typeof base) => void) => {
+      const d = structuredClone(base);
+      change(d);
+      docs.push([`9.6.1 ${name}`, d]);
+    };
+    const first = (d: typeof base) => d.epcisBody.eventList[0]!;
+    variant('without @context', (d) => delete d['@context']);
+    variant('without creationDate', (d) => delete d.creationDate);
+    variant('with a URN-form bizStep', (d) => (first(d).bizStep = 'urn:epcglobal:cbv:bizstep:shipping'));
+    variant('with a URN-form disposition', (d) => (first(d).disposition = 'urn:epcglobal:cbv:disp:in_transit'));
+    variant('with a user-defined bizStep URI', (d) => (first(d).bizStep = 'https://example.com/bizstep/quality_check'));
+    variant('with a user-defined disposition URI', (d) => (first(d).disposition = 'urn:example:disp:quarantined'));
+    variant('with a web-URI CBV bizStep', (d) => (first(d).bizStep = 'https://ref.gs1.org/cbv/BizStep-shipping'));
+    variant('without bizStep', (d) => delete first(d).bizStep);
+    variant('with sensorElementList', (d) => (first(d).sensorElementList = sensorDoc.epcisBody.eventList[0]!.sensorElementList));
+    variant('with certificationInfo', (d) => (first(d).certificationInfo = 'https://accreditation-council.example.org/certificate/ABC12345'));
+    variant('with persistentDisposition', (d) => (first(d).persistentDisposition = { set: ['completeness_verified'], unset: ['completeness_inferred'] }));
+    variant('with a readPoint extension', (d) => (first(d).readPoint = { id: 'urn:epc:id:sgln:0614141.07346.1234', 'example:floor': 3 }));
+    variant('with ADD and shipping', (d) => (first(d).action = 'ADD'));
+    variant('with an errorDeclaration', (d) => (first(d).errorDeclaration = { declarationTime: '2020-01-15T00:00:00.000+01:00', reason: 'incorrect_data' }));
+    variant('with DELETE', (d) => (first(d).action = 'DELETE'));
+    variant('with an unprefixed user field', (d) => (first(d).myField = 1));
+    variant('with schemaVersion 2.1', (d) => (d.schemaVersion = '2.1'));
+    variant('with an empty epcList', (d) => (first(d).epcList = []));
+    variant('with an SSCC in epcList', (d) => (first(d).epcList = ['urn:epc:id:sscc:0614141.1234567890']));
+    return docs;
+  }
+
+  it('agrees with the schema on every document, except where a documented rule of ours refuses it', () => {
+    const outcomes: string[] = [];
+    for (const [name, doc] of corpus()) {
+      const schemaOk = validate(doc) === true;
+      const rules = ourRules(doc);
+      let refusal: { message: string; errors: EpcisIssue[] } | undefined;
+      try {
+        parseCaptureDocument(doc);
+      } catch (err) {
+        expect(err, name).toBeInstanceOf(BadInputError);
+        refusal = { message: (err as BadInputError).message, errors: (err as BadInputError).details!.errors as EpcisIssue[] };
+      }
+      outcomes.push(`${name}: schema ${schemaOk ? 'accepts' : 'refuses'}, capture ${refusal ? 'refuses' : 'accepts'}`);
+      if (!schemaOk) {
+        expect(refusal?.message, name).toMatch(/does not validate against GS1's EPCIS 2.0 JSON schema/);
+        expect(refusal!.errors.length, name).toBeGreaterThan(0);
+        for (const issue of refusal!.errors) expect(issue.message, name).toMatch(/\(GS1 EPCIS 2\.0 JSON schema\)$/);
+      } else if (rules.length === 0) {
+        expect(refusal, `${name}: ${JSON.stringify(refusal)}`).toBeUndefined();
+      } else {
+        expect(refusal, name).toBeDefined();
+        for (const issue of refusal!.errors) expect(rules.some((r) => r.test(issue.message)), `${name}: ${issue.message}`).toBe(true);
+      }
+    }
+    // The corpus exercises all three outcomes.
+    expect(outcomes.filter((o) => o.includes('schema refuses')).length).toBeGreaterThanOrEqual(5);
+    expect(outcomes.filter((o) => o.includes('schema accepts, capture accepts')).length).toBeGreaterThanOrEqual(15);
+    expect(outcomes.filter((o) => o.includes('schema accepts, capture refuses')).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('keeps and exports as given the standard fields it does not interpret (sensor data, certification, persistent disposition)', () => {
+    const hashDir = path.join(vectorsDir!, 'epcis-event-hash');
+    for (const name of ['CertificationInfoAndSensorReportWithCRS.jsonld', 'persistentDisposition.jsonld', 'epcisDocWithSensorDataObjectEvent.jsonld']) {
+      const doc = JSON.parse(readFileSync(path.join(hashDir, name), 'utf8')) as { epcisBody: { eventList: Array<Record<string, unknown>> } };
+      const { events } = parseCaptureDocument(doc);
+      const exported = exportDocument(events, { documentId: 'urn:uuid:6f1c7e54-8c3b-4a39-9d0e-3b1f4f0c2a11', creationDate: new Date(), resolverHost: HOST });
+      expectSchemaValid(exported);
+      exported.epcisBody.eventList.forEach((out, i) => {
+        for (const key of ['sensorElementList', 'certificationInfo', 'persistentDisposition']) {
+          expect(out[key], `${name} ${key}`).toEqual(doc.epcisBody.eventList[i]![key]);
+        }
+      });
+      expect(withoutUris(parseCaptureDocument(exported).events)).toEqual(withoutUris(events));
+    }
   });
 
   it('round-trips the GS1 examples losslessly (ids, instants, offsets, units, lots, steps, extensions)', () => {

@@ -270,12 +270,12 @@ export function parseCaptureDocument(doc: unknown): { events: CapturedObjectEven
   rejectBySchema(doc);
 
   if (doc.type !== 'EPCISDocument') {
-    docFail(
-      'type',
+    // A query document's events sit elsewhere (epcisBody.queryResults): nothing more to say about its body.
+    const message =
       doc.type === 'EPCISQueryDocument'
-        ? 'type must be "EPCISDocument" (query documents are not accepted for capture)'
-        : 'type must be "EPCISDocument"',
-    );
+        ? 'type must be "EPCISDocument": query documents (query results) are refused for capture'
+        : 'type must be "EPCISDocument"';
+    throw new BadInputError(`EPCIS document rejected: ${message}`, { errors: [{ path: 'type', message }], errorCount: 1 });
   }
   if (doc.schemaVersion !== '2.0' && doc.schemaVersion !== '2') {
     docFail('schemaVersion', 'schemaVersion must be "2.0" (EPCIS 2.0)');
