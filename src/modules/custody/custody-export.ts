@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { type EpcisDocumentJson, type ExportEvent, exportDocument } from '../history/epcis.js';
-import { COUNTRY_EXTENSION, type CustodyPayload, defined } from './custody.service.js';
+import { COUNTRY_EXTENSION, type CustodyPayload, defined } from './custody-model.js';
 
 /** One stored CUSTODY event, as export reads it. */
 export type StoredCustodyEvent = { id: string; occurredAt: Date; payload: Record<string, unknown> };
