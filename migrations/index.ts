@@ -12,6 +12,7 @@ import { Migration20261207171727_status_lists } from './Migration20261207171727_
 import { Migration20261207172016_outbox_announced } from './Migration20261207172016_outbox_announced.js';
 import { Migration20261207172054_open_warranty_claim } from './Migration20261207172054_open_warranty_claim.js';
 import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
+import { Migration20261207173016_custody_event_id } from './Migration20261207173016_custody_event_id.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -28,4 +29,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207172016_outbox_announced', class: Migration20261207172016_outbox_announced },
   { name: 'Migration20261207172054_open_warranty_claim', class: Migration20261207172054_open_warranty_claim },
   { name: 'Migration20261207172255_identity_links', class: Migration20261207172255_identity_links },
+  { name: 'Migration20261207173016_custody_event_id', class: Migration20261207173016_custody_event_id },
 ];
