@@ -45,7 +45,9 @@ export function mapError(formatted: GraphQLFormattedError, error: unknown): Mapp
     return { code: 'CONFLICT', message: 'A record with the same unique value already exists', extensions: {}, internal: false };
   }
   // invalid_text_representation (a malformed uuid, number or enum reaching SQL): the input was bad.
-  if (original instanceof DriverException && (original as { code?: string }).code === '22P02') {
+  // Raw statements (rawQuery, preparedQuery) throw pg's own DatabaseError, which carries a severity; MikroORM wraps the rest.
+  const rawPg = !!original && typeof original === 'object' && 'severity' in original;
+  if ((original instanceof DriverException || rawPg) && (original as { code?: string }).code === '22P02') {
     return { code: 'BAD_USER_INPUT', message: 'Malformed identifier or value', extensions: {}, internal: false };
   }
   // An outage is nobody's bad input and no bug of ours: the same answer for every caller (the transports add 503).
