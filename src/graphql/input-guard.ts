@@ -136,13 +136,23 @@ function operationOf(document: DocumentNode, operationName?: string | null): Ope
   return operationName ? ops.find((o) => o.name?.value === operationName) : ops.length === 1 ? ops[0] : undefined;
 }
 
+const literalChecks = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, GraphQLError[]>>();
+
 /**
  * Everything wrong with a validated document's literals and its variables, as BAD_USER_INPUT errors naming
  * the field (empty when the input may be executed). Used by HTTP (an Apollo plugin) and graphql-ws alike.
  */
 export function checkOperationInput(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown): GraphQLError[] {
-  const errors: GraphQLError[] = [];
-  checkLiterals(schema, document, errors);
+  // Apollo hands the same DocumentNode to every request with the same query text: its literals are checked once.
+  let perSchema = literalChecks.get(schema);
+  if (!perSchema) literalChecks.set(schema, (perSchema = new WeakMap()));
+  let literalErrors = perSchema.get(document);
+  if (!literalErrors) {
+    literalErrors = [];
+    checkLiterals(schema, document, literalErrors);
+    perSchema.set(document, literalErrors);
+  }
+  const errors: GraphQLError[] = [...literalErrors];
   if (variables && typeof variables === 'object') {
     const declared = new Map<string, TypeNode>();
     for (const v of operationOf(document, operationName)?.variableDefinitions ?? []) declared.set(v.variable.name.value, v.type);
