@@ -16,7 +16,7 @@ import { type ApiKeyListener, startApiKeyListener } from '../modules/organizatio
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { CLAIM_CODE_ATTEMPTS_PER_HOUR } from '../modules/ownership/ownership.service.js';
 import { createArmor, createHttpApp } from './http.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, listenForMetrics, type Metrics } from './metrics.js';
 import { createRateLimiter, limiterHealth } from './rate-limit.js';
 import { attachGraphqlWs } from './ws.js';
 
@@ -28,6 +28,8 @@ export type RunningServer = {
   services: AppServices;
   /** This instance's Prometheus registry and counters (what `/metrics` serves). */
   metrics: Metrics;
+  /** The port `/metrics` is served on by itself (DPP_METRICS_PORT), when configured. */
+  metricsPort?: number;
   /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis, the revocation listener and the database. */
   close(): Promise<void>;
 };
@@ -38,6 +40,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let redis: Redis | undefined;
   let alertBus: AlertBus | undefined;
   let apiKeyListener: ApiKeyListener | undefined;
+  let metricsServer: Awaited<ReturnType<typeof listenForMetrics>> | undefined;
   try {
     const bootstrap = await bootstrapPlatform(db.orm, config, log);
     const schema = await getSchema();
@@ -89,6 +92,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     httpServer.on('request', handler);
     httpServer.requestTimeout = 60_000;
 
+    // Prometheus's own listener first: if its port is taken, the API never started accepting.
+    metricsServer = config.metrics.port === undefined ? undefined : await listenForMetrics(metrics, { port: config.metrics.port, host: config.metrics.host, token: config.metrics.token });
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.port, config.host, () => resolve());
@@ -108,8 +113,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       bootstrap,
       services,
       metrics,
+      metricsPort: metricsServer?.port,
       close() {
         closing ??= (async () => {
+          await metricsServer?.close();
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
           await services.outbox?.flush();
           await services.outbox?.stop();
@@ -124,6 +131,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
     };
   } catch (e) {
+    await metricsServer?.close();
     redis?.disconnect();
     await alertBus?.close?.().catch(() => undefined);
     await apiKeyListener?.close();
