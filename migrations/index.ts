@@ -9,6 +9,7 @@ import { Migration20261124232818_mint_costs } from './Migration20261124232818_mi
 import { Migration20261125004600_scan_seq } from './Migration20261125004600_scan_seq.js';
 import { Migration20261125035505_probe_time } from './Migration20261125035505_probe_time.js';
 import { Migration20261207171727_status_lists } from './Migration20261207171727_status_lists.js';
+import { Migration20261207180321_batteries } from './Migration20261207180321_batteries.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261125004600_scan_seq', class: Migration20261125004600_scan_seq },
   { name: 'Migration20261125035505_probe_time', class: Migration20261125035505_probe_time },
   { name: 'Migration20261207171727_status_lists', class: Migration20261207171727_status_lists },
+  { name: 'Migration20261207180321_batteries', class: Migration20261207180321_batteries },
 ];

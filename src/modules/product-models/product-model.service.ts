@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadInputError, ConflictError, ForbiddenError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
 import { Gs1Error, gtinHasCompanyPrefix, parseGtin } from '../../gs1/index.js';
+import { batteryService, type BatteryModelInput } from '../batteries/battery.service.js';
 import { Organization, type OrgKind } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { type Dpp, parseDpp } from './product-model.dpp.js';
@@ -17,6 +18,8 @@ export type ProductModelInput = {
   maxLifetimeScans?: number | null;
   /** Raw JSON from the caller; validated by parseDpp. */
   dpp?: unknown;
+  /** Battery data (issue 21); validated against the Battery Pass schemas. */
+  battery?: BatteryModelInput | null;
 };
 
 /** Organisation kinds that read a model's full DPP whoever its brand is (authorities, recyclers, repairers). */
@@ -54,6 +57,7 @@ function normaliseInput(input: ProductModelInput) {
     maxLifetimeScans: intInRange('maxLifetimeScans', input.maxLifetimeScans, 1, 1_000_000_000),
     authorisedMarkets: normaliseMarkets(input.authorisedMarkets, 'authorisedMarkets'),
     dpp,
+    battery: input.battery ? batteryService.parseModel(input.battery) : null,
   };
 }
 
@@ -91,7 +95,10 @@ export const productModelService = {
         }
         // The usual answer to a duplicate; under a race the unique index on gtin decides (caught below).
         if (await tx.count(ProductModel, { gtin: data.gtin })) throw duplicate(data.gtin);
-        return tx.create(ProductModel, { ...data, brand });
+        const { battery, ...fields } = data;
+        const model = tx.create(ProductModel, { ...fields, brand });
+        if (battery) batteryService.attachToModel(tx as EntityManager, model, battery);
+        return model;
       });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) throw duplicate(data.gtin);

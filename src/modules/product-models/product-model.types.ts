@@ -1,5 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { BatteryModelInput } from '../batteries/battery.types.js';
 import type { Dpp } from './product-model.dpp.js';
 import type { ProductModelView } from './product-model.entity.js';
 
@@ -46,4 +47,6 @@ export class ProductModelInput {
   @Field(() => [String], { nullable: true, description: 'ISO 3166-1 alpha-2 country codes.' }) authorisedMarkets?: string[] | null;
   @Field(() => Int, { nullable: true, description: '1 to 1,000,000,000.' }) maxLifetimeScans?: number | null;
   @Field(() => GraphQLJSON, { nullable: true }) dpp?: unknown;
+  @Field(() => BatteryModelInput, { nullable: true, description: 'Makes the model a battery model: every unit gets an EU battery passport (`Passport.batteryPass`).' })
+  battery?: BatteryModelInput | null;
 }
