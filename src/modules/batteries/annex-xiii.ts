@@ -180,5 +180,6 @@ export function filterBatteryPass(full: Readonly<Record<string, Json | undefined
     out[r.aspect] ??= {};
     setPath(out[r.aspect]!, path, structuredClone(value));
   }
-  return out;
+  // In the document's aspect order, not the table's.
+  return Object.fromEntries(Object.keys(full).flatMap((a) => (out[a] ? [[a, out[a]!]] : [])));
 }
