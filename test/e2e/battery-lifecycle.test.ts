@@ -137,6 +137,14 @@ describeVectors('battery passport: condition, repurposing and end of life (Art. 
     expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, partner.key))).toBe('FORBIDDEN');
     expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'ORIGINAL' } }, brand.key))).toBe('BAD_USER_INPUT');
     expect(ok(await s.gql<any>(LINKS, { id }, brand.key)).passport.batterySuccessor).toBeNull();
+
+    // A battery whose passport takes no status change (here: minted, never signed) is refused before anything is minted.
+    const unsigned = ok(await s.gql<any>('mutation($i: MintInput!) { mintPassports(input: $i) { passports { id } } }', { i: { gtin, quantity: 1, idempotencyKey: 'unsigned-1' } }, brand.key))
+      .mintPassports.passports[0].id;
+    const count = async () => ok(await s.gql<any>('query($g: String!) { passports(first: 100, filter: { gtin: $g }) { edges { node { id } } } }', { g: secondLifeGtin }, repurposer.key)).passports.edges.length;
+    const before = await count();
+    expect(code(await s.gql(REPURPOSE, { i: { passportId: unsigned, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, repurposer.key))).toBe('CONFLICT');
+    expect(await count()).toBe(before);
   });
 
   it('re-use keeps the passport (brand or authorised partner); waste follows end of life; recycling ends the passport (Art. 77(8))', async () => {

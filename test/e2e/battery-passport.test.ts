@@ -5,6 +5,7 @@ import { BatteryModel } from '../../src/modules/batteries/battery.entity.js';
 import { ProductModel } from '../../src/modules/product-models/product-model.entity.js';
 import { batteryPass, code, createModel, gtinFor, mintSigned, ok, type Org, sell } from '../support/battery-fixtures.js';
 import { ASPECT_FILES, type AspectName, exampleCondition, modelData, oracleValidators } from '../support/battery-pass.js';
+import { authenticator, claimUnit, registerOwner } from '../support/owners.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { describeVectors } from '../unit/vectors.js';
 
@@ -145,6 +146,32 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     expect(pass.generalProductInformation.batteryStatus).toBeUndefined();
     expect(pass.generalProductInformation.puttingIntoService).toBeUndefined();
     expect(pass.performance.batteryTechicalProperties.initialSelfDischarge).toBeUndefined();
+  });
+
+  it("shows the battery's current owner points 1 and 4: its condition, never dismantling or test reports; another owner the public part", async () => {
+    const minted = ok(
+      await s.gql<{ mintPassports: { passports: { id: string; claimCode: string }[] } }>(
+        'mutation($i: MintInput!) { mintPassports(input: $i) { passports { id claimCode } } }',
+        { i: { gtin, quantity: 1, idempotencyKey: 'owner-unit', sign: true } },
+        brand.key,
+      ),
+    ).mintPassports.passports[0]!;
+    await sell(s, minted.id, retailer.id);
+    ok(await s.gql(CONDITION, { i: { passportId: minted.id, condition: exampleCondition() } }, brand.key));
+    const owner = await registerOwner(s);
+    await claimUnit(s, owner, minted);
+    const pass = (await batteryPass(s, minted.id, owner.token))!;
+    expect(pass.performance.batteryCondition).toEqual(exampleCondition());
+    expect(pass.generalProductInformation.batteryStatus).toBe('Original');
+    expect(pass.circularity.dismantlingAndRemovalInformation).toBeUndefined();
+    expect(pass.circularity.sparePartSources).toBeUndefined();
+    expect(pass.labeling.resultOfTestReport).toBeUndefined();
+    expect(pass.materialComposition.batteryMaterials).toHaveLength(1);
+
+    const stranger = await registerOwner(s, authenticator(s), 'Sam Stranger');
+    const other = (await batteryPass(s, minted.id, stranger.token))!;
+    expect(Object.keys(other.performance.batteryCondition)).toEqual(['roundTripEfficiencyat50PerCentCycleLife']);
+    expect(other.generalProductInformation.batteryStatus).toBeUndefined();
   });
 
   it('has no battery passport for a unit of a model without battery data', async () => {

@@ -4,23 +4,19 @@ import { ForbiddenError } from '../../errors/app-error.js';
 import { Access, ANY_ORG } from '../../graphql/access.js';
 import type { Context } from '../../graphql/context.js';
 import { Passport } from '../passports/passport.entity.js';
-import { isAuditedRead, isCurrentOwner, passportTier } from '../passports/passport.access.js';
+import { isCurrentOwner } from '../passports/passport.access.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
 import { AUDIENCE_POINTS, type BatteryAudience, filterBatteryPass } from './annex-xiii.js';
 import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
+import { batteryAudience } from './battery.access.js';
 import { batteryService } from './battery.service.js';
 import { BatteryConditionInput, BatteryStatusChange, RepurposeBatteryInput } from './battery.types.js';
 
 /** The Art. 77(2) group of the caller for one unit (see annex-xiii.ts); an authority's read is audited. */
 async function audienceOf(ctx: Context, p: PassportType, what: string): Promise<BatteryAudience> {
-  const tier = passportTier(ctx.viewer, p.brandId);
-  if (tier === 'BRAND') return 'OPERATOR';
-  if (tier === 'AUTHORITY') {
-    if (isAuditedRead(ctx.viewer, tier, 'AUTHORITY')) await ctx.audit.recordRead(p.id, what);
-    return 'AUTHORITY';
-  }
-  if (tier === 'LEGITIMATE_INTEREST') return 'LEGITIMATE_INTEREST';
-  return (await isCurrentOwner(ctx, p.id)) ? 'OWNER' : 'PUBLIC';
+  const audience = await batteryAudience(ctx.viewer, p.brandId, () => isCurrentOwner(ctx, p.id));
+  if (audience === 'AUTHORITY') await ctx.audit.recordRead(p.id, what);
+  return audience;
 }
 
 async function passportById(ctx: Context, id: string | null): Promise<PassportType | null> {

@@ -6,6 +6,8 @@ import type { AppServices, Viewer } from '../../graphql/context.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
 import { endOfLifeService } from '../end-of-life/end-of-life.service.js';
 import { type AppendedEvent, historyService } from '../history/history.service.js';
+import { canMove } from '../history/state-machine.js';
+import type { PassportStatus } from '../passports/passport.entity.js';
 import { passportService } from '../passports/passport.service.js';
 import type { IProductModel } from '../product-models/product-model.entity.js';
 import { BATTERY_STATUSES, type BatteryStatus, BatteryModel } from './battery.entity.js';
@@ -139,9 +141,9 @@ export const batteryService = {
         throw e;
       }
       // Checked before minting, so a refused request mints nothing; checked again under the lock below.
-      const [pre] = await rawQuery<{ battery: boolean; successor_id: string | null; model_battery: boolean }>(
+      const [pre] = await rawQuery<{ battery: boolean; successor_id: string | null; model_battery: boolean; status: PassportStatus }>(
         em,
-        `select bm.id is not null as battery, bu.successor_id,
+        `select p.status, bm.id is not null as battery, bu.successor_id,
            exists (select 1 from product_model m join battery_model b on b.model_id = m.id where m.gtin = $2 and m.brand_id = $3) as model_battery
          from passport p left join battery_model bm on bm.model_id = p.model_id left join battery_unit bu on bu.passport_id = p.id where p.id = $1`,
         [id, gtin, org.organizationId],
@@ -149,7 +151,8 @@ export const batteryService = {
       if (!pre) throw new NotFoundError('Passport', id);
       if (!pre.battery) throw new BadInputError('passportId: not a battery passport (its model has no battery data)', { field: 'passportId' });
       if (pre.successor_id) throw new ConflictError('This battery was already repurposed or remanufactured', { successorId: pre.successor_id });
-      if (!pre.model_battery) throw new BadInputError("gtin: not a battery model of the calling brand", { field: 'gtin' });
+      if (!pre.model_battery) throw new BadInputError('gtin: not a battery model of the calling brand', { field: 'gtin' });
+      if (!canMove(pre.status, 'BATTERY_STATUS_CHANGED')) throw new ConflictError(`A ${pre.status} battery cannot be ${status.toLowerCase()}`, { status: pre.status });
       // Idempotent by the original's id: a retry after a failure below answers the same new unit.
       const minted = await passportService.mint(em, services, viewer, { gtin, quantity: 1, idempotencyKey: `battery-successor:${id}`, sign: true });
       successor = { id: minted.passports[0]!.id };
