@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AuditLog } from '../../src/modules/audit/audit-log.entity.js';
 import { BatteryModel } from '../../src/modules/batteries/battery.entity.js';
 import { ProductModel } from '../../src/modules/product-models/product-model.entity.js';
 import { batteryPass, code, createModel, gtinFor, mintSigned, ok, type Org, sell } from '../support/battery-fixtures.js';
@@ -172,6 +173,32 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     const other = (await batteryPass(s, minted.id, stranger.token))!;
     expect(Object.keys(other.performance.batteryCondition)).toEqual(['roundTripEfficiencyat50PerCentCycleLife']);
     expect(other.generalProductInformation.batteryStatus).toBeUndefined();
+  });
+
+  it('updateProductModel replaces the battery data the same way, refuses broken data with its pointer, and is audited', async () => {
+    const g = nextGtin();
+    ok(await createModel(s, brand.key, g, { category: 'LMT', data: modelData() }));
+    const [u] = await mintSigned(s, brand.key, g);
+    const UPDATE = 'mutation($g: String!, $i: ProductModelUpdateInput!) { updateProductModel(gtin: $g, input: $i) { gtin } }';
+    const next = modelData();
+    next.carbonFootprint.batteryCarbonFootprint = 42.5;
+    ok(await s.gql(UPDATE, { g, i: { battery: { category: 'EV', data: next } } }, brand.key));
+    const pass = (await batteryPass(s, u!))!;
+    expect(pass.carbonFootprint.batteryCarbonFootprint).toBe(42.5);
+    expect(pass.generalProductInformation.batteryCategory).toBe('ev');
+    const audit = await em().find(AuditLog, { action: 'PRODUCT_MODEL_UPDATED' });
+    expect(audit.map((a) => a.details)).toContainEqual(expect.objectContaining({ gtin: g, changed: ['battery'], previousCategory: 'LMT', previousDataHash: expect.stringMatching(/^[0-9a-f]{64}$/) }));
+
+    const broken = modelData();
+    delete broken.performance.batteryTechicalProperties.ratedCapacity;
+    const r = await s.gql(UPDATE, { g, i: { battery: { category: 'EV', data: broken } } }, brand.key);
+    expect(code(r)).toBe('BAD_USER_INPUT');
+    expect(r.errors![0]!.extensions).toMatchObject({ pointer: '/performance/batteryTechicalProperties/ratedCapacity', rule: 'required' });
+    expect((await batteryPass(s, u!))!.carbonFootprint.batteryCarbonFootprint).toBe(42.5);
+
+    const other = await s.org('BRAND', { gs1CompanyPrefixes: ['0799999'] });
+    expect(code(await s.gql(UPDATE, { g, i: { battery: { category: 'EV', data: next } } }, other.key))).toBe('NOT_FOUND');
+    expect(code(await s.gql(UPDATE, { g, i: { battery: { category: 'EV', data: next } } }, recycler.key))).toBe('FORBIDDEN');
   });
 
   it('has no battery passport for a unit of a model without battery data', async () => {

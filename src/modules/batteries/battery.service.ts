@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
@@ -76,6 +78,21 @@ async function writeUnit(tx: EntityManager, passportId: string, v: { status: Bat
 export const batteryService = {
   /** Validates a model's battery input (see parseBatteryModel); call before the model's transaction. */
   parseModel: parseBatteryModel,
+
+  /**
+   * Replaces a model's battery data (updateProductModel) in the caller's transaction; answers the previous
+   * category and a SHA-256 of the previous data (RFC 8785 form), for the audit record.
+   */
+  async replaceModelData(tx: EntityManager, modelId: string, battery: ReturnType<typeof parseBatteryModel>): Promise<{ previousCategory: string | null; previousDataHash: string | null }> {
+    const [old] = await rawQuery<{ category: string; data: unknown }>(tx, 'select category, data from battery_model where model_id = $1 for update', [modelId]);
+    await rawQuery(
+      tx,
+      `insert into battery_model (id, model_id, category, data, created_at, updated_at) values ($1, $2, $3::battery_category, $4::jsonb, $5, $5)
+       on conflict (model_id) do update set category = excluded.category, data = excluded.data, updated_at = excluded.updated_at`,
+      [randomUUID(), modelId, battery.category, JSON.stringify(battery.data), new Date().toISOString()],
+    );
+    return { previousCategory: old?.category ?? null, previousDataHash: old ? sha256Hex(canonicalJson(old.data)) : null };
+  },
 
   /** Stores a model's battery data in the caller's transaction (the model's create). */
   attachToModel(tx: EntityManager, model: IProductModel, battery: ReturnType<typeof parseBatteryModel>): void {

@@ -50,3 +50,9 @@ export class ProductModelInput {
   @Field(() => BatteryModelInput, { nullable: true, description: 'Makes the model a battery model: every unit gets an EU battery passport (`Passport.batteryPass`).' })
   battery?: BatteryModelInput | null;
 }
+
+@InputType({ description: 'What updateProductModel replaces; members left out stay as they are.' })
+export class ProductModelUpdateInput {
+  @Field(() => BatteryModelInput, { nullable: true, description: 'Replaces the battery data (validated like at create); makes the model a battery model if it was not.' })
+  battery?: BatteryModelInput | null;
+}
