@@ -20,6 +20,7 @@ import { credentialContextRouter } from '../modules/passports/credential-context
 import { statusListRouter } from '../modules/status-lists/status-list.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
+import { batteryPassRouter } from '../modules/batteries/battery.routes.js';
 import { clientIp } from './client-ip.js';
 import type { Metrics } from './metrics.js';
 import { consume } from './rate-limit.js';
@@ -167,6 +168,8 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(credentialContextRouter());
   app.use(statusListRouter(orm, deps.services));
   app.use(ownerPageRouter());
+  // Before the resolver: answers only `?linkType=batteryPass` on a Digital Link and passes everything else on.
+  app.use(batteryPassRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
   app.use((_req, res) => {
