@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { EBIKE_BATTERY_DATA } from '../src/cli/demo-battery.js';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
 import { identityBytes } from '../src/modules/passports/identity.js';
 import { benchDatabaseUrl, line, machineLine, startBenchServer, withDatabase } from './harness.js';
@@ -84,6 +85,10 @@ async function main() {
       const body = '061414100001';
       const gtin = body + gtinCheckDigit(body);
       await gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin, name: 'Bench model' } }, key);
+      // A battery model (issue 21) beside the plain one: its units must mint as fast (per-battery data is read-time).
+      const batteryBody = '061414100002';
+      const batteryGtin = batteryBody + gtinCheckDigit(batteryBody);
+      await gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin: batteryGtin, name: 'Bench battery', battery: { category: 'LMT', data: EBIKE_BATTERY_DATA } } }, key);
       await gql('mutation { rotateSigningKey { kid } }', {}, key);
 
       const mintQuery = 'mutation($i: MintInput!) { mintPassports(input: $i) { id passports { id serial sgtinUri digitalLink claimCode } } }';
@@ -92,6 +97,7 @@ async function main() {
       await gql(mintQuery, { i: { gtin, quantity: 2000, lot: 'W1', idempotencyKey: 'warm-both', sign: true } }, key);
       const warm = await gql<Minted>(mintQuery, { i: { gtin, quantity: 2000, lot: 'W2', idempotencyKey: 'warm' } }, key);
       await gql('mutation($b: ID!) { signPassports(input: { batchId: $b }) { signed } }', { b: warm.mintPassports.id }, key);
+      await gql(mintQuery, { i: { gtin: batteryGtin, quantity: 2000, lot: 'W3', idempotencyKey: 'warm-battery', sign: true } }, key);
 
       // One call that mints and signs (what a brand sends when the units should ship signed).
       const t0 = performance.now();
@@ -100,6 +106,11 @@ async function main() {
       if (both.mintPassports.passports.length !== N || !both.mintPassports.passports.every((p) => p.digitalLink.includes('?sig='))) {
         throw new Error('unexpected mint-and-sign result');
       }
+      // The same call for the battery model, in the same run.
+      const tb0 = performance.now();
+      const battery = await gql<Minted>(mintQuery, { i: { gtin: batteryGtin, quantity: N, lot: 'L3', idempotencyKey: 'bench-battery', sign: true } }, key);
+      const tb1 = performance.now();
+      if (battery.mintPassports.passports.length !== N) throw new Error('unexpected battery mint result');
       // The same work as two calls: mint, then sign the batch.
       const t1 = performance.now();
       const minted = await gql<Minted>(mintQuery, { i: { gtin, quantity: N, lot: 'L2', idempotencyKey: 'bench' } }, key);
@@ -109,6 +120,7 @@ async function main() {
       if (minted.mintPassports.passports.length !== N || signed.signPassports.signed !== N) throw new Error('unexpected counts');
 
       const bothRate = N / ((tBoth - t0) / 1000);
+      const batteryRate = N / ((tb1 - tb0) / 1000);
       const mintRate = N / ((t2 - t1) / 1000);
       const signRate = N / ((t3 - t2) / 1000);
       const twoCallRate = N / ((t3 - t1) / 1000);
@@ -120,6 +132,8 @@ async function main() {
       lineRounded('sign (HTTP, one call)', signRate, 'units/s');
       lineRounded('mint, then sign (two calls)', twoCallRate, 'units/s');
       lineRounded('mint + sign (one call, sign: true)', bothRate, 'units/s');
+      lineRounded('mint + sign, battery model (one call, sign: true)', batteryRate, 'units/s');
+      lineRounded('battery model to plain model', (batteryRate / bothRate) * 100, '%');
       lineRounded('limit: node:crypto Ed25519 sign, one core', sigLimit, 'signatures/s');
       lineRounded('limit: pg COPY of passport rows into a bare table', copy.passportRowsPerSecond, 'rows/s');
       lineRounded('limit: pg COPY of a unit\'s rows (passport + 2 events) into indexed tables', copy.unitRowsPerSecond, 'rows/s');

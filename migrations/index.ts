@@ -13,6 +13,7 @@ import { Migration20261207172016_outbox_announced } from './Migration20261207172
 import { Migration20261207172054_open_warranty_claim } from './Migration20261207172054_open_warranty_claim.js';
 import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
 import { Migration20261207173016_custody_event_id } from './Migration20261207173016_custody_event_id.js';
+import { Migration20261207180321_batteries } from './Migration20261207180321_batteries.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -30,4 +31,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207172054_open_warranty_claim', class: Migration20261207172054_open_warranty_claim },
   { name: 'Migration20261207172255_identity_links', class: Migration20261207172255_identity_links },
   { name: 'Migration20261207173016_custody_event_id', class: Migration20261207173016_custody_event_id },
+  { name: 'Migration20261207180321_batteries', class: Migration20261207180321_batteries },
 ];

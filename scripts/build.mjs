@@ -11,3 +11,4 @@ execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
 cpSync('src/modules/ownership/owner-page', 'dist/src/modules/ownership/owner-page', { recursive: true });
 cpSync('src/modules/passports/contexts', 'dist/src/modules/passports/contexts', { recursive: true });
 cpSync('src/modules/history/epcis-schema', 'dist/src/modules/history/epcis-schema', { recursive: true });
+cpSync('src/modules/batteries/schemas', 'dist/src/modules/batteries/schemas', { recursive: true });

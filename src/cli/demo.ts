@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/config.js';
 import { gtinCheckDigit } from '../gs1/index.js';
 import { createLogger } from '../logging/logger.js';
+import { runBatteryDemo } from './demo-battery.js';
 
 type Gql = <T>(query: string, variables?: Record<string, unknown>, key?: string) => Promise<T>;
 
@@ -94,6 +95,7 @@ async function runDemo(url: string, platformKey: string, publicUrl = url): Promi
   out('and the unit\'s W3C verifiable credential (saved to demo-credential.json):');
   out('  npm run -s dpp -- verify demo-credential.json --keys demo-jwks.json');
   out(`or against the live key set of the running server: --keys ${publicUrl}/.well-known/jwks.json`);
+  await runBatteryDemo(gql, platformKey, out);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { FraudAlert, OutboxMessage } from '../modules/alerts/fraud-alert.entity.js';
+import { BatteryModel, BatteryUnit } from '../modules/batteries/battery.entity.js';
 import { AuditLog } from '../modules/audit/audit-log.entity.js';
 import { CapturedEpcisEvent, EpcisCapture } from '../modules/custody/epcis-capture.entity.js';
 import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
@@ -19,6 +20,8 @@ export const entities = [
   Organization,
   ApiKey,
   ProductModel,
+  BatteryModel,
+  BatteryUnit,
   SigningKey,
   MintBatch,
   Passport,

@@ -23,6 +23,7 @@ import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { labelRouter } from '../modules/labels/label.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
+import { batteryPassRouter } from '../modules/batteries/battery.routes.js';
 import { clientIp } from './client-ip.js';
 import { preExecutionGuard, unavailableError, unavailableStatus } from './graphql-guards.js';
 import { answerMetrics, type Metrics } from './metrics.js';
@@ -188,6 +189,8 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(credentialRouter(orm, deps.services));
   app.use(ownerPageRouter());
   app.use(labelRouter({ orm, config, masterKey: deps.services.masterKey, apiKeys: deps.services.apiKeys }));
+  // Before the resolver: answers only `?linkType=batteryPass` on a Digital Link and passes everything else on.
+  app.use(batteryPassRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
   app.use((_req, res) => {

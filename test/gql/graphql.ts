@@ -13,6 +13,8 @@ export type AssertionPurpose =
   | 'WARRANTY_CLAIM';
 
 export type LifecycleEventType =
+  | 'BATTERY_CONDITION'
+  | 'BATTERY_STATUS_CHANGED'
   | 'CUSTODY'
   | 'END_OF_LIFE'
   | 'MINTED'

@@ -16,6 +16,8 @@ export const LIFECYCLE_EVENT_TYPES = [
   'END_OF_LIFE',
   'RECYCLED',
   'REVOKED',
+  'BATTERY_CONDITION',
+  'BATTERY_STATUS_CHANGED',
 ] as const;
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
 

@@ -25,9 +25,12 @@ export type { LifecycleEventType, PassportStatus };
  * | END_OF_LIFE                         |         | END_OF_LIFE     | END_OF_LIFE     | END_OF_LIFE | END_OF_LIFE |             |          |         |
  * | RECYCLED                            |         |                 |                 |             |             | RECYCLED    |          |         |
  * | REVOKED                             | REVOKED | REVOKED         | REVOKED         | REVOKED     | REVOKED     | REVOKED     |          |         |
+ * | BATTERY_CONDITION                   |         | =               | =               | =           | =           |             |          |         |
+ * | BATTERY_STATUS_CHANGED              |         | =               | =               | =           | =           | =           |          |         |
  *
  * MINTED events are written only by minting (seq 1), so nothing appends one. RECYCLED and REVOKED are
- * terminal: no event, not even a tamper report, follows them.
+ * terminal: no event, not even a tamper report, follows them. The two BATTERY_ events (issue 21) record a
+ * battery's condition and its Annex XIII status (repurposed, re-used…) without moving the passport's status.
  */
 const SAME = '=' as const;
 type Outcome = PassportStatus | typeof SAME;
@@ -45,6 +48,8 @@ export const TRANSITIONS: Readonly<Record<LifecycleEventType, Readonly<Partial<R
   END_OF_LIFE: { SIGNED: 'END_OF_LIFE', IN_SUPPLY_CHAIN: 'END_OF_LIFE', SOLD: 'END_OF_LIFE', OWNED: 'END_OF_LIFE' },
   RECYCLED: { END_OF_LIFE: 'RECYCLED' },
   REVOKED: { MINTED: 'REVOKED', SIGNED: 'REVOKED', IN_SUPPLY_CHAIN: 'REVOKED', SOLD: 'REVOKED', OWNED: 'REVOKED', END_OF_LIFE: 'REVOKED' },
+  BATTERY_CONDITION: { SIGNED: SAME, IN_SUPPLY_CHAIN: SAME, SOLD: SAME, OWNED: SAME },
+  BATTERY_STATUS_CHANGED: { SIGNED: SAME, IN_SUPPLY_CHAIN: SAME, SOLD: SAME, OWNED: SAME, END_OF_LIFE: SAME },
 };
 
 /** CUSTODY events whose EPCIS business step moves the unit further than "in the supply chain". */

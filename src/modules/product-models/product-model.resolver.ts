@@ -4,7 +4,7 @@ import { Access, ANYONE } from '../../graphql/access.js';
 import type { Context } from '../../graphql/context.js';
 import { publicDpp } from './product-model.dpp.js';
 import { canSeeFullDpp, productModelService } from './product-model.service.js';
-import { ProductModelInput, ProductModelType } from './product-model.types.js';
+import { ProductModelInput, ProductModelType, ProductModelUpdateInput } from './product-model.types.js';
 
 @Resolver(() => ProductModelType)
 export class ProductModelResolver {
@@ -19,6 +19,16 @@ export class ProductModelResolver {
   @Mutation(() => ProductModelType, { description: "Registers a model for a GTIN under one of the calling brand's GS1 company prefixes." })
   async createProductModel(@Ctx() ctx: Context, @Arg('input', () => ProductModelInput) input: ProductModelInput): Promise<ProductModelType> {
     return ProductModelType.from(await productModelService.create(ctx.em, ctx.viewer, input));
+  }
+
+  @Access('BRAND')
+  @Mutation(() => ProductModelType, { description: "Replaces parts of one of the calling brand's models (its battery data); recorded in the audit log." })
+  async updateProductModel(
+    @Ctx() ctx: Context,
+    @Arg('gtin', () => String) gtin: string,
+    @Arg('input', () => ProductModelUpdateInput) input: ProductModelUpdateInput,
+  ): Promise<ProductModelType> {
+    return ProductModelType.from(await productModelService.update(ctx.em, ctx.viewer, gtin, input));
   }
 
   @FieldResolver(() => GraphQLJSON, {

@@ -1,8 +1,10 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { BadInputError, ConflictError, ForbiddenError } from '../../errors/app-error.js';
+import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
 import { Gs1Error, gtinHasCompanyPrefix, parseGtin } from '../../gs1/index.js';
+import { AuditLog } from '../audit/audit-log.entity.js';
+import { batteryService, type BatteryModelInput } from '../batteries/battery.service.js';
 import { Organization, type OrgKind } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { type Dpp, parseDpp } from './product-model.dpp.js';
@@ -20,7 +22,12 @@ export type ProductModelInput = {
   dpp?: unknown;
   /** Brand pages per GS1 link type; validated by parseProductLinks. */
   links?: unknown;
+  /** Battery data (issue 21); validated against the Battery Pass schemas. */
+  battery?: BatteryModelInput | null;
 };
+
+/** What updateProductModel may replace. */
+export type ProductModelUpdate = { battery?: BatteryModelInput | null };
 
 /** Organisation kinds that read a model's full DPP whoever its brand is (authorities, recyclers, repairers). */
 const FULL_DPP_KINDS: ReadonlySet<OrgKind> = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS', 'RECYCLER', 'SERVICE_PARTNER']);
@@ -58,6 +65,7 @@ function normaliseInput(input: ProductModelInput) {
     authorisedMarkets: normaliseMarkets(input.authorisedMarkets, 'authorisedMarkets'),
     dpp,
     links: input.links === null || input.links === undefined ? null : parseProductLinks(input.links),
+    battery: input.battery ? batteryService.parseModel(input.battery) : null,
   };
 }
 
@@ -95,12 +103,40 @@ export const productModelService = {
         }
         // The usual answer to a duplicate; under a race the unique index on gtin decides (caught below).
         if (await tx.count(ProductModel, { gtin: data.gtin })) throw duplicate(data.gtin);
-        return tx.create(ProductModel, { ...data, brand });
+        const { battery, ...fields } = data;
+        const model = tx.create(ProductModel, { ...fields, brand });
+        if (battery) batteryService.attachToModel(tx as EntityManager, model, battery);
+        return model;
       });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) throw duplicate(data.gtin);
       throw err;
     }
+  },
+
+  /**
+   * Replaces parts of the calling brand's model (for now its battery data, validated like at create), in one
+   * transaction with an audit record (`PRODUCT_MODEL_UPDATED`: what changed, and a hash of the replaced data).
+   * NOT_FOUND for a GTIN without a model of this brand; nothing is written on a refusal.
+   */
+  async update(em: EntityManager, viewer: Viewer, gtin: string, input: ProductModelUpdate): Promise<IProductModel> {
+    if (viewer.kind !== 'ORGANIZATION' || viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation updates product models');
+    const g = gtinInput(gtin);
+    if (!input.battery) throw new BadInputError('input: nothing to update', { field: 'input' });
+    const battery = batteryService.parseModel(input.battery);
+    return em.transactional(async (tx) => {
+      const model = await tx.findOne(ProductModel, { gtin: g, brand: viewer.organizationId });
+      if (!model) throw new NotFoundError('ProductModel', g);
+      const previous = await batteryService.replaceModelData(tx as EntityManager, model.id, battery);
+      tx.create(AuditLog, {
+        organization: viewer.organizationId,
+        apiKeyId: viewer.apiKeyId,
+        action: 'PRODUCT_MODEL_UPDATED',
+        passportId: null,
+        details: { gtin: g, changed: ['battery'], batteryCategory: battery.category, ...previous },
+      });
+      return model;
+    });
   },
 
   /** The model of a GTIN (any of GTIN-8/12/13/14), or null when none is registered. */

@@ -1,5 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { BatteryModelInput } from '../batteries/battery.types.js';
 import type { Dpp } from './product-model.dpp.js';
 import type { ProductModelView } from './product-model.entity.js';
 
@@ -66,4 +67,12 @@ export class ProductModelInput {
   @Field(() => Int, { nullable: true, description: '1 to 1,000,000,000.' }) maxLifetimeScans?: number | null;
   @Field(() => GraphQLJSON, { nullable: true }) dpp?: unknown;
   @Field(() => [ProductLinkInput], { nullable: true, description: 'At most 20, one per link type and language.' }) links?: ProductLinkInput[] | null;
+  @Field(() => BatteryModelInput, { nullable: true, description: 'Makes the model a battery model: every unit gets an EU battery passport (`Passport.batteryPass`).' })
+  battery?: BatteryModelInput | null;
+}
+
+@InputType({ description: 'What updateProductModel replaces; members left out stay as they are.' })
+export class ProductModelUpdateInput {
+  @Field(() => BatteryModelInput, { nullable: true, description: 'Replaces the battery data (validated like at create); makes the model a battery model if it was not.' })
+  battery?: BatteryModelInput | null;
 }

@@ -1,0 +1,138 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { rawQuery } from '../../db/raw.js';
+import { digitalLinkFormatter } from '../../gs1/index.js';
+import type { PassportStatus } from '../passports/passport.entity.js';
+import type { BatteryCategory, BatteryStatus } from './battery.entity.js';
+import { PASS_CATEGORY } from './battery-model.js';
+import { ASPECTS } from './battery-schemas.js';
+
+/** Battery Pass 1.2.0 `batteryStatus` for our BatteryStatus. */
+export const PASS_STATUS: Readonly<Record<BatteryStatus, string>> = {
+  ORIGINAL: 'Original',
+  REPURPOSED: 'Repurposed',
+  REUSED: 'Reused',
+  REMANUFACTURED: 'Remanufactured',
+  WASTE: 'Waste',
+};
+
+/** Everything one battery passport is made of, read in one statement. */
+export type BatteryUnitFacts = {
+  passportId: string;
+  brandId: string;
+  gtin: string;
+  serial: string;
+  lot: string | null;
+  site: string | null;
+  status: PassportStatus;
+  manufacturedAt: Date;
+  category: BatteryCategory;
+  data: Record<string, Record<string, unknown>>;
+  batteryStatus: BatteryStatus;
+  predecessorId: string | null;
+  successorId: string | null;
+  /** When the unit was first sold or claimed (Battery Pass `puttingIntoService`), null before. */
+  putIntoService: Date | null;
+  /** The newest recorded `batteryCondition`, null before the first record. */
+  condition: Record<string, unknown> | null;
+};
+
+type Row = {
+  id: string;
+  brand_id: string;
+  gtin: string;
+  serial: string;
+  lot: string | null;
+  site: string | null;
+  status: PassportStatus;
+  manufactured_at: Date | string;
+  category: BatteryCategory;
+  data: Record<string, Record<string, unknown>>;
+  battery_status: BatteryStatus | null;
+  predecessor_id: string | null;
+  successor_id: string | null;
+  put_into_service: Date | string | null;
+  condition: Record<string, unknown> | null;
+};
+
+/** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(b)). */
+function statusOf(row: Pick<Row, 'battery_status' | 'status'>): BatteryStatus {
+  if (row.status === 'END_OF_LIFE' || row.status === 'RECYCLED') return 'WASTE';
+  return row.battery_status ?? 'ORIGINAL';
+}
+
+/**
+ * The facts of a battery unit, or null when its model is not a battery model (or there is no such unit).
+ * Per-battery attributes are derived here, at read time, from the unit's row and history, so minting a
+ * battery writes nothing more than minting any other unit. Each sub-select walks one passport's events by
+ * the (passport_id, seq) unique index.
+ */
+export async function loadBatteryFacts(em: EntityManager, passportId: string): Promise<BatteryUnitFacts | null> {
+  const [row] = await rawQuery<Row>(
+    em,
+    `select p.id, p.brand_id, p.gtin, p.serial, p.lot, p.site, p.status, p.manufactured_at, bm.category, bm.data,
+       bu.status as battery_status, bu.predecessor_id, bu.successor_id,
+       (select e.occurred_at from lifecycle_event e where e.passport_id = p.id
+          and (e.type in ('SOLD', 'OWNERSHIP_CLAIMED') or (e.type = 'CUSTODY' and lower(e.payload->>'bizStep') like '%retail_selling'))
+          order by e.seq limit 1) as put_into_service,
+       (select e.payload->'condition' from lifecycle_event e where e.passport_id = p.id and e.type = 'BATTERY_CONDITION'
+          order by e.seq desc limit 1) as condition
+     from passport p
+     join battery_model bm on bm.model_id = p.model_id
+     left join battery_unit bu on bu.passport_id = p.id
+     where p.id = $1`,
+    [passportId],
+  );
+  if (!row) return null;
+  return {
+    passportId: row.id,
+    brandId: row.brand_id,
+    gtin: row.gtin,
+    serial: row.serial,
+    lot: row.lot,
+    site: row.site,
+    status: row.status,
+    manufacturedAt: new Date(row.manufactured_at),
+    category: row.category,
+    data: row.data,
+    batteryStatus: statusOf(row),
+    predecessorId: row.predecessor_id,
+    successorId: row.successor_id,
+    putIntoService: row.put_into_service === null ? null : new Date(row.put_into_service),
+    condition: row.condition,
+  };
+}
+
+/**
+ * `batteryPassportIdentifier` in the form the Battery Pass schema demands (`^urn:[a-z0-9]+:[a-z0-9]+$`): the unit's
+ * GS1 element string (AI 01 GTIN, AI 21 serial) as one lower-case token. Our serials are Crockford base32, which
+ * is case-insensitive, so lower-casing loses nothing; any other serial is hex-encoded behind an `x`.
+ */
+export function passportUrn(gtin: string, serial: string): string {
+  const token = /^[0-9A-Za-z]+$/.test(serial) ? serial.toLowerCase() : `x${Buffer.from(serial, 'utf8').toString('hex')}`;
+  return `urn:gs1:01${gtin}21${token}`;
+}
+
+/**
+ * The whole battery pass of a unit, as its own economic operator sees it: one object per aspect, each valid
+ * against its schema once the unit has been put into service and has a recorded condition (before that,
+ * `puttingIntoService` and `batteryCondition` are absent: there is nothing true to put there).
+ */
+export function assembleBatteryPass(facts: BatteryUnitFacts, resolverHost: string): Record<string, Record<string, unknown>> {
+  const d = facts.data;
+  const general: Record<string, unknown> = {
+    productIdentifier: digitalLinkFormatter({ host: resolverHost, gtin: facts.gtin, lot: facts.lot ?? undefined })(facts.serial),
+    batteryPassportIdentifier: passportUrn(facts.gtin, facts.serial),
+    batteryCategory: PASS_CATEGORY[facts.category],
+    manufacturingDate: facts.manufacturedAt.toISOString(),
+    batteryStatus: PASS_STATUS[facts.batteryStatus],
+    ...(facts.putIntoService ? { puttingIntoService: facts.putIntoService.toISOString() } : {}),
+    ...d.generalProductInformation,
+  };
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const aspect of ASPECTS) {
+    if (aspect === 'generalProductInformation') out[aspect] = general;
+    else if (aspect === 'performance') out[aspect] = { ...d.performance, ...(facts.condition ? { batteryCondition: facts.condition } : {}) };
+    else out[aspect] = { ...d[aspect] };
+  }
+  return out;
+}

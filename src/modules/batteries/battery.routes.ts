@@ -1,0 +1,116 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { type Request, type Response, Router } from 'express';
+import type { Logger } from 'pino';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../../config/config.js';
+import { rawQuery } from '../../db/raw.js';
+import { AppError } from '../../errors/app-error.js';
+import type { AppServices, Viewer } from '../../graphql/context.js';
+import { resolveViewer } from '../../graphql/request-context.js';
+import { Gs1Error, formatDigitalLink, parseDigitalLink } from '../../gs1/index.js';
+import { createAuditRecorder } from '../audit/audit.service.js';
+import { AUDIENCE_POINTS, filterBatteryPass } from './annex-xiii.js';
+import { batteryAudience } from './battery.access.js';
+import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
+
+/**
+ * `?linkType=` values that answer a battery's Digital Link with its battery passport. `batteryPass` is this
+ * resolver's own link type (GS1's web vocabulary has none for it yet); the full IRI form is accepted too.
+ */
+export const BATTERY_PASS_LINK_TYPES: ReadonlySet<string> = new Set(['batteryPass', 'dpp:batteryPass']);
+
+export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; services: AppServices; anonLimiter: RateLimiterAbstract; log: Logger };
+
+/** Seconds to wait when `key` is over the limit, else 0 (the server's own helper lives in src/server, out of a module's reach). */
+async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (e) {
+    if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));
+    throw e;
+  }
+}
+
+function fail(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+/**
+ * `GET /01/{gtin}[/10/{lot}]/21/{serial}?linkType=batteryPass`: the unit's `Passport.batteryPass` as JSON
+ * (`application/json`), with what the caller's Annex XIII group may read (API key or owner session in
+ * `Authorization`, as on the GraphQL API). Not a scan: nothing is recorded but an authority's audited read.
+ * Any other request falls through to the Digital Link resolver. 404 for an unknown unit or one that is not a
+ * battery, 410 once the battery is recycled (Art. 77(8)), 406 when the client accepts no JSON.
+ */
+export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
+  const { orm, config, services, anonLimiter, log } = deps;
+  const router = Router();
+  const root = config.resolverHost.replace(/\/+$/, '');
+
+  router.get('/01/*splat', async (req: Request, res: Response, next) => {
+    const linkType = req.query.linkType;
+    if (typeof linkType !== 'string' || !BATTERY_PASS_LINK_TYPES.has(linkType)) {
+      next();
+      return;
+    }
+    res.setHeader('vary', 'Accept');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('access-control-allow-origin', '*');
+    try {
+      if (!req.accepts('application/json')) {
+        fail(res, 406, 'NOT_ACCEPTABLE', 'The battery passport is served as application/json');
+        return;
+      }
+      let viewer: Viewer = { kind: 'ANONYMOUS' };
+      if (req.headers.authorization) viewer = await resolveViewer(orm, req.headers.authorization, services.apiKeys);
+      else {
+        const wait = await consume(anonLimiter, req.ip ?? 'unknown');
+        if (wait) {
+          res.setHeader('retry-after', String(wait));
+          fail(res, 429, 'RATE_LIMITED', 'Too many requests; slow down');
+          return;
+        }
+      }
+      let parsed: ReturnType<typeof parseDigitalLink>;
+      try {
+        parsed = parseDigitalLink(`${root}${req.originalUrl}`);
+      } catch (e) {
+        if (e instanceof Gs1Error) {
+          fail(res, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`);
+          return;
+        }
+        throw e;
+      }
+      const em = orm.em.fork() as EntityManager;
+      const [unit] = await rawQuery<{ id: string }>(em, 'select id from passport where gtin = $1 and serial = $2', [parsed.gtin, parsed.serial]);
+      const facts = unit ? await loadBatteryFacts(em, unit.id) : null;
+      if (!facts) {
+        fail(res, 404, 'NOT_FOUND', 'No battery passport for this identifier');
+        return;
+      }
+      if (facts.status === 'RECYCLED') {
+        fail(res, 410, 'GONE', 'The battery was recycled: its battery passport ceased to exist (Regulation (EU) 2023/1542, Art. 77(8))');
+        return;
+      }
+      const audience = await batteryAudience(viewer, facts.brandId, async () => {
+        if (viewer.kind !== 'OWNER') return false;
+        const rows = await rawQuery(em, 'select 1 from ownership where passport_id = $1 and owner_id = $2 and ended_at is null', [facts.passportId, viewer.ownerId]);
+        return rows.length > 0;
+      });
+      if (audience === 'AUTHORITY') await createAuditRecorder(em, viewer, String(res.locals.requestId ?? '')).recordRead(facts.passportId, 'batteryPass (resolver)');
+      const full = assembleBatteryPass(facts, config.resolverHost);
+      const anchor = formatDigitalLink({ host: root, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot });
+      res.setHeader('link', `<${anchor}>; rel="anchor"`);
+      res.status(200).json(audience === 'OPERATOR' ? full : filterBatteryPass(full, AUDIENCE_POINTS[audience]));
+    } catch (e) {
+      if (e instanceof AppError) {
+        fail(res, e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'RATE_LIMITED' ? 429 : 400, e.code, e.message);
+        return;
+      }
+      log.error({ err: e, requestId: res.locals.requestId }, 'battery passport resolve failed');
+      next(e);
+    }
+  });
+  return router;
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createModel, gtinFor, mintSigned, ok, type Org, sell } from '../support/battery-fixtures.js';
+import { exampleCondition, modelData } from '../support/battery-pass.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { describeVectors } from '../unit/vectors.js';
+
+let s: TestServer;
+let brand: Org;
+let recycler: Org;
+let regulator: Org;
+let retailer: Org;
+let gtin: string;
+let plainGtin: string;
+let unit: string;
+let link: string;
+
+const CONDITION = 'mutation($i: BatteryConditionInput!) { recordBatteryCondition(input: $i) { seq } }';
+
+async function get(url: string, key?: string, accept = 'application/json') {
+  const res = await fetch(url, { headers: { accept, ...(key ? { authorization: `Bearer ${key}` } : {}) } });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: (res.headers.get('content-type') ?? '').includes('json') ? ((await res.json()) as any) : await res.text() };
+}
+
+/** The unit's Digital Link on this server, without the signature, with `?linkType=`. */
+async function digitalLink(id: string): Promise<string> {
+  const p = ok(await s.gql<{ passport: { digitalLink: string } }>('query($id: ID!) { passport(id: $id) { digitalLink } }', { id }, brand.key)).passport;
+  const url = new URL(p.digitalLink);
+  return `${s.url}${url.pathname}`;
+}
+
+describeVectors('battery passport on the Digital Link resolver (?linkType=batteryPass)', () => {
+  beforeAll(async () => {
+    s = await startTestServer();
+    brand = await s.org('BRAND', { gs1CompanyPrefixes: ['0614141'] });
+    recycler = await s.org('RECYCLER');
+    regulator = await s.org('REGULATOR');
+    retailer = await s.org('RETAILER');
+    gtin = gtinFor('0614141', '31001');
+    plainGtin = gtinFor('0614141', '31002');
+    ok(await createModel(s, brand.key, gtin, { category: 'LMT', data: modelData() }));
+    ok(await createModel(s, brand.key, plainGtin));
+    [unit] = await mintSigned(s, brand.key, gtin);
+    await sell(s, unit!, retailer.id);
+    ok(await s.gql(CONDITION, { i: { passportId: unit, condition: exampleCondition() } }, brand.key));
+    link = await digitalLink(unit!);
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('serves the same document as Passport.batteryPass, per caller, as JSON', async () => {
+    for (const key of [undefined, brand.key, recycler.key, regulator.key]) {
+      const r = await get(`${link}?linkType=batteryPass`, key);
+      expect(r.status).toBe(200);
+      expect(r.type).toContain('application/json');
+      const viaGraphql = ok(await s.gql<{ passport: { batteryPass: unknown } }>('query($id: ID!) { passport(id: $id) { batteryPass } }', { id: unit }, key)).passport.batteryPass;
+      expect(r.body).toEqual(viaGraphql);
+    }
+    const pub = await get(`${link}?linkType=batteryPass`);
+    expect(pub.body.circularity.dismantlingAndRemovalInformation).toBeUndefined();
+    expect(pub.body.labeling.resultOfTestReport).toBeUndefined();
+  });
+
+  it('leaves every other request to the Digital Link resolver', async () => {
+    const r = await get(link);
+    expect(r.status).toBe(200);
+    expect(r.body.verdict).toBeDefined();
+    expect(r.body.generalProductInformation).toBeUndefined();
+  });
+
+  it('answers 404 for a unit that is not a battery, 406 without JSON, 410 once recycled (Art. 77(8))', async () => {
+    const [plain] = await mintSigned(s, brand.key, plainGtin);
+    expect((await get(`${await digitalLink(plain!)}?linkType=batteryPass`)).status).toBe(404);
+    expect((await get(`${link}?linkType=batteryPass`, undefined, 'text/html')).status).toBe(406);
+
+    const [gone] = await mintSigned(s, brand.key, gtin);
+    await sell(s, gone!, retailer.id);
+    ok(await s.gql('mutation($id: ID!) { declareEndOfLife(passportId: $id, reason: "worn out") { id } }', { id: gone }, recycler.key));
+    ok(await s.gql('mutation($i: RecyclingInput!) { recordRecycling(input: $i) { id } }', { i: { passportId: gone } }, recycler.key));
+    expect((await get(`${await digitalLink(gone!)}?linkType=batteryPass`)).status).toBe(410);
+  });
+});
