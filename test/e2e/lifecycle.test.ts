@@ -148,5 +148,5 @@ describe('graceful shutdown', () => {
     const exitB = exited(b.child);
     b.child.kill('SIGTERM');
     expect(await exitB).toBe(0);
-  });
+  }, 120_000);
 });

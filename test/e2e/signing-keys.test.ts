@@ -251,10 +251,13 @@ describe('bad input', () => {
       const r = await s.gql(REVOKE, { kid: key.kid, reason }, brand.key);
       expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
-    for (const kid of ['unknown', 'x'.repeat(65), '']) {
+    for (const kid of ['unknown', 'x'.repeat(65)]) {
       const r = await s.gql(REVOKE, { kid, reason: 'why not' }, brand.key);
       expect(r.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     }
+    // An empty ID is refused where input enters, naming the argument (issue 15), before any lookup.
+    const empty = await s.gql(REVOKE, { kid: '', reason: 'why not' }, brand.key);
+    expect(empty.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'EMPTY_ID' });
     expect((await s.gql(REVOKE, { reason: 'no kid' }, brand.key)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect((await list(brand.key)).map((k) => [k.kid, k.status])).toEqual([[key.kid, 'ACTIVE']]);
 
