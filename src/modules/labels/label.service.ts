@@ -7,7 +7,7 @@ import { newId } from '../../crypto/random.js';
 import { rawQuery } from '../../db/raw.js';
 import { Organization } from '../organizations/organization.entity.js';
 import { ClaimCodes } from '../passports/identity.js';
-import { unitUriFormatter } from '../passports/passport.service.js';
+import { unitUriFormatter } from '../passports/unit-uris.js';
 
 /** One unit as a label shows it. `claimCode` only for a unit nobody owns yet, and only where asked for. */
 export type LabelUnit = { id: string; gtin: string; serial: string; lot: string | null; sgtinUri: string; digitalLink: string; claimCode?: string };

@@ -9,7 +9,7 @@ import type { IProductModel } from '../product-models/product-model.entity.js';
 import { credentialContexts } from './credential-context.js';
 import { statusEntry } from '../status-lists/status-list.service.js';
 import type { IPassport } from './passport.entity.js';
-import { unitUris } from './passport.service.js';
+import { unitUris } from './unit-uris.js';
 
 const seconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 

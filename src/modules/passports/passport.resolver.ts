@@ -10,7 +10,8 @@ import { ProductModelType } from '../product-models/product-model.types.js';
 import { passportCredential } from './credential.js';
 import { secureAs } from './credential-securing.js';
 import { untpPassportCredential } from './untp.js';
-import { passportService, unitUris } from './passport.service.js';
+import { passportService } from './passport.service.js';
+import { unitUris } from './unit-uris.js';
 import {
   CredentialProfile,
   CredentialSecuring,

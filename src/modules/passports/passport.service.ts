@@ -7,33 +7,20 @@ import { isUuid } from '../../db/ids.js';
 import { packList, rawQuery, unpack } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
-import { digitalLinkFormatter, Gs1Error, generateSerial, gtinHasCompanyPrefix, isValidSerial, parseGtin, parseIdentifier, sgtinUriFormatter } from '../../gs1/index.js';
+import { Gs1Error, generateSerial, isValidSerial, parseIdentifier } from '../../gs1/index.js';
 import { type EventDraft, eventHash, insertEvents } from '../history/chain.js';
 import { canMove } from '../history/state-machine.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
-import { type IOrganization, Organization } from '../organizations/organization.entity.js';
-import { normaliseMarkets } from '../organizations/organization.service.js';
+import { Organization } from '../organizations/organization.entity.js';
 import { ProductModel } from '../product-models/product-model.entity.js';
 import { STATUS_LIST_SIZE } from '../status-lists/bitstring.js';
-import { allocateEntries, packEntries } from '../status-lists/status-list.service.js';
 import { ClaimCodes, identityBytes } from './identity.js';
-import { CARRIERS, type Carrier, type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
+import { gtin14, MAX_MINT_QUANTITY, type MintInput, statusEntriesFor, validateMint } from './mint-input.js';
+import { unitUriFormatter } from './unit-uris.js';
+import { type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
 
-export const MAX_MINT_QUANTITY = 100_000;
+/** Units written (and signed) per statement while minting or signing. */
 const CHUNK = 10_000;
-
-export type MintInput = {
-  gtin: string;
-  quantity: number;
-  lot?: string | null;
-  site?: string | null;
-  carrier?: string | null;
-  destinationMarkets?: string[] | null;
-  manufacturedAt?: Date | null;
-  idempotencyKey: string;
-  /** Sign every unit with the brand's ACTIVE key in the same transaction (MINTED and SIGNED events). */
-  sign?: boolean | null;
-};
 
 export type MintedUnit = { id: string; serial: string; sgtinUri: string; digitalLink: string; claimCode: string };
 export type MintResult = { batchId: string; passports: MintedUnit[]; replayed: boolean };
@@ -57,67 +44,6 @@ function brandOf(viewer: Viewer): { organizationId: string } {
   return viewer;
 }
 
-function gtin14(value: string, field = 'gtin'): string {
-  try {
-    return parseGtin(value);
-  } catch (e) {
-    if (e instanceof Gs1Error) throw new BadInputError(`${field}: ${e.message}`, { field, reason: e.reason });
-    throw e;
-  }
-}
-
-/** The company prefix length of a GTIN under one of the brand's prefixes (longest match). */
-export function prefixLengthFor(brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, gtin: string): number {
-  const matches = brand.gs1CompanyPrefixes.filter((p) => gtinHasCompanyPrefix(gtin, p));
-  return Math.max(7, ...matches.map((p) => p.length));
-}
-
-/** The URIs of one unit: EPC pure identity and the GS1 Digital Link (with `?sig=` once signed). */
-export function unitUris(config: AppServices['config'], brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, p: Pick<IPassport, 'gtin' | 'serial' | 'lot' | 'signature'>) {
-  return unitUriFormatter(config, brand, p.gtin, p.lot)(p.serial, p.signature);
-}
-
-/** {@link unitUris} for many units of one GTIN and lot (a mint batch): what they share is formatted once. */
-export function unitUriFormatter(config: AppServices['config'], brand: Pick<IOrganization, 'gs1CompanyPrefixes'>, gtin: string, lot: string | null | undefined) {
-  const epc = sgtinUriFormatter(gtin, prefixLengthFor(brand, gtin));
-  const link = digitalLinkFormatter({ host: config.resolverHost, gtin, lot: lot ?? undefined });
-  return (serial: string, signature: string | null | undefined) => ({ sgtinUri: epc(serial), digitalLink: link(serial, signature ?? undefined) });
-}
-
-function validateMint(input: MintInput) {
-  const gtin = gtin14(input.gtin);
-  if (!Number.isInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_MINT_QUANTITY) {
-    throw new BadInputError(`quantity: must be a whole number from 1 to ${MAX_MINT_QUANTITY}`, { field: 'quantity' });
-  }
-  const lot = input.lot?.trim() || null;
-  if (lot !== null && !isValidSerial(lot)) throw new BadInputError('lot: 1 to 20 characters of the GS1 AI 10 character set', { field: 'lot' });
-  const site = input.site?.trim() || null;
-  if (site !== null && site.length > 200) throw new BadInputError('site: at most 200 characters', { field: 'site' });
-  const carrier = (input.carrier ?? 'QR') as Carrier;
-  if (!CARRIERS.includes(carrier)) throw new BadInputError(`carrier: one of ${CARRIERS.join(', ')}`, { field: 'carrier' });
-  const key = input.idempotencyKey.trim();
-  if (key.length < 1 || key.length > 200) throw new BadInputError('idempotencyKey: 1 to 200 characters', { field: 'idempotencyKey' });
-  const manufacturedAt = input.manufacturedAt ?? null;
-  if (manufacturedAt && (Number.isNaN(manufacturedAt.getTime()) || manufacturedAt.getTime() > Date.now() + 86_400_000)) {
-    throw new BadInputError('manufacturedAt: a valid time, not in the future', { field: 'manufacturedAt' });
-  }
-  const destinationMarkets = normaliseMarkets(input.destinationMarkets, 'destinationMarkets');
-  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true };
-}
-
-/**
- * Status list entries for a mint about to run (see {@link allocateEntries}); none when the request will
- * not mint: a replayed key or a GTIN that is not the brand's (checked again, authoritatively, in the mint).
- */
-async function statusEntriesFor(em: EntityManager, brandId: string, v: { gtin: string; key: string; quantity: number }) {
-  const [check] = await rawQuery<{ mints: boolean }>(
-    em,
-    `select exists (select 1 from product_model where gtin = $3 and brand_id = $1)
-        and not exists (select 1 from mint_batch where brand_id = $1 and idempotency_key = $2) as mints`,
-    [brandId, v.key, v.gtin],
-  );
-  return packEntries(check?.mints ? await allocateEntries(em, brandId, v.quantity) : []);
-}
 
 /** Mints, signs and reads passports. Knows nothing of GraphQL. */
 export const passportService = {

@@ -2,7 +2,7 @@ import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import { Access, ANYONE } from '../../graphql/access.js';
 import type { Context } from '../../graphql/context.js';
 import { FraudAlertType } from '../alerts/alert.types.js';
-import { unitUris } from '../passports/passport.service.js';
+import { unitUris } from '../passports/unit-uris.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
 import { verificationService } from './verification.service.js';
 import { PublicPassport, ScanInput, Verification } from './verification.types.js';
