@@ -62,7 +62,7 @@ export const productHref = (base: string, anchor: string) => `${base}${PRODUCT_P
 /**
  * The links offered, one level each, most granular first (GS1: a request with key qualifiers gets the links
  * of every level up to the primary key). A unit's default link is its verification result on this server,
- * also offered as `gs1:verificationService` (HTML, JSON, and the GraphQL API), and its public UNTP passport
+ * also offered as `gs1:verificationService` (as HTML and as JSON), and its public UNTP passport
  * when the unit is signed. The product level's default is the model's page here; `gs1:pip` is that page
  * unless the brand set its own; the brand's pages follow under their link types, and its signing keys.
  */
@@ -78,7 +78,6 @@ export function offeredLinks(ctx: LinkContext): LevelLinks[] {
         [
           { href: result, title: 'Verification result', type: 'text/html', hreflang: ['en'] },
           { href: result, title: 'Verification result (JSON)', type: 'application/json' },
-          { href: `${ctx.base}/graphql`, title: 'Verification API (GraphQL verifyScan)', type: 'application/graphql-response+json' },
         ],
       ],
     ]);
