@@ -18,11 +18,12 @@ import { OwnerResolver, OwnershipResolver, PasskeyResolver, PassportOwnershipRes
 import { PassportWarrantyClaimsResolver, WarrantyResolver } from '../modules/warranty/warranty.resolver.js';
 import { NfcTagResolver } from '../modules/nfc-tags/nfc-tag.resolver.js';
 import { HistoryResolver } from '../modules/history/history.resolver.js';
+import { BatchLabelsResolver, PassportLabelResolver } from '../modules/labels/label.resolver.js';
 import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
 const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, TraceabilityResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
-  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, WarrantyResolver, PassportWarrantyClaimsResolver] as const;
+  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

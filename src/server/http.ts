@@ -20,6 +20,7 @@ import { credentialContextRouter } from '../modules/passports/credential-context
 import { statusListRouter } from '../modules/status-lists/status-list.routes.js';
 import { credentialRouter } from '../modules/passports/credential.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
+import { labelRouter } from '../modules/labels/label.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { clientIp } from './client-ip.js';
@@ -186,6 +187,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(statusListRouter(orm, deps.services));
   app.use(credentialRouter(orm, deps.services));
   app.use(ownerPageRouter());
+  app.use(labelRouter({ orm, config, masterKey: deps.services.masterKey, apiKeys: deps.services.apiKeys }));
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
 
   app.use((_req, res) => {

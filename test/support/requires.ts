@@ -77,3 +77,17 @@ export function vectorsFor(what: string): string | undefined {
   vectorsChecked = settle(need, missing) ? sharedVectors : undefined;
   return vectorsChecked;
 }
+
+/** A command-line tool from Debian's packages (a decoder we did not write), or undefined to skip. */
+export function binaryFor(what: string, binary: string, aptPackage: string, versionArgs: string[] = ['--version']): string | undefined {
+  let missing: string | undefined;
+  try {
+    execFileSync(binary, versionArgs, { stdio: 'ignore', timeout: 10_000 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // A tool that ran but exits non-zero for --version is present; only "not there" counts as missing.
+    if (code === 'ENOENT' || code === 'EACCES') missing = `${binary} is not installed`;
+  }
+  const need = { what, requireVar: 'DPP_REQUIRE_DECODERS', howTo: `apt-get install ${aptPackage}` };
+  return settle(need, missing) ? binary : undefined;
+}

@@ -54,7 +54,8 @@ export const auditService = {
     // Ids are UUIDv7, so id order is time order and a stable cursor.
     if (after) qb.andWhere({ id: { $gt: after } });
     if (passportId) qb.andWhere({ passportId });
-    if (viewer.orgKind === 'BRAND') qb.andWhere('a.passport_id in (select id from passport where brand_id = ?)', [viewer.organizationId]);
+    // A brand sees reads of its units and what its own keys did (label downloads with claim codes, say).
+    if (viewer.orgKind === 'BRAND') qb.andWhere('(a.passport_id in (select id from passport where brand_id = ?) or a.organization_id = ?)', [viewer.organizationId, viewer.organizationId]);
     else if (viewer.orgKind !== 'PLATFORM') qb.andWhere({ organization: viewer.organizationId });
     const rows = await qb.getResultList();
     return { items: rows.slice(0, first), hasNextPage: rows.length > first };
