@@ -66,7 +66,9 @@ const PASSPORT = 'query($id: ID!) { passport(id: $id) { id status } }';
 async function callers() {
   const anonymous = await s.gql(PASSPORT, { id: unitId });
   const keyed = await s.gql(PASSPORT, { id: unitId }, brand.key);
-  const route = await fetch(`${s.url}${link}`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+  // A unit's Digital Link redirects to its verification result without reading the database; the result
+  // (where the scan is recorded) is the resolver route that reads it.
+  const route = await fetch(`${s.url}/verification${link}`, { headers: { accept: 'application/json' }, redirect: 'manual' });
   const routeBody = (await route.json()) as { errors?: { extensions?: { code?: string } }[] };
   return [
     { who: 'anonymous', status: anonymous.status, retryAfter: anonymous.headers.get('retry-after'), code: anonymous.errors?.[0]?.extensions?.code },

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { historyService } from '../../src/modules/history/history.service.js';
 import { withFlippedSignature } from '../support/live.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startResolverServer } from '../support/resolver-server.js';
+import type { TestServer } from '../support/server.js';
 
 let s: TestServer;
 let brand: { id: string; key: string };
@@ -13,7 +14,7 @@ let units: { id: string; link: string }[];
 
 const MODEL_NAME = 'Bike <script>alert(1)</script> & "Co"';
 
-/** The unit's Digital Link, pointed at the test server (the configured resolver host has port 0). */
+/** The unit's Digital Link on the test server (its resolver host is its own address, so redirects can be followed). */
 function local(link: string): string {
   const u = new URL(link);
   return `${s.url}${u.pathname}${u.search}`;
@@ -21,6 +22,7 @@ function local(link: string): string {
 
 const flipped = withFlippedSignature;
 
+// Follows the resolver's 307 to the verification result, as a phone's browser does.
 const get = (url: string, accept?: string, headers: Record<string, string> = {}) => fetch(url, { headers: { ...(accept ? { accept } : {}), ...headers } });
 
 async function scanCount(): Promise<number> {
@@ -29,7 +31,7 @@ async function scanCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startResolverServer();
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['7612399'] });
   recycler = await s.org('RECYCLER');
   const body = '761239900001';
@@ -87,19 +89,21 @@ describe('GS1 Digital Link resolver', () => {
     expect(new Date(body.scannedAt as string).getTime()).toBeGreaterThan(0);
   });
 
-  it('answers an RFC 9264 linkset by Accept and by ?linkType=linkset', async () => {
+  it('answers an RFC 9264 linkset by Accept and by ?linkType=linkset, one entry per level, without recording a scan', async () => {
     const link = local(units[1]!.link);
+    const before = await scanCount();
     for (const res of [await get(link, 'application/linkset+json'), await get(`${link}&linkType=linkset`)]) {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^application\/linkset\+json/);
       const body = (await res.json()) as { linkset: Record<string, unknown>[] };
-      expect(body.linkset).toHaveLength(1);
-      const entry = body.linkset[0]!;
-      expect(entry.anchor).toBe(units[1]!.link.split('?')[0]);
-      expect(entry['https://gs1.org/voc/defaultLink']).toEqual([expect.objectContaining({ href: entry.anchor, type: 'text/html' })]);
-      expect(entry['https://gs1.org/voc/pip']).toEqual(expect.arrayContaining([expect.objectContaining({ href: expect.any(String) })]));
-      expect(entry['https://gs1.org/voc/verificationService']).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'application/json' })]));
+      expect(body.linkset.map((e) => e.anchor)).toEqual([units[1]!.link.split('?')[0], `${s.url}/01/${gtin.padStart(14, '0')}`]);
+      const [unit, product] = body.linkset as [Record<string, unknown>, Record<string, unknown>];
+      const result = `${s.url}/verification${new URL(units[1]!.link).pathname}`;
+      expect(unit['https://gs1.org/voc/defaultLink']).toEqual([{ href: result, title: 'Verification result' }]);
+      expect(unit['https://gs1.org/voc/verificationService']).toEqual(expect.arrayContaining([expect.objectContaining({ href: result, type: 'application/json' })]));
+      expect(product['https://gs1.org/voc/pip']).toEqual([expect.objectContaining({ href: `${s.url}/product/01/${gtin.padStart(14, '0')}` })]);
     }
+    expect(await scanCount()).toBe(before);
   });
 
   it('checks ?sig=: a flipped signature is COUNTERFEIT, with a "What to do" page', async () => {
@@ -144,26 +148,32 @@ describe('GS1 Digital Link resolver', () => {
     expect(order.status).toBe(400);
   });
 
-  it('records every resolve as a scan', async () => {
+  it('records every resolve followed to its verification result as one scan', async () => {
     const before = await scanCount();
     await get(local(units[4]!.link), 'text/html');
     await get(local(units[4]!.link), 'application/json');
-    await get(`${local(units[4]!.link)}&linkType=linkset`);
+    await get(`${local(units[4]!.link)}&linkType=linkset`); // the linkset: not a scan
+    await fetch(local(units[4]!.link), { redirect: 'manual' }); // the redirect alone: not a scan
     await get(`${s.url}/01/${gtin}/21/NOSUCH2`, 'application/json');
     await get(`${s.url}/01/12345/21/ABC`, 'application/json'); // malformed: not a scan
-    expect(await scanCount()).toBe(before + 4);
+    expect(await scanCount()).toBe(before + 3);
   });
 
-  it('answers HEAD with the status a GET would have, and records no scan', async () => {
+  it('answers HEAD with the redirect a GET would have, and the result page its status, and records no scan', async () => {
     const before = await scanCount();
-    const head = (url: string, accept = 'application/json') => fetch(url, { method: 'HEAD', headers: { accept } });
-    const ok = await head(local(units[2]!.link), 'text/html');
+    const head = (url: string, accept = 'application/json') => fetch(url, { method: 'HEAD', headers: { accept }, redirect: 'manual' });
+    const redirect = await head(local(units[2]!.link), 'text/html');
+    expect(redirect.status).toBe(307);
+    expect(redirect.headers.get('location')).toBe(`${s.url}/verification${new URL(units[2]!.link).pathname}${new URL(units[2]!.link).search}`);
+    expect(redirect.headers.get('link')).toContain('rel="linkset"');
+    const result = (u: string) => `${s.url}/verification${new URL(u, s.url).pathname}`;
+    const ok = await head(result(units[2]!.link), 'text/html');
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(ok.headers.get('link')).toContain('rel="linkset"');
-    expect((await head(`${s.url}/01/${gtin}/21/NOSUCH3`)).status).toBe(404);
-    expect((await head(local(units[3]!.link))).status).toBe(410); // recycled above
+    expect((await head(result(`/01/${gtin}/21/NOSUCH3`))).status).toBe(404);
+    expect((await head(result(units[3]!.link))).status).toBe(410); // recycled above
     expect((await head(`${s.url}/01/12345/21/ABC`)).status).toBe(400);
+    expect((await head(result('/01/12345/21/ABC'))).status).toBe(400);
     expect(await scanCount()).toBe(before);
   });
 
@@ -176,20 +186,15 @@ describe('GS1 Digital Link resolver', () => {
     const res = await get(`${s.url}/.well-known/gs1resolver`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({
-      name: expect.any(String),
-      resolverRoot: new URL(units[0]!.link).origin,
-      supportedPrimaryKeys: ['gtin'],
-      linkTypeDefaultCanBeLinkset: true,
-    });
-    expect(body.supportedLinkType).toEqual([expect.objectContaining({ namespace: 'https://gs1.org/voc/', prefix: 'gs1:' })]);
+    expect(body).toMatchObject({ name: expect.any(String), resolverRoot: new URL(units[0]!.link).origin, supportedPrimaryKeys: ['01'] });
+    expect(body.supportedLinkType).toEqual(expect.arrayContaining([{ namespace: 'https://gs1.org/voc/', prefix: 'gs1:' }]));
   });
 });
 
 describe('GS1 Digital Link resolver rate limit', () => {
   let limited: TestServer;
   beforeAll(async () => {
-    limited = await startTestServer({ DPP_RATE_LIMIT_ANON_PER_MINUTE: '3' });
+    limited = await startResolverServer({ DPP_RATE_LIMIT_ANON_PER_MINUTE: '3' });
   });
   afterAll(async () => {
     await limited?.stop();
@@ -198,8 +203,9 @@ describe('GS1 Digital Link resolver rate limit', () => {
   it('limits anonymous resolves with 429 and Retry-After', async () => {
     const url = `${limited.url}/01/${gtin}/21/ANY1`;
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await get(url, 'application/json')).status);
-    expect(statuses).toEqual([404, 404, 404]);
+    // Each resolve is one request, and the verification result it redirects to another.
+    for (let i = 0; i < 3; i++) statuses.push((await fetch(url, { headers: { accept: 'application/json' }, redirect: 'manual' })).status);
+    expect(statuses).toEqual([307, 307, 307]);
     const fourth = await get(url, 'application/json');
     expect(fourth.status).toBe(429);
     expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);

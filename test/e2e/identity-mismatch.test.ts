@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit, parseDigitalLink } from '../../src/gs1/index.js';
 import { identityRecord } from '../../src/modules/passports/identity.js';
 import { verifyOffline } from '../../src/verify/offline-verifier.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startResolverServer } from '../support/resolver-server.js';
+import type { TestServer } from '../support/server.js';
 
 // Issue 13 item 1: whatever a Digital Link states that the signed identity record covers must be the unit's,
 // on the fast path (carried signature = stored one) and on the Ed25519 path (they differ), over GraphQL and
@@ -73,7 +74,8 @@ async function jwks(): Promise<{ keys: unknown[] }> {
 }
 
 beforeAll(async () => {
-  s = await startTestServer();
+  // Its resolver host is its own address: a Digital Link's 307 to the verification result is followed.
+  s = await startResolverServer();
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['0766666'] });
   gtin = nextGtin();
   otherGtin = nextGtin();

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startResolverServer } from '../support/resolver-server.js';
+import type { TestServer } from '../support/server.js';
 import { vectorsDir } from '../unit/vectors.js';
 
 // Issue 13 item 7: GS1 resolver conventions. Product-level links serve the model (404 when unknown); a link
@@ -38,6 +39,8 @@ const local = (link: string) => {
   return `${s.url}${u.pathname}${u.search}`;
 };
 const get = (url: string, headers: Record<string, string> = {}, method = 'GET') => fetch(url, { method, headers, redirect: 'manual' });
+/** Follows the resolver's redirect, as a browser does. */
+const follow = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers });
 
 async function scanCount(): Promise<number> {
   const [row] = (await s.db.orm.em.fork().getConnection().execute('select count(*)::int as n from scan_event')) as { n: number }[];
@@ -79,7 +82,7 @@ beforeAll(async () => {
   } else {
     console.warn('Shared vectors folder is absent: linksets are not checked against GS1 linkset schema.');
   }
-  s = await startTestServer();
+  s = await startResolverServer();
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['0788888'] });
   [gtin, plainGtin, unknownGtin] = [gtinOf(1), gtinOf(2), gtinOf(3)];
   const m = await createModel(gtin, BRAND_LINKS);
@@ -97,13 +100,16 @@ afterAll(async () => {
 describe('product-level links (/01/{gtin} without /21/)', () => {
   it("serve the model's page, JSON and a GS1-valid linkset, and record no scan", async () => {
     const before = await scanCount();
-    const page = await get(`${s.url}/01/${gtin}`, { accept: 'text/html' });
+    const redirect = await get(`${s.url}/01/${gtin}?foo=bar`, { accept: 'text/html' });
+    expect(redirect.status).toBe(307);
+    expect(redirect.headers.get('location')).toBe(`${s.url}/product/01/${gtin}?foo=bar`);
+    const page = await follow(`${s.url}/01/${gtin}`, { accept: 'text/html' });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain(`Bike ${gtin}`);
     expect(html).toContain('href="https://brand.example/manual?v=2"');
     expect(html).not.toMatch(/<script/i);
-    const json = await get(`${s.url}/01/${gtin}`, { accept: 'application/json' });
+    const json = await follow(`${s.url}/01/${gtin}`, { accept: 'application/json' });
     expect(json.status).toBe(200);
     expect(await json.json()).toMatchObject({ gtin, model: { name: `Bike ${gtin}`, category: 'bicycles' }, brand: { id: brand.id } });
     for (const res of [await get(`${s.url}/01/${gtin}`, { accept: LINKSET }), await get(`${s.url}/01/${gtin}?linkType=linkset`)]) {
@@ -114,11 +120,11 @@ describe('product-level links (/01/{gtin} without /21/)', () => {
       const entry = body.linkset[0]!;
       expect(entry.anchor).toBe(`${new URL(unit.link).origin}/01/${gtin}`);
       expect(entry[`${GS1}instructions`]).toEqual([{ href: 'https://brand.example/manual?v=2', title: 'Manual' }]);
-      expect(entry[`${GS1}defaultLink`]).toEqual([expect.objectContaining({ href: entry.anchor })]);
+      expect(entry[`${GS1}defaultLink`]).toEqual([{ href: `${s.url}/product/01/${gtin}`, title: 'Product page' }]);
       expect(entry[`${GS1}verificationService`]).toBeUndefined();
     }
     // A lot-level link is the model's too.
-    expect((await get(`${s.url}/01/${gtin}/10/L1`, { accept: 'application/json' })).status).toBe(200);
+    expect((await follow(`${s.url}/01/${gtin}/10/L1`, { accept: 'application/json' })).status).toBe(200);
     expect(await scanCount()).toBe(before);
   });
 
@@ -161,11 +167,12 @@ describe('link types', () => {
     expect(en.headers.get('location')).toMatch(/^https:\/\/brand\.example\/en\/bike\?/);
   });
 
-  it("serve this resolver's own page for gs1:pip when the brand set none, and JSON for gs1:verificationService", async () => {
+  it("redirect gs1:pip to this resolver's product page when the brand set none, and gs1:verificationService to the verification result", async () => {
     const pip = await get(`${local(plainUnit.link)}&linkType=gs1:pip`);
-    expect(pip.status).toBe(200);
-    expect(await pip.text()).toContain('Verdict: Authentic');
-    const json = await get(`${local(plainUnit.link)}&linkType=gs1:verificationService`);
+    expect(pip.status).toBe(307);
+    expect(pip.headers.get('location')).toMatch(new RegExp(`^${s.url}/product/01/${plainGtin}\\?sig=`));
+    expect(await (await follow(`${local(plainUnit.link)}&linkType=gs1:pip`)).text()).toContain(`Bike ${plainGtin}`);
+    const json = await follow(`${local(plainUnit.link)}&linkType=gs1:verificationService`, { accept: 'application/json' });
     expect(await json.json()).toMatchObject({ verdict: 'AUTHENTIC' });
   });
 
@@ -177,7 +184,7 @@ describe('link types', () => {
         expect(res.headers.get('content-type')).toMatch(/^application\/linkset\+json/);
         const body = (await res.json()) as { linkset: Record<string, unknown>[] };
         expectGs1Linkset(body);
-        expect(Object.keys(body.linkset[0]!)).toEqual(expect.arrayContaining([`${GS1}defaultLink`, `${GS1}pip`, `${GS1}instructions`]));
+        expect(body.linkset.flatMap((e) => Object.keys(e))).toEqual(expect.arrayContaining([`${GS1}defaultLink`, `${GS1}pip`, `${GS1}instructions`]));
       }
     }
     // gs1:verificationService is a unit's; a product-level link does not offer it.
@@ -206,7 +213,7 @@ describe('link types', () => {
       expect(JSON.stringify(body)).not.toContain('Bike');
     }
     // Its verification is still this resolver's own answer (UNKNOWN), not a link.
-    const json = await get(`${never}?linkType=gs1:verificationService`);
+    const json = await follow(`${never}?linkType=gs1:verificationService`, { accept: 'application/json' });
     expect(json.status).toBe(404);
     expect(await json.json()).toMatchObject({ verdict: 'UNKNOWN', passport: null });
   });
@@ -217,7 +224,7 @@ describe('link types', () => {
     expect(head.status).toBe(307);
     expect(head.headers.get('location')).toMatch(/^https:\/\/brand\.example\/manual/);
     expect((await get(`${local(unit.link)}&linkType=gs1:recipeInfo`, {}, 'HEAD')).status).toBe(404);
-    expect((await get(`${s.url}/01/${gtin}`, {}, 'HEAD')).status).toBe(200);
+    expect((await get(`${s.url}/01/${gtin}`, {}, 'HEAD')).status).toBe(307);
     expect(await scanCount()).toBe(before);
   });
 });

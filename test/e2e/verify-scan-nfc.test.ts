@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { brandNfcMasterKey } from '../../src/modules/nfc-tags/nfc-tag.service.js';
 import { deriveTagKeys, simulateSunMessage } from '../../src/modules/verification/nfc-sun.js';
-import { startTestServer, type GqlResponse, type TestServer } from '../support/server.js';
+import { startResolverServer } from '../support/resolver-server.js';
+import type { GqlResponse, TestServer } from '../support/server.js';
 
 type Org = { id: string; key: string };
 type Provisioning = { passportId: string; uid: string; sdmMetaReadKey: string; sdmFileReadKey: string; sunUrl: string; lastCounter: number | null; provisionedAt: string; created: boolean };
@@ -82,7 +83,8 @@ async function ok(input: Record<string, unknown>, key?: string): Promise<Verific
 const kinds = (v: Verification) => v.alerts.map((a) => a.kind).sort();
 
 beforeAll(async () => {
-  s = await startTestServer();
+  // Its resolver host is its own address: a Digital Link's 307 to the verification result is followed.
+  s = await startResolverServer();
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['4012345'] });
   otherBrand = await s.org('BRAND', { gs1CompanyPrefixes: ['4098765'] });
   retailer = await s.org('RETAILER');

@@ -1,84 +1,137 @@
+import { untpPassportPath } from '../passports/credential.routes.js';
 import { gs1LinkTypeName, GS1_VOC, type ProductLink } from '../product-models/product-model.links.js';
 
-/** A link as a linkset lists it; `serve` marks the links this resolver answers itself (the rest are redirects). */
-export type OfferedLink = { href: string; title: string; type?: string; hreflang?: string[]; serve?: 'html' | 'json' };
+/**
+ * UNTP link types (`untp:dpp`, `untp:dcc`, `untp:dte`; UNTP Identity Resolver spec) expand under UNTP's
+ * linkTypes vocabulary, as UNTP's DPP schema writes them (`https://test.uncefact.org/vocabulary/linkTypes/dcc`).
+ */
+export const UNTP_LINK_TYPES = 'https://test.uncefact.org/vocabulary/linkTypes/';
 
-/** What a resolve is about: a unit (`/21/` present) or a product model (and maybe its lot), with the brand's pages. */
+/** The path prefixes of the pages this resolver redirects to: a unit's verification result, a product's page. */
+export const VERIFICATION_PREFIX = '/verification';
+export const PRODUCT_PREFIX = '/product';
+
+/** A link as a linkset lists it (GS1's linkset schema: href and title, optional type and hreflang). */
+export type OfferedLink = { href: string; title: string; type?: string; hreflang?: string[] };
+
+/** The links of one level (a unit, or its product model), by link type (`gs1:<name>`, `untp:<name>` or a registered relation). */
+export type LevelLinks = { anchor: string; itemDescription: string; links: Map<string, OfferedLink[]> };
+
+/** A signed or unsigned unit the resolve named, as the linkset needs it. */
+export type UnitFacts = { anchor: string; description: string; passportId: string; signed: boolean };
+
+/** What a resolve is about: the product model (always) and, for a `/21/` link, the unit. */
 export type LinkContext = {
-  level: 'unit' | 'product';
-  /** The request's identity on this resolver, without query: the linkset's anchor. */
-  anchor: string;
-  description: string;
-  /** The resolver root (scheme, host, path prefix), for the API and DID links. */
+  /** The resolver root (scheme, host, path prefix). */
   base: string;
-  brandId: string | null;
+  /** The product-level identity (`/01/{gtin}`, with `/22/` and `/10/` of the request). */
+  productAnchor: string;
+  productDescription: string;
+  brandId: string;
   brandLinks: readonly ProductLink[];
+  unit?: UnitFacts;
 };
 
-/** What `?linkType=` asked for: nothing, the linkset (`linkset`, `all`), a GS1 link type (`gs1:<name>`), or something not a GS1 link type. */
+/** What `?linkType=` asked for: nothing, the linkset (`linkset`, `all`), a link type (normalised to its CURIE), or nothing this resolver knows. */
 export type RequestedLinkType = { kind: 'none' } | { kind: 'linkset' } | { kind: 'type'; curie: string } | { kind: 'unknown'; value: string };
 
 export function requestedLinkType(value: unknown): RequestedLinkType {
   if (value === undefined) return { kind: 'none' };
   if (typeof value !== 'string') return { kind: 'unknown', value: String(value) };
   if (value === 'linkset' || value === 'all') return { kind: 'linkset' };
-  const name = gs1LinkTypeName(value);
-  return name ? { kind: 'type', curie: `gs1:${name}` } : { kind: 'unknown', value };
+  const gs1 = gs1LinkTypeName(value);
+  if (gs1) return { kind: 'type', curie: `gs1:${gs1}` };
+  const untp = /^(?:untp:|https:\/\/test\.uncefact\.org\/vocabulary\/linkTypes\/)([a-z]+)$/.exec(value);
+  if (untp) return { kind: 'type', curie: `untp:${untp[1]}` };
+  // A registered relation type (RFC 8288), e.g. `describedby`.
+  if (/^[a-z][a-z-]*$/.test(value)) return { kind: 'type', curie: value };
+  return { kind: 'unknown', value };
 }
 
+/** The linkset key of a link type: full IRIs for CURIEs (GS1's schema takes only IRIs or registered names). */
+export function linkTypeIri(curie: string): string {
+  if (curie.startsWith('gs1:')) return `${GS1_VOC}${curie.slice(4)}`;
+  if (curie.startsWith('untp:')) return `${UNTP_LINK_TYPES}${curie.slice(5)}`;
+  return curie;
+}
+
+/** Where a unit's verification result and a product's page live (the DL path under this resolver's page prefixes). */
+export const verificationHref = (base: string, anchor: string) => `${base}${VERIFICATION_PREFIX}${anchor.slice(base.length)}`;
+export const productHref = (base: string, anchor: string) => `${base}${PRODUCT_PREFIX}${anchor.slice(base.length)}`;
+
 /**
- * The links offered for a resolve, by link type (`gs1:<name>`, or a registered relation such as `describedby`).
- * This resolver's verification page is always the default link (and the product page when the brand sets no
- * gs1:pip); a unit also offers its verification as JSON and the GraphQL API. The brand's pages follow, each
- * under its link type (a unit offers its model's pages too: GS1 resolvers include the links of every level
- * up to the primary key).
+ * The links offered, one level each, most granular first (GS1: a request with key qualifiers gets the links
+ * of every level up to the primary key). A unit's default link is its verification result on this server,
+ * also offered as `gs1:verificationService` (as HTML and as JSON), and its public UNTP passport
+ * when the unit is signed. The product level's default is the model's page here; `gs1:pip` is that page
+ * unless the brand set its own; the brand's pages follow under their link types, and its signing keys.
  */
-export function offeredLinks(ctx: LinkContext): Map<string, OfferedLink[]> {
-  const page: OfferedLink = {
-    href: ctx.anchor,
-    type: 'text/html',
-    hreflang: ['en'],
-    title: ctx.level === 'unit' ? 'Verification page' : 'Product page',
-    serve: 'html',
-  };
-  const offered = new Map<string, OfferedLink[]>([['gs1:defaultLink', [page]]]);
-  if (!ctx.brandLinks.some((l) => l.linkType === 'gs1:pip')) offered.set('gs1:pip', [{ ...page, title: `${ctx.description}: ${page.title.toLowerCase()}` }]);
-  if (ctx.level === 'unit') {
-    offered.set('gs1:verificationService', [
-      { href: `${ctx.anchor}?linkType=gs1:verificationService`, type: 'application/json', title: 'Verification result (JSON)', serve: 'json' },
-      { href: `${ctx.base}/graphql`, type: 'application/graphql-response+json', title: 'Verification API (GraphQL verifyScan)' },
+export function offeredLinks(ctx: LinkContext): LevelLinks[] {
+  const levels: LevelLinks[] = [];
+  if (ctx.unit) {
+    const u = ctx.unit;
+    const result = verificationHref(ctx.base, u.anchor);
+    const links = new Map<string, OfferedLink[]>([
+      ['gs1:defaultLink', [{ href: result, title: 'Verification result' }]],
+      [
+        'gs1:verificationService',
+        [
+          { href: result, title: 'Verification result', type: 'text/html', hreflang: ['en'] },
+          { href: result, title: 'Verification result (JSON)', type: 'application/json' },
+        ],
+      ],
     ]);
+    if (u.signed) links.set('untp:dpp', [{ href: `${ctx.base}${untpPassportPath(u.passportId)}`, title: 'Digital Product Passport (UNTP)', type: 'application/json' }]);
+    levels.push({ anchor: u.anchor, itemDescription: u.description, links });
   }
+  const page = productHref(ctx.base, ctx.productAnchor);
+  const links = new Map<string, OfferedLink[]>([['gs1:defaultLink', [{ href: page, title: 'Product page' }]]]);
+  if (!ctx.brandLinks.some((l) => l.linkType === 'gs1:pip')) links.set('gs1:pip', [{ href: page, title: `${ctx.productDescription}: product page`, type: 'text/html', hreflang: ['en'] }]);
   for (const l of ctx.brandLinks) {
-    const list = offered.get(l.linkType) ?? [];
+    const list = links.get(l.linkType) ?? [];
     list.push({ href: l.href, title: l.title, ...(l.lang ? { hreflang: [l.lang] } : {}) });
-    offered.set(l.linkType, list);
+    links.set(l.linkType, list);
   }
-  if (ctx.brandId) {
-    offered.set('describedby', [{ href: `${ctx.base}/brands/${ctx.brandId}/did.json`, type: 'application/did+json', title: 'Brand signing keys (did:web)' }]);
-  }
-  return offered;
+  links.set('describedby', [{ href: `${ctx.base}/brands/${ctx.brandId}/did.json`, type: 'application/did+json', title: 'Brand signing keys (did:web)' }]);
+  levels.push({ anchor: ctx.productAnchor, itemDescription: ctx.productDescription, links });
+  return levels;
 }
 
-/** The RFC 9264 JSON linkset of what is offered, in the shape GS1's linkset schema takes (full link type IRIs, a title per link). */
-export function linksetBody(ctx: LinkContext, offered = offeredLinks(ctx)) {
-  const entry: Record<string, unknown> = { anchor: ctx.anchor, itemDescription: ctx.description };
-  for (const [rel, links] of offered) {
-    entry[rel.startsWith('gs1:') ? `${GS1_VOC}${rel.slice(4)}` : rel] = links.map(({ serve: _serve, ...link }) => link);
+/** The links of one type a resolve can redirect to: the most granular level that offers that type. */
+export function linksOfType(levels: readonly LevelLinks[], curie: string): OfferedLink[] | undefined {
+  for (const level of levels) {
+    const links = level.links.get(curie);
+    if (links?.length) return links;
   }
-  return { linkset: [entry] };
+  return undefined;
 }
 
-/** Of several links of one type, the one in a language the client accepts (`pick` is Express's acceptsLanguages), else the first. */
-export function chooseLink(links: readonly OfferedLink[], pick: (langs: string[]) => string | false): OfferedLink {
-  const langs = links.flatMap((l) => l.hreflang ?? []);
-  const best = langs.length ? pick(langs) : false;
-  return (best && links.find((l) => l.hreflang?.includes(best))) || links[0]!;
+/** The RFC 9264 JSON linkset, in the shape GS1's linkset schema takes: one entry per level, full link type IRIs. */
+export function linksetBody(levels: readonly LevelLinks[]) {
+  return {
+    linkset: levels.map((level) => {
+      const entry: Record<string, unknown> = { anchor: level.anchor, itemDescription: level.itemDescription };
+      for (const [rel, links] of level.links) entry[linkTypeIri(rel)] = links;
+      return entry;
+    }),
+  };
 }
 
 /**
- * A redirect target with the request's query passed on, as GS1 resolvers do by default, except `linkType`
- * (which this resolver consumed).
+ * Of several links of one type, the best for the request: those of a media type the Accept header names (when
+ * it names one), then one in a language the client accepts (`pickLang` is Express's acceptsLanguages), else the first.
+ */
+export function chooseLink(links: readonly OfferedLink[], accept: string | undefined, pickLang: (langs: string[]) => string | false): OfferedLink {
+  const named = links.filter((l) => l.type && accept?.toLowerCase().includes(l.type.toLowerCase()));
+  const candidates = named.length ? named : links;
+  const langs = candidates.flatMap((l) => l.hreflang ?? []);
+  const best = langs.length ? pickLang(langs) : false;
+  return (best && candidates.find((l) => l.hreflang?.includes(best))) || candidates[0]!;
+}
+
+/**
+ * A redirect target with the request's query passed on (GS1: by default all key=value pairs), except
+ * `linkType`, which this resolver consumed.
  */
 export function redirectTarget(href: string, query: URLSearchParams): string {
   const url = new URL(href);

@@ -27,6 +27,31 @@ const WHAT_TO_DO =
   'Do not rely on this product being genuine. Keep the product and its packaging and receipt, do not pay or hand over personal details ' +
   'to anyone because of this code, and contact the seller or the brand through its official website to report where you bought it.';
 
+/** The verification as JSON, for API clients: the verdict, why, and the unit (`revoked` says whether its brand withdrew it). */
+export function jsonBody(a: Answer) {
+  const { result } = a;
+  const p = result.passport;
+  return {
+    verdict: result.verdict,
+    revoked: p?.status === 'REVOKED',
+    reasons: result.reasons,
+    gtin: a.gtin,
+    serial: a.serial,
+    digitalLink: a.anchor,
+    passport: p
+      ? {
+          gtin: p.gtin,
+          serial: p.serial,
+          lot: p.lot ?? null,
+          status: p.status,
+          brand: result.brand ? { id: result.brand.id, name: result.brand.name } : null,
+          model: result.model ? { name: result.model.name, category: result.model.category ?? null } : null,
+        }
+      : null,
+    scannedAt: result.scannedAt.toISOString(),
+  };
+}
+
 export function htmlPage(a: Answer): string {
   const { result } = a;
   const v = VERDICT_TEXT[result.verdict] ?? { title: result.verdict, summary: '', colour: '#333' };

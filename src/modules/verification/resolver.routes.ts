@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { type Request, type Response, Router } from 'express';
+import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/config.js';
@@ -11,8 +11,14 @@ import { Gs1Error, formatGs1Link, parseGs1Link, type ParsedGs1Link } from '../..
 import { consume } from '../../server/rate-limit.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
 import type { ProductLink } from '../product-models/product-model.links.js';
-import { chooseLink, type LinkContext, linksetBody, type OfferedLink, offeredLinks, redirectTarget, type RequestedLinkType, requestedLinkType } from './resolver.links.js';
-import { type Answer, errorPage, htmlPage, productPage } from './resolver.pages.js';
+import {
+  contextLink, cors, corsMiddleware, decompress, descriptionFile, LINKSET, LINKSET_CONTEXT, LINKSET_CONTEXT_PATH, linksetLink, preflight, sameAsLink,
+} from './resolver.http.js';
+import {
+  chooseLink, type LevelLinks, type LinkContext, linksetBody, linksOfType, offeredLinks, PRODUCT_PREFIX, productHref, redirectTarget, requestedLinkType,
+  VERIFICATION_PREFIX, verificationHref,
+} from './resolver.links.js';
+import { errorPage, htmlPage, jsonBody, productPage } from './resolver.pages.js';
 import { verificationService } from './verification.service.js';
 
 export { escapeHtml } from './resolver.pages.js';
@@ -25,8 +31,6 @@ export type DigitalLinkRouterDeps = {
   log: Logger;
 };
 
-const GS1 = 'https://gs1.org/voc/';
-const LINKSET = 'application/linkset+json';
 const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
 type Format = 'html' | 'json' | 'linkset';
@@ -37,55 +41,6 @@ function negotiated(req: Request): Format {
   if (best === LINKSET) return 'linkset';
   if (best === 'application/json') return 'json';
   return 'html';
-}
-
-/**
- * What a resolve answers, from `?linkType=` and what is offered (`offered` null: a unit never minted, which
- * has no links). A link this resolver serves is answered in place; a brand's page is a 307 redirect; a link
- * type not offered is a 404 with the linkset of what is.
- */
-type Action = { kind: 'serve'; format: Format } | { kind: 'redirect'; location: string } | { kind: 'notOffered' } | { kind: 'noLinks' };
-
-function decide(req: Request, requested: RequestedLinkType, offered: Map<string, OfferedLink[]> | null): Action {
-  if (requested.kind === 'none') {
-    const format = negotiated(req);
-    return format === 'linkset' && !offered ? { kind: 'noLinks' } : { kind: 'serve', format };
-  }
-  if (!offered) {
-    // An unknown unit still gets this resolver's own answer about it (the verification), never links.
-    if (requested.kind === 'type' && requested.curie === 'gs1:defaultLink') return { kind: 'serve', format: 'html' };
-    if (requested.kind === 'type' && requested.curie === 'gs1:verificationService') return { kind: 'serve', format: 'json' };
-    return { kind: 'noLinks' };
-  }
-  if (requested.kind === 'linkset') return { kind: 'serve', format: 'linkset' };
-  const links = requested.kind === 'type' ? offered.get(requested.curie) : undefined;
-  if (!links?.length) return { kind: 'notOffered' };
-  const link = chooseLink(links, (langs) => req.acceptsLanguages(langs));
-  if (link.serve) return { kind: 'serve', format: link.serve };
-  return { kind: 'redirect', location: redirectTarget(link.href, new URL(req.originalUrl, 'http://resolver').searchParams) };
-}
-
-function jsonBody(a: Answer) {
-  const { result } = a;
-  const p = result.passport;
-  return {
-    verdict: result.verdict,
-    reasons: result.reasons,
-    gtin: a.gtin,
-    serial: a.serial,
-    digitalLink: a.anchor,
-    passport: p
-      ? {
-          gtin: p.gtin,
-          serial: p.serial,
-          lot: p.lot ?? null,
-          status: p.status,
-          brand: result.brand ? { id: result.brand.id, name: result.brand.name } : null,
-          model: result.model ? { name: result.model.name, category: result.model.category ?? null } : null,
-        }
-      : null,
-    scannedAt: result.scannedAt.toISOString(),
-  };
 }
 
 function sendError(res: Response, format: Format, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
@@ -99,13 +54,22 @@ function sendError(res: Response, format: Format, status: number, code: string, 
   res.status(status).json({ error: { code, message, ...extra } });
 }
 
-/** A product model with its brand, read for a product-level resolve and for HEAD (with the unit's status when `serial` is given). */
-type ModelRow = { name: string; category: string | null; links: ProductLink[] | null; brand_id: string; brand_name: string; status: PassportStatus | null };
+/** A product model with its brand (and the unit's id, status and whether it is signed, when `serial` is given). */
+type ModelRow = {
+  name: string;
+  category: string | null;
+  links: ProductLink[] | null;
+  brand_id: string;
+  brand_name: string;
+  passport_id: string | null;
+  status: PassportStatus | null;
+  signed: boolean | null;
+};
 
 async function readModel(em: EntityManager, gtin: string, serial: string | null): Promise<ModelRow | undefined> {
   const [row] = await rawQuery<ModelRow>(
     em,
-    `select m.name, m.category, m.links, o.id as brand_id, o.name as brand_name, p.status
+    `select m.name, m.category, m.links, o.id as brand_id, o.name as brand_name, p.id as passport_id, p.status, p.signature is not null as signed
        from product_model m join organization o on o.id = m.brand_id left join passport p on p.gtin = m.gtin and p.serial = $2
       where m.gtin = $1`,
     [gtin, serial ?? ''],
@@ -116,156 +80,235 @@ async function readModel(em: EntityManager, gtin: string, serial: string | null)
 /** HTTP status of a unit's answer: 404 never minted, 410 at end of life, else 200. */
 const unitStatus = (status: PassportStatus | null | undefined) => (!status ? 404 : status === 'END_OF_LIFE' || status === 'RECYCLED' ? 410 : 200);
 
+/** A Digital Link path without one trailing slash (GS1: trailing slashes are tolerated). */
+const trimSlash = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+
+/** The request's query string (with `?`), or ''. */
+const queryOf = (req: Request) => {
+  const i = req.originalUrl.indexOf('?');
+  return i < 0 ? '' : req.originalUrl.slice(i);
+};
+
 /**
- * GS1 Digital Link resolver: `GET /01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}][?sig=…][&linkType=…]`.
- * A unit's resolve (GET; a HEAD only answers the status) is a recorded scan (verificationService.verifyScan),
- * answered as an accessible HTML page, JSON or an RFC 9264 linkset by content negotiation or `linkType`; 404
- * for identities never minted (with no links), 410 for units at end of life. A product-level link (no `/21/`)
- * answers the model's page, JSON or linkset (404 when the GTIN is not registered) and records nothing. A link
- * type the brand set a page for redirects there (307); one not offered is a 404 with the linkset of what is.
- * Also serves `/.well-known/gs1resolver`.
+ * GS1-conformant Digital Link resolver (`/01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]`, compressed forms, a
+ * trailing slash tolerated) and the pages it redirects to. A resolve redirects (307, query passed on) to the
+ * default link (a unit: its verification result at `/verification/01/…`, which records the scan; a product: its
+ * page at `/product/01/…`) or to the link `?linkType=` or the Accept header picks; the linkset is answered for
+ * `?linkType=linkset|all` or `Accept: application/linkset+json`; a link type not offered is a 404 with the
+ * linkset. CORS on every answer, OPTIONS answered as a preflight. Also `/.well-known/gs1resolver`.
  */
 export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
   const { orm, config, services, anonLimiter, log } = deps;
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
+  const em = () => orm.em.fork() as EntityManager;
 
+  router.options(['/.well-known/gs1resolver', LINKSET_CONTEXT_PATH], (req, res) => preflight(req, res));
   router.get('/.well-known/gs1resolver', (_req, res) => {
+    cors(res);
     res.setHeader('cache-control', 'public, max-age=300');
-    res.setHeader('access-control-allow-origin', '*');
-    res.json({
-      name: 'Digital Product Passport resolver',
-      resolverRoot: root,
-      supportedPrimaryKeys: ['gtin'],
-      supportedLinkType: [{ namespace: GS1, prefix: 'gs1:', profile: `${GS1}?show=linktypes` }],
-      linkTypes: ['gs1:pip', 'gs1:defaultLink', 'gs1:verificationService'],
-      linkTypeDefaultCanBeLinkset: true,
-      supportedContextValuesEnumerated: [],
-      contentTypes: ['text/html', 'application/json', LINKSET],
-    });
+    res.json(descriptionFile(root));
+  });
+  router.get(LINKSET_CONTEXT_PATH, (_req, res) => {
+    cors(res);
+    res.setHeader('cache-control', 'public, max-age=86400');
+    res.type('application/ld+json').send(JSON.stringify(LINKSET_CONTEXT));
   });
 
-  /** Sends an action's answer; `serve` renders the served formats, `ctx` null for a unit never minted. */
-  function send(req: Request, res: Response, action: Action, status: number, ctx: LinkContext | null, serve: (format: Format) => void): void {
-    res.setHeader('cache-control', 'no-store');
-    if (ctx) res.setHeader('link', `<${ctx.anchor}?linkType=linkset>; rel="linkset"; type="${LINKSET}"`);
-    if (action.kind !== 'serve' || action.format !== 'html') res.setHeader('access-control-allow-origin', '*');
-    const head = req.method === 'HEAD';
-    if (action.kind === 'redirect') {
-      res.redirect(307, action.location);
-      return;
-    }
-    if (action.kind === 'noLinks' || (action.kind === 'notOffered' && !ctx)) {
-      if (head) return void res.status(404).end();
-      res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No unit with this identity was ever registered, so no links are offered for it' } });
-      return;
-    }
-    if (action.kind === 'notOffered') {
-      if (head) return void res.status(404).type(LINKSET).end();
-      res.status(404).type(LINKSET).send(JSON.stringify(linksetBody(ctx!)));
-      return;
-    }
-    if (head) return void res.status(status).type(action.format === 'html' ? 'html' : action.format === 'linkset' ? LINKSET : 'json').end();
-    if (action.format === 'linkset') {
-      res.status(status).type(LINKSET).send(JSON.stringify(linksetBody(ctx!)));
-      return;
-    }
-    if (action.format === 'html') {
-      res.setHeader('content-security-policy', HTML_CSP);
-      res.setHeader('x-content-type-options', 'nosniff');
-      res.setHeader('referrer-policy', 'no-referrer');
-    }
-    serve(action.format);
+  /** Rate limit (anonymous) or authenticate (a bearer key); false when the request was answered. */
+  async function admit(req: Request, res: Response, format: Format): Promise<Viewer | false> {
+    if (req.headers.authorization) return resolveViewer(orm, req.headers.authorization, services.apiKeys);
+    const wait = await consume(anonLimiter, req.ip ?? 'unknown');
+    if (!wait) return { kind: 'ANONYMOUS' };
+    res.setHeader('retry-after', String(wait));
+    sendError(res, format, 429, 'RATE_LIMITED', 'Too many requests; slow down', { retryAfterSeconds: wait });
+    return false;
   }
 
-  /** A product-level (or lot-level) link: the model's page, JSON or linkset; nothing is recorded. */
-  async function resolveProduct(req: Request, res: Response, parsed: ParsedGs1Link, requested: RequestedLinkType): Promise<void> {
-    const model = await readModel(orm.em.fork() as EntityManager, parsed.gtin, null);
-    if (!model) {
-      sendError(res, negotiated(req) === 'html' ? 'html' : 'json', 404, 'NOT_FOUND', `No product with GTIN ${parsed.gtin} is registered on this resolver`);
-      return;
-    }
-    const anchor = formatGs1Link({ host: root, gtin: parsed.gtin, cpv: parsed.cpv, lot: parsed.lot });
-    const ctx: LinkContext = { level: 'product', anchor, description: model.name, base: root, brandId: model.brand_id, brandLinks: model.links ?? [] };
-    const offered = offeredLinks(ctx);
-    send(req, res, decide(req, requested, offered), 200, ctx, (format) => {
-      const brand = { id: model.brand_id, name: model.brand_name };
-      if (format === 'json') {
-        res.status(200).json({ gtin: parsed.gtin, ...(parsed.lot ? { lot: parsed.lot } : {}), digitalLink: anchor, model: { name: model.name, category: model.category }, brand });
-        return;
-      }
-      res.status(200).type('html').send(productPage({ gtin: parsed.gtin, lot: parsed.lot, anchor, model: { name: model.name, category: model.category }, brand, brandLinks: model.links ?? [] }));
-    });
-  }
-
-  router.get('/01/*splat', async (req, res, next) => {
-    res.setHeader('vary', 'Accept, Accept-Language');
-    const requested = requestedLinkType(req.query.linkType);
-    const errorFormat: Format = requested.kind === 'type' && requested.curie !== 'gs1:verificationService' ? 'html' : negotiated(req);
+  /** Parses `<root><path><query>` as a Digital Link, answering 400 (and returning null) when it is not one. */
+  function parse(res: Response, format: Format, path: string, query: string): ParsedGs1Link | null {
     try {
-      let viewer: Viewer = { kind: 'ANONYMOUS' };
-      if (req.headers.authorization) {
-        viewer = await resolveViewer(orm, req.headers.authorization, services.apiKeys);
-      } else {
-        const wait = await consume(anonLimiter, req.ip ?? 'unknown');
-        if (wait) {
-          res.setHeader('retry-after', String(wait));
-          sendError(res, errorFormat, 429, 'RATE_LIMITED', 'Too many requests; slow down', { retryAfterSeconds: wait });
-          return;
-        }
+      return parseGs1Link(`${root}${path}${query}`);
+    } catch (e) {
+      if (!(e instanceof Gs1Error)) throw e;
+      sendError(res, format, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`);
+      return null;
+    }
+  }
+
+  function fail(e: unknown, res: Response, format: Format, next: NextFunction): void {
+    if (e instanceof AppError) {
+      const status = e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'BAD_USER_INPUT' ? 400 : e.code === 'RATE_LIMITED' ? 429 : e.code === 'FORBIDDEN' ? 403 : 404;
+      sendError(res, format, status, e.code, e.message);
+      return;
+    }
+    log.error({ err: e, requestId: res.locals.requestId }, 'digital link resolve failed');
+    next(e);
+  }
+
+  function redirect(req: Request, res: Response, href: string, query: URLSearchParams): void {
+    res.setHeader('cache-control', 'no-store');
+    res.redirect(307, redirectTarget(href, query));
+  }
+
+  function sendLinkset(res: Response, status: number, levels: readonly LevelLinks[]): void {
+    res.setHeader('cache-control', 'no-store');
+    res.append('link', contextLink(root));
+    res.status(status).type(LINKSET).send(JSON.stringify(linksetBody(levels)));
+  }
+
+  /** A resolve of `path` (a Digital Link path on this resolver); `sameAs` is the uncompressed URI of a compressed request. */
+  async function resolve(req: Request, res: Response, next: NextFunction, rawPath: string, extraQuery: string, sameAs?: string): Promise<void> {
+    cors(res);
+    res.vary('Accept').vary('Accept-Language');
+    if (sameAs) res.append('link', sameAsLink(sameAs));
+    const requested = requestedLinkType(req.query.linkType);
+    const format = negotiated(req);
+    const errorFormat: Format = format === 'html' ? 'html' : 'json';
+    try {
+      const viewer = await admit(req, res, errorFormat);
+      if (!viewer) return;
+      const path = trimSlash(rawPath);
+      const query = `${queryOf(req)}${extraQuery && queryOf(req) ? `&${extraQuery.slice(1)}` : extraQuery}`;
+      const parsed = parse(res, errorFormat, path, query);
+      if (!parsed) return;
+      const params = new URLSearchParams(query);
+      const wantsLinkset = requested.kind === 'linkset' || (requested.kind === 'none' && format === 'linkset');
+      // The model's links are the primary key's (`/01/{gtin}`): the level a lot or a unit walks up to.
+      const productAnchor = formatGs1Link({ host: root, gtin: parsed.gtin });
+
+      if (parsed.serial === undefined) {
+        const model = await readModel(em(), parsed.gtin, null);
+        if (!model) return sendError(res, errorFormat, 404, 'NOT_FOUND', `No product with GTIN ${parsed.gtin} is registered on this resolver`);
+        res.append('link', linksetLink(productAnchor));
+        const ctx: LinkContext = { base: root, productAnchor, productDescription: model.name, brandId: model.brand_id, brandLinks: model.links ?? [] };
+        const levels = offeredLinks(ctx);
+        if (wantsLinkset) return sendLinkset(res, 200, levels);
+        if (requested.kind === 'none') return redirect(req, res, productHref(root, productAnchor), params);
+        const links = requested.kind === 'type' ? linksOfType(levels, requested.curie) : undefined;
+        if (!links) return sendLinkset(res, 404, levels);
+        return redirect(req, res, chooseLink(links, req.headers.accept, (l) => req.acceptsLanguages(l)).href, params);
       }
 
-      const url = `${root}${req.originalUrl}`;
-      let parsed: ParsedGs1Link;
-      try {
-        parsed = parseGs1Link(url);
-      } catch (e) {
-        if (e instanceof Gs1Error) {
-          sendError(res, errorFormat, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`);
-          return;
-        }
-        throw e;
-      }
-      if (parsed.serial === undefined) {
-        await resolveProduct(req, res, parsed, requested);
-        return;
-      }
       const serial = parsed.serial;
-      // The anchor is the canonical identity on this resolver, without the signature.
       const anchor = formatGs1Link({ host: root, gtin: parsed.gtin, serial, cpv: parsed.cpv, lot: parsed.lot });
-      const context = (model: { name: string; brandId: string; links: ProductLink[] | null | undefined }): LinkContext => ({
-        level: 'unit',
-        anchor,
-        description: `${model.name}, serial ${serial}`,
+      const result = verificationHref(root, anchor);
+      res.append('link', linksetLink(anchor));
+      // The default: the verification result, which records the scan; no lookup here, so it is never counted twice.
+      if (requested.kind === 'none' && !wantsLinkset) return redirect(req, res, result, params);
+      const row = await readModel(em(), parsed.gtin, serial);
+      if (!row?.status || !row.passport_id) {
+        // A unit never minted has no links; its verification (verdict UNKNOWN, 404) is still its default.
+        if (requested.kind === 'type' && (requested.curie === 'gs1:defaultLink' || requested.curie === 'gs1:verificationService')) return redirect(req, res, result, params);
+        res.removeHeader('link');
+        if (sameAs) res.setHeader('link', sameAsLink(sameAs));
+        return sendError(res, 'json', 404, 'NOT_FOUND', 'No unit with this identity was ever registered, so no links are offered for it');
+      }
+      const ctx: LinkContext = {
         base: root,
-        brandId: model.brandId,
-        brandLinks: model.links ?? [],
-      });
-      if (req.method === 'HEAD') {
-        // A HEAD (link checkers, crawlers, prefetch) is not a scan: the status and headers a GET would
-        // answer, from a read-only lookup, and nothing recorded.
-        const row = await readModel(orm.em.fork() as EntityManager, parsed.gtin, serial);
-        const ctx = row?.status ? context({ name: row.name, brandId: row.brand_id, links: row.links }) : null;
-        send(req, res, decide(req, requested, ctx ? offeredLinks(ctx) : null), unitStatus(row?.status), ctx, () => undefined);
-        return;
+        productAnchor,
+        productDescription: row.name,
+        brandId: row.brand_id,
+        brandLinks: row.links ?? [],
+        unit: { anchor, description: `${row.name}, serial ${serial}`, passportId: row.passport_id, signed: row.signed === true },
+      };
+      const levels = offeredLinks(ctx);
+      if (wantsLinkset) return sendLinkset(res, unitStatus(row.status) === 410 ? 410 : 200, levels);
+      const links = requested.kind === 'type' ? linksOfType(levels, requested.curie) : undefined;
+      if (!links) return sendLinkset(res, 404, levels);
+      const link = chooseLink(links, req.headers.accept, (l) => req.acceptsLanguages(l));
+      // A redirect elsewhere than the verification result is still a scan of the unit, recorded here (a HEAD is not).
+      if (link.href !== result && req.method === 'GET') {
+        await verificationService.verifyScan(em(), services, viewer, { digitalLink: `${root}${path}${query}` }, req.ip ?? 'unknown', 'RESOLVER');
       }
-      const result = await verificationService.verifyScan(orm.em.fork() as EntityManager, services, viewer, { digitalLink: url }, req.ip ?? 'unknown', 'RESOLVER');
-      const answer: Answer = { result, gtin: parsed.gtin, serial, lot: parsed.lot, anchor };
-      const ctx = result.passport && result.model ? context({ name: result.model.name, brandId: result.model.brand.id, links: result.model.links }) : null;
-      const status = unitStatus(result.passport?.status);
-      send(req, res, decide(req, requested, ctx ? offeredLinks(ctx) : null), status, ctx, (format) => {
-        if (format === 'html') res.status(status).type('html').send(htmlPage(answer));
-        else res.status(status).json(jsonBody(answer));
-      });
+      return redirect(req, res, link.href, params);
     } catch (e) {
-      if (e instanceof AppError) {
-        const status = e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'BAD_USER_INPUT' ? 400 : e.code === 'RATE_LIMITED' ? 429 : e.code === 'FORBIDDEN' ? 403 : 404;
-        sendError(res, errorFormat, status, e.code, e.message);
+      fail(e, res, errorFormat, next);
+    }
+  }
+
+  /** `/verification/01/…/21/…`: the unit's verification result. A GET is the recorded scan; a HEAD only the status. */
+  router.use(VERIFICATION_PREFIX, corsMiddleware);
+  router.get(`${VERIFICATION_PREFIX}/01/*splat`, async (req, res, next) => {
+    res.vary('Accept');
+    const format: Format = negotiated(req) === 'json' ? 'json' : 'html';
+    try {
+      const viewer = await admit(req, res, format);
+      if (!viewer) return;
+      const path = trimSlash(req.path.slice(VERIFICATION_PREFIX.length));
+      const query = queryOf(req);
+      const parsed = parse(res, format, path, query);
+      if (!parsed) return;
+      if (parsed.serial === undefined) return sendError(res, format, 404, 'NOT_FOUND', 'A verification result is about a unit: its link has a serial (/21/)');
+      const anchor = formatGs1Link({ host: root, gtin: parsed.gtin, serial: parsed.serial, cpv: parsed.cpv, lot: parsed.lot });
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('link', linksetLink(anchor));
+      if (format === 'html') {
+        res.setHeader('content-security-policy', HTML_CSP);
+        res.setHeader('x-content-type-options', 'nosniff');
+        res.setHeader('referrer-policy', 'no-referrer');
+      }
+      if (req.method === 'HEAD') {
+        const row = await readModel(em(), parsed.gtin, parsed.serial);
+        res.status(unitStatus(row?.status)).type(format).end();
         return;
       }
-      log.error({ err: e, requestId: res.locals.requestId }, 'digital link resolve failed');
-      next(e);
+      const result = await verificationService.verifyScan(em(), services, viewer, { digitalLink: `${root}${path}${query}` }, req.ip ?? 'unknown', 'RESOLVER');
+      const answer = { result, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, anchor };
+      const status = unitStatus(result.passport?.status);
+      if (format === 'html') res.status(status).type('html').send(htmlPage(answer));
+      else res.status(status).json(jsonBody(answer));
+    } catch (e) {
+      fail(e, res, format, next);
     }
+  });
+
+  /** `/product/01/{gtin}[/22/…][/10/…]`: the product model's page or JSON; nothing is recorded. */
+  router.use(PRODUCT_PREFIX, corsMiddleware);
+  router.get(`${PRODUCT_PREFIX}/01/*splat`, async (req, res, next) => {
+    res.vary('Accept');
+    const format: Format = negotiated(req) === 'json' ? 'json' : 'html';
+    try {
+      if (!(await admit(req, res, format))) return;
+      const parsed = parse(res, format, trimSlash(req.path.slice(PRODUCT_PREFIX.length)), '');
+      if (!parsed) return;
+      const model = parsed.serial === undefined ? await readModel(em(), parsed.gtin, null) : undefined;
+      if (!model) return sendError(res, format, 404, 'NOT_FOUND', `No product with GTIN ${parsed.gtin} is registered on this resolver`);
+      const anchor = formatGs1Link({ host: root, gtin: parsed.gtin, cpv: parsed.cpv, lot: parsed.lot });
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('link', linksetLink(anchor));
+      const brand = { id: model.brand_id, name: model.brand_name };
+      const modelInfo = { name: model.name, category: model.category };
+      if (format === 'json') {
+        res.status(200).json({ gtin: parsed.gtin, ...(parsed.lot ? { lot: parsed.lot } : {}), digitalLink: anchor, model: modelInfo, brand });
+        return;
+      }
+      res.setHeader('content-security-policy', HTML_CSP);
+      res.status(200).type('html').send(productPage({ gtin: parsed.gtin, lot: parsed.lot, anchor, model: modelInfo, brand, brandLinks: model.links ?? [] }));
+    } catch (e) {
+      fail(e, res, format, next);
+    }
+  });
+
+  router.options('/01/*splat', (req, res) => preflight(req, res, linksetLink(`${root}${trimSlash(req.path)}`)));
+  router.get('/01/*splat', (req, res, next) => resolve(req, res, next, req.path, ''));
+
+  // A compressed Digital Link (one base64url segment): resolved as its uncompressed URI, which the Link header names.
+  const uncompressed = (segment: string) => {
+    const uri = decompress(root, segment);
+    if (!uri) return null;
+    const u = new URL(uri);
+    return { uri, path: u.pathname.slice(new URL(root).pathname.replace(/\/$/, '').length), query: u.search };
+  };
+  router.options('/:segment', (req, res, next) => {
+    const u = uncompressed(req.params.segment);
+    if (!u) return next();
+    preflight(req, res, `${linksetLink(u.uri.split('?')[0]!)}, ${sameAsLink(u.uri)}`);
+  });
+  router.get('/:segment', (req, res, next) => {
+    const u = uncompressed(req.params.segment);
+    if (!u) return next();
+    return resolve(req, res, next, u.path, u.query, u.uri);
   });
 
   return router;
