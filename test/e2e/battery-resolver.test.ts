@@ -62,7 +62,12 @@ describeVectors('battery passport on the Digital Link resolver (?linkType=batter
   });
 
   it('leaves every other request to the Digital Link resolver', async () => {
-    const r = await get(link);
+    // The resolver answers a plain resolve with a 307 to its verification page (GS1's redirect model).
+    const res = await fetch(link, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    expect(res.status).toBe(307);
+    const target = new URL(res.headers.get('location')!);
+    expect(target.pathname).toMatch(/^\/verification\/01\//);
+    const r = await get(`${s.url}${target.pathname}${target.search}`);
     expect(r.status).toBe(200);
     expect(r.body.verdict).toBeDefined();
     expect(r.body.generalProductInformation).toBeUndefined();
