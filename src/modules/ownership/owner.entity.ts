@@ -15,6 +15,8 @@ export const Owner = defineEntity({
     /** WebAuthn user handle (base64url of 32 random bytes): never derived from the id or the name. */
     webauthnUserId: p.string().length(64).unique(),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** Set when the owner erased the account (deleteMyAccount): the name and user handle are then blanked. */
+    erasedAt: p.datetime().nullable(),
   },
 });
 export type IOwner = InferEntity<typeof Owner>;
