@@ -11,7 +11,7 @@ import { Migration20261125035505_probe_time } from './Migration20261125035505_pr
 import { Migration20261207171727_status_lists } from './Migration20261207171727_status_lists.js';
 import { Migration20261207172054_open_warranty_claim } from './Migration20261207172054_open_warranty_claim.js';
 import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
-import { Migration20261207180410_privacy } from './Migration20261207180410_privacy.js';
+import { Migration20261207181657_privacy } from './Migration20261207181657_privacy.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -27,5 +27,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207171727_status_lists', class: Migration20261207171727_status_lists },
   { name: 'Migration20261207172054_open_warranty_claim', class: Migration20261207172054_open_warranty_claim },
   { name: 'Migration20261207172255_identity_links', class: Migration20261207172255_identity_links },
-  { name: 'Migration20261207180410_privacy', class: Migration20261207180410_privacy },
+  { name: 'Migration20261207181657_privacy', class: Migration20261207181657_privacy },
 ];
