@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import AsyncLock from 'async-lock';
 import { newId } from '../../crypto/random.js';
@@ -17,7 +18,7 @@ import type { ProductLink } from '../product-models/product-model.links.js';
 import { validCoordinates } from './geo.js';
 import { checkIdentity, type IdentityCheck } from './identity-check.js';
 import { NfcSunError, parseSunQuery } from './nfc-sun.js';
-import { coarsen, DEFAULT_LOCATION_DECIMALS, MINIMAL_NOT_APPLIED, scanHash, type ScanRecordingValue } from './scan-privacy.js';
+import { coarsen, DEFAULT_LOCATION_DECIMALS, MINIMAL_NOT_APPLIED, scanHashKey, type ScanRecordingValue } from './scan-privacy.js';
 import { effectiveMarkets, evaluateRules, type RecentScan, type ScanFacts, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
 import type { VerdictValue } from './scan-event.entity.js';
 
@@ -650,7 +651,8 @@ export const verificationService = {
   async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
     const scan = parseScan(viewer, input);
     // The month's key (README "Privacy"): a live scan's month is read before its turn, which may be a moment later.
-    const keyed = (v: string) => scanHash(services.masterKey, scan.at, v);
+    const hashKey = scanHashKey(services.masterKey, scan.at);
+    const keyed = (v: string) => createHmac('sha256', hashKey).update(v).digest('hex');
     const client: Client = { key: keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`), deviceHash: scan.deviceId ? keyed(`device:${scan.deviceId}`) : null };
 
     const locked = () => recordLocked(em, services, scan, client, channel);
