@@ -72,6 +72,9 @@ export const ownerDataService = {
       const tx = t as EntityManager;
       await passkeyService.verifyAssertion(tx, services, owner, assertion, { purpose: 'DELETE_ACCOUNT', passportId: null });
       const now = new Date().toISOString();
+      // Passkeys first: every act of the owner moves a passkey's counter in its transaction, so this waits for
+      // acts in flight (and the ownerships they open are seen below), and acts after it find no passkey.
+      await rawQuery(tx, `delete from passkey_credential where owner_id = $1`, [owner.ownerId]);
       // Units in id order, locked like every ownership change, so two erasures (or an erasure and a transfer) queue.
       const open = await rawQuery<{ id: string; passport_id: string; status: string }>(
         tx,
@@ -89,7 +92,6 @@ export const ownerDataService = {
       await rawQuery(tx, `update warranty_claim set issue = '', redacted_at = $2 where claimant_id = $1 and redacted_at is null`, [owner.ownerId, now]);
       await rawQuery(tx, `delete from webauthn_challenge where owner_id = $1 or pending_owner_id = $1`, [owner.ownerId]);
       await rawQuery(tx, `delete from owner_session where owner_id = $1`, [owner.ownerId]);
-      await rawQuery(tx, `delete from passkey_credential where owner_id = $1`, [owner.ownerId]);
       await rawQuery(tx, `update owner set display_name = '', webauthn_user_id = $2, erased_at = $3 where id = $1`, [owner.ownerId, randomBytes(32).toString('base64url'), now]);
       return true;
     });
