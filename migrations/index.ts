@@ -9,8 +9,10 @@ import { Migration20261124232818_mint_costs } from './Migration20261124232818_mi
 import { Migration20261125004600_scan_seq } from './Migration20261125004600_scan_seq.js';
 import { Migration20261125035505_probe_time } from './Migration20261125035505_probe_time.js';
 import { Migration20261207171727_status_lists } from './Migration20261207171727_status_lists.js';
+import { Migration20261207172016_outbox_announced } from './Migration20261207172016_outbox_announced.js';
 import { Migration20261207172054_open_warranty_claim } from './Migration20261207172054_open_warranty_claim.js';
 import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
+import { Migration20261207173016_custody_event_id } from './Migration20261207173016_custody_event_id.js';
 import { Migration20261207181657_privacy } from './Migration20261207181657_privacy.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
@@ -25,7 +27,9 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261125004600_scan_seq', class: Migration20261125004600_scan_seq },
   { name: 'Migration20261125035505_probe_time', class: Migration20261125035505_probe_time },
   { name: 'Migration20261207171727_status_lists', class: Migration20261207171727_status_lists },
+  { name: 'Migration20261207172016_outbox_announced', class: Migration20261207172016_outbox_announced },
   { name: 'Migration20261207172054_open_warranty_claim', class: Migration20261207172054_open_warranty_claim },
   { name: 'Migration20261207172255_identity_links', class: Migration20261207172255_identity_links },
+  { name: 'Migration20261207173016_custody_event_id', class: Migration20261207173016_custody_event_id },
   { name: 'Migration20261207181657_privacy', class: Migration20261207181657_privacy },
 ];

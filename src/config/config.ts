@@ -28,6 +28,7 @@ const schema = z.object({
     .string()
     .refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL')
     .optional(),
+  DPP_REDIS_TIMEOUT_MS: int(10, 10_000).default(150),
   DPP_BOOTSTRAP_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   WEBAUTHN_RP_ID: z.string().min(1).default('localhost'),
   WEBAUTHN_ORIGINS: origins.optional(),
@@ -54,6 +55,9 @@ const schema = z.object({
   DPP_SCAN_RETENTION_DAYS: int(1, 36_500).default(400),
   DPP_AUDIT_RETENTION_DAYS: int(1, 36_500).default(2_190),
   DPP_RETENTION_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
+  DPP_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  DPP_METRICS_PORT: int(0, 65535).optional(),
+  DPP_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DPP_MASTER_KEY: z
     .string()
     .transform((s) => Buffer.from(s.trim(), /^[0-9a-fA-F]{64}$/.test(s.trim()) ? 'hex' : 'base64url'))
@@ -71,6 +75,8 @@ export type Config = {
   dataDir: string;
   dbPoolSize: number;
   redisUrl?: string;
+  /** How long a request waits on Redis for a rate-limit decision before the limit is counted in this process instead. */
+  redisTimeoutMs: number;
   bootstrapApiKey?: string;
   webauthn: {
     rpId: string;
@@ -123,6 +129,11 @@ export type Config = {
     /** How often each replica runs the retention job (0: never). */
     intervalMs: number;
   };
+  /**
+   * Where Prometheus reads `/metrics`: on a listener of its own (`port`, bound to `host`), and/or behind a
+   * bearer `token`. With neither, metrics are not served at all (they name operations and reveal load).
+   */
+  metrics: { token?: string; port?: number; host: string };
 };
 
 /** Thrown when the environment does not describe a startable server; lists every bad variable. */
@@ -159,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DPP_DATA_DIR,
     dbPoolSize: e.DPP_DB_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    redisTimeoutMs: e.DPP_REDIS_TIMEOUT_MS,
     bootstrapApiKey: e.DPP_BOOTSTRAP_API_KEY,
     webauthn: {
       rpId: e.WEBAUTHN_RP_ID,
@@ -188,5 +200,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.DPP_TRUST_PROXY || false,
     masterKey: e.DPP_MASTER_KEY,
     retention: { scanDays: e.DPP_SCAN_RETENTION_DAYS, auditDays: e.DPP_AUDIT_RETENTION_DAYS, intervalMs: e.DPP_RETENTION_INTERVAL_MS },
+    metrics: { token: e.DPP_METRICS_TOKEN, port: e.DPP_METRICS_PORT, host: e.DPP_METRICS_HOST },
   };
 }

@@ -1,6 +1,7 @@
 import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors/app-error.js';
 
 /** Protocol-level failures that Apollo or graphql-js label with their own codes: all bad input. */
@@ -44,8 +45,14 @@ export function mapError(formatted: GraphQLFormattedError, error: unknown): Mapp
     return { code: 'CONFLICT', message: 'A record with the same unique value already exists', extensions: {}, internal: false };
   }
   // invalid_text_representation (a malformed uuid, number or enum reaching SQL): the input was bad.
-  if (original instanceof DriverException && (original as { code?: string }).code === '22P02') {
+  // Raw statements (rawQuery, preparedQuery) throw pg's own DatabaseError, which carries a severity; MikroORM wraps the rest.
+  const rawPg = !!original && typeof original === 'object' && 'severity' in original;
+  if ((original instanceof DriverException || rawPg) && (original as { code?: string }).code === '22P02') {
     return { code: 'BAD_USER_INPUT', message: 'Malformed identifier or value', extensions: {}, internal: false };
+  }
+  // An outage is nobody's bad input and no bug of ours: the same answer for every caller (the transports add 503).
+  if (isDatabaseUnavailable(original)) {
+    return { code: 'SERVICE_UNAVAILABLE', message: 'The service is temporarily unavailable; retry later', extensions: { retryAfterSeconds: RETRY_AFTER_SECONDS }, internal: false };
   }
   const code = formatted.extensions?.code;
   if (isStableCode(code) && code !== 'INTERNAL_SERVER_ERROR') {

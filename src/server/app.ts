@@ -17,8 +17,8 @@ import { type ApiKeyListener, startApiKeyListener } from '../modules/organizatio
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
 import { CLAIM_CODE_ATTEMPTS_PER_HOUR } from '../modules/ownership/ownership.service.js';
 import { createArmor, createHttpApp } from './http.js';
-import { createMetrics } from './metrics.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createMetrics, listenForMetrics, type Metrics } from './metrics.js';
+import { createRateLimiter, limiterHealth } from './rate-limit.js';
 import { attachGraphqlWs } from './ws.js';
 
 export type RunningServer = {
@@ -27,6 +27,10 @@ export type RunningServer = {
   db: Database;
   bootstrap: BootstrapResult;
   services: AppServices;
+  /** This instance's Prometheus registry and counters (what `/metrics` serves). */
+  metrics: Metrics;
+  /** The port `/metrics` is served on by itself (DPP_METRICS_PORT), when configured. */
+  metricsPort?: number;
   /** The one shutdown path: stop accepting, drain HTTP and websockets, close Redis, the revocation listener and the database. */
   close(): Promise<void>;
 };
@@ -37,16 +41,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let redis: Redis | undefined;
   let alertBus: AlertBus | undefined;
   let apiKeyListener: ApiKeyListener | undefined;
+  let metricsServer: Awaited<ReturnType<typeof listenForMetrics>> | undefined;
   try {
     const bootstrap = await bootstrapPlatform(db.orm, config, log);
     const schema = await getSchema();
     const metrics = createMetrics();
-    redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
-    redis?.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
-    const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, redis });
+    // Rate limits never queue a command for a Redis that is away: it fails at once and the limiter decides in process.
+    redis = config.redisUrl
+      ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: Math.max(1000, config.redisTimeoutMs), connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 100, 1000) })
+      : undefined;
+    let redisDown = false;
+    redis?.on('error', (err) => {
+      if (!redisDown) log.warn({ err: err.message }, 'redis unreachable (rate limits); retrying');
+      redisDown = true;
+    });
+    redis?.on('ready', () => (redisDown = false));
+    const health = limiterHealth(log, metrics);
+    const limiterOn = { redis, timeoutMs: config.redisTimeoutMs, health };
+    const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, ...limiterOn });
 
     const masterKey = loadMasterKey(config, log);
-    // With Redis, alerts fan out to every replica's subscribers; without it, to this process's only.
+    // Alerts reach this process's subscribers directly; with Redis they are also announced to every other replica.
     alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
     // Other processes revoke keys too on a PostgreSQL server; embedded PGlite has this process only.
@@ -57,7 +72,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyStore: new LocalEncryptedKeyStore(masterKey),
       alertBus,
       webauthn: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: config.webauthn.origins },
-      claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, redis }),
+      claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, ...limiterOn }),
       apiKeys,
     };
 
@@ -78,6 +93,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     httpServer.on('request', handler);
     httpServer.requestTimeout = 60_000;
 
+    // Prometheus's own listener first: if its port is taken, the API never started accepting.
+    metricsServer = config.metrics.port === undefined ? undefined : await listenForMetrics(metrics, { port: config.metrics.port, host: config.metrics.host, token: config.metrics.token });
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.port, config.host, () => resolve());
@@ -97,8 +114,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       db,
       bootstrap,
       services,
+      metrics,
+      metricsPort: metricsServer?.port,
       close() {
         closing ??= (async () => {
+          await metricsServer?.close();
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
           await retention.stop();
           await services.outbox?.flush();
@@ -114,6 +134,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
     };
   } catch (e) {
+    await metricsServer?.close();
     redis?.disconnect();
     await alertBus?.close?.().catch(() => undefined);
     await apiKeyListener?.close();

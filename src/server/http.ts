@@ -21,8 +21,10 @@ import { statusListRouter } from '../modules/status-lists/status-list.routes.js'
 import { credentialRouter } from '../modules/passports/credential.routes.js';
 import { ownerPageRouter } from '../modules/ownership/owner-page.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { clientIp } from './client-ip.js';
-import type { Metrics } from './metrics.js';
+import { preExecutionGuard, unavailableError, unavailableStatus } from './graphql-guards.js';
+import { answerMetrics, type Metrics } from './metrics.js';
 import { consume } from './rate-limit.js';
 
 export type HttpDeps = {
@@ -42,7 +44,8 @@ export type HttpDeps = {
 export function createArmor(config: Config) {
   const l = config.limits;
   return new ApolloArmor({
-    maxDepth: { n: l.maxDepth },
+    // Introspection too: ignoring it (armour's default) let a 16-deep `__schema` query past a limit of 12.
+    maxDepth: { n: l.maxDepth, ignoreIntrospection: false },
     maxAliases: { n: l.maxAliases },
     costLimit: { maxCost: l.maxCost },
     // Token limits are enforced by graphql's own parser (parseOptions below, and in graphql-ws), which
@@ -63,8 +66,16 @@ function requestIdOf(headers: IncomingHttpHeaders): string {
 }
 
 /** A request body the parser refused, or an unexpected failure, as a status and a GraphQL-shaped body. */
-function httpError(err: unknown, maxBodyBytes: number, requestId: string, log: Logger): { status: number; body: ReturnType<typeof graphqlErrorBody> } {
+function httpError(err: unknown, maxBodyBytes: number, requestId: string, log: Logger): { status: number; body: ReturnType<typeof graphqlErrorBody>; retryAfter?: number } {
   const e = err as { type?: string; status?: number };
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ err, requestId }, 'database unavailable');
+    return {
+      status: 503,
+      retryAfter: RETRY_AFTER_SECONDS,
+      body: graphqlErrorBody('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry later', { retryAfterSeconds: RETRY_AFTER_SECONDS }),
+    };
+  }
   if (e.type === 'entity.too.large') {
     return { status: 413, body: graphqlErrorBody('BAD_USER_INPUT', `Request body larger than ${maxBodyBytes} bytes`, { reason: 'PAYLOAD_TOO_LARGE' }) };
   }
@@ -74,8 +85,9 @@ function httpError(err: unknown, maxBodyBytes: number, requestId: string, log: L
   return { status: 500, body: graphqlErrorBody('INTERNAL_SERVER_ERROR', 'Internal server error', { requestId }) };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, retryAfter?: number): void {
   const text = JSON.stringify(body);
+  if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(text));
@@ -105,6 +117,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
             const mapped = mapError({ message: error.message, extensions: error.extensions }, error);
+            if (mapped.code === 'SERVICE_UNAVAILABLE') (contextValue?.log ?? log).warn({ err: error.originalError ?? error }, 'database unavailable');
             if (mapped.internal) (contextValue?.log ?? log).error({ err: error.originalError ?? error }, 'unexpected error');
           }
         },
@@ -136,6 +149,8 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
       deps.wsDrain,
       metrics.apolloPlugin,
       errorLogging,
+      preExecutionGuard(config.trustProxy),
+      unavailableStatus,
       // No HTTP cache hints are used; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       ...(config.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
@@ -160,10 +175,12 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     const ok = await deps.ready();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
+  // On this port only behind a token, and only when no port of its own is configured; otherwise not found.
+  if (config.metrics.token !== undefined && config.metrics.port === undefined) {
+    app.get('/metrics', (req, res, next) => {
+      answerMetrics(metrics, config.metrics.token, req, res).catch(next);
+    });
+  }
   app.use(wellKnownRouter(orm, config));
   app.use(credentialContextRouter());
   app.use(statusListRouter(orm, deps.services));
@@ -176,7 +193,8 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   });
 
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const { status, body } = httpError(err, config.limits.maxBodyBytes, res.locals.requestId as string, log);
+    const { status, body, retryAfter } = httpError(err, config.limits.maxBodyBytes, res.locals.requestId as string, log);
+    if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
     res.status(status).json(body);
   };
   app.use(onError);
@@ -188,6 +206,10 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
       return createContext(orm, log, deps.services, viewer, requestId, ip);
     } catch (e) {
       if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
+      if (isDatabaseUnavailable(e)) {
+        log.warn({ err: e, requestId }, 'database unavailable');
+        throw unavailableError();
+      }
       throw e;
     }
   };
@@ -238,8 +260,8 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
         res.destroy();
         return;
       }
-      const { status, body } = httpError(err, config.limits.maxBodyBytes, requestId, log);
-      sendJson(res, status, body);
+      const { status, body, retryAfter } = httpError(err, config.limits.maxBodyBytes, requestId, log);
+      sendJson(res, status, body, retryAfter);
     }
   };
 

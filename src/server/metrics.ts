@@ -1,7 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one server instance (a registry per instance, so tests can run several). */
 export function createMetrics() {
@@ -24,6 +26,19 @@ export function createMetrics() {
     name: 'dpp_http_requests_total',
     help: 'HTTP requests by route and status',
     labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+
+  const rateLimitFallbacks = new Counter({
+    name: 'dpp_rate_limit_fallback_total',
+    help: 'Rate-limit decisions taken in this process because Redis was not ready or did not answer in time',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+  });
+  const rateLimitDegraded = new Gauge({
+    name: 'dpp_rate_limit_degraded',
+    help: '1 while a Redis-backed rate limiter counts in this process (per replica) instead of in Redis',
+    labelNames: ['limiter'] as const,
     registers: [registry],
   });
 
@@ -58,6 +73,8 @@ export function createMetrics() {
     apolloPlugin,
     httpMiddleware,
     countHttp,
+    rateLimitFallback: (limiter: string) => rateLimitFallbacks.inc({ limiter }),
+    rateLimitDegraded: (limiter: string, degraded: boolean) => rateLimitDegraded.set({ limiter }, degraded ? 1 : 0),
     /** graphql-ws operations are counted here, since Apollo never sees them. */
     recordWs(operation: string | null | undefined, type: string, ok: boolean, seconds: number) {
       graphqlRequests.inc({ operation: label(operation), type, outcome: ok ? 'ok' : 'error', transport: 'ws' });
@@ -66,3 +83,43 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Constant-time check of `Authorization: Bearer <token>` (hashes first, so lengths leak nothing). */
+function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1] ?? '';
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+/**
+ * Answers a `/metrics` request: the exposition when the bearer token (if one is configured) matches,
+ * 401 otherwise. Where it is mounted decides who can reach it at all (see {@link listenForMetrics}).
+ */
+export async function answerMetrics(metrics: Metrics, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+    res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' }).end('metrics need a bearer token\n');
+    return;
+  }
+  const body = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+}
+
+/** A listener of its own for `/metrics` (DPP_METRICS_PORT on DPP_METRICS_HOST); everything else there is 404. */
+export async function listenForMetrics(metrics: Metrics, opts: { port: number; host: string; token?: string }) {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      answerMetrics(metrics, opts.token, req, res).catch(() => res.writeHead(500).end());
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

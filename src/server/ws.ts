@@ -9,6 +9,7 @@ import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import type { AppServices, Viewer } from '../graphql/context.js';
 import { formatError, mapError } from '../graphql/errors.js';
+import { checkOperationInput } from '../graphql/input-guard.js';
 import { createContext, resolveViewer } from '../graphql/request-context.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Metrics } from './metrics.js';
@@ -133,6 +134,9 @@ export function attachGraphqlWs(httpServer: Server, deps: WsDeps) {
         if (errors.length) {
           return refuse(errors.map((e) => new GraphQLError(hideSuggestions(e.message), { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
         }
+        // The same input check as over HTTP, before graphql-js coerces the variables.
+        const refused = checkOperationInput(schema, document, payload.operationName, payload.variables);
+        if (refused.length) return refuse(refused);
         s.started.set(id, process.hrtime.bigint());
         return {
           schema,

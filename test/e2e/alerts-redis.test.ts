@@ -84,7 +84,7 @@ describe.skipIf(!REDIS)('Redis alert bus: two in-process servers, each with its 
     [seedA, seedC] = await Promise.all([seed(a, '7612345', '7654321'), seed(c, '7612345', '7654321')]);
   });
 
-  it('delivers each server’s alert to its own subscriber exactly once (via Redis, no local duplicate), and to no other brand', async () => {
+  it('delivers each server’s alert to its own subscriber exactly once (locally, and not again when it comes back from Redis), and to no other brand', async () => {
     const onA = subscribe(a.wsUrl, seedA.brand.key);
     const onC = subscribe(c.wsUrl, seedC.brand.key);
     const otherOnA = subscribe(a.wsUrl, seedA.other.key);
@@ -123,7 +123,7 @@ describe.skipIf(!REDIS)('Redis alert bus: two in-process servers, each with its 
     await live.ready;
     await pub.publish(ALERT_CHANNEL, 'not json {');
     await pub.publish(ALERT_CHANNEL, JSON.stringify({ hello: 'world' }));
-    // A well-formed message from "another replica" is delivered: the subscription is fed from the channel.
+    // A well-formed message from "another replica" (no origin, or another one) is delivered from the channel.
     const foreign = { id: '00000000-0000-4000-8000-000000000001', brandId: seedA.brand.id, passportId: null, gtin: '07612345000011', kind: 'INVALID_SIGNATURE', severity: 'CRITICAL', status: 'OPEN', evidence: {}, count: 1, firstSeenAt: new Date().toISOString(), lastSeenAt: new Date().toISOString() };
     await pub.publish(ALERT_CHANNEL, JSON.stringify(foreign));
     const id = await scan(a, seedA.links[1]!);

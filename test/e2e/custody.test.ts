@@ -8,7 +8,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawQuery } from '../../src/db/raw.js';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
-import { COUNTRY_EXTENSION } from '../../src/modules/custody/custody.service.js';
+import { PROJECTION_EXTENSION } from '../../src/modules/custody/custody-export.js';
+import { COUNTRY_EXTENSION, MAX_CLOCK_SKEW_MS } from '../../src/modules/custody/custody.service.js';
 import { eventHash, type EventDraft, insertEvents } from '../../src/modules/history/chain.js';
 import { EPCIS_CONTEXT } from '../../src/modules/history/epcis.js';
 import { MintBatch, Passport } from '../../src/modules/passports/passport.entity.js';
@@ -22,6 +23,10 @@ const addFormats = addFormatsModule.default;
 /** Both servers write Digital Links on the same resolver host, so their exports compare byte for byte. */
 const HOST = 'https://id.example.com';
 const PREFIX = '0614141';
+/** When minted units were made: before every event time the tests use (2024). */
+const MADE = '2020-01-01T00:00:00.000Z';
+/** When units with given serials were made: before GS1's examples (2005). */
+const MADE_FIXED = '2005-01-01T00:00:00.000Z';
 const LGTIN_PREFIX = '4012345';
 
 const RECORD = `mutation($i: CustodyEventInput!) { recordCustodyEvent(input: $i) { id passportId seq type occurredAt actorId payload hash } }`;
@@ -66,12 +71,13 @@ async function sign(server: TestServer, key: string, ids: string[]): Promise<voi
 }
 
 /** Mints `quantity` units through the API and signs the first `signed` (all by default). */
-async function units(quantity: number, opts: { signed?: number; gtin?: string; lot?: string; server?: TestServer; key?: string } = {}): Promise<Unit[]> {
+async function units(quantity: number, opts: { signed?: number; gtin?: string; lot?: string; server?: TestServer; key?: string; made?: string } = {}): Promise<Unit[]> {
   const server = opts.server ?? s;
   const key = opts.key ?? brand.key;
   const r = await server.gql<{ mintPassports: { passports: Unit[] } }>(
     'mutation($i: MintInput!) { mintPassports(input: $i) { passports { id serial sgtinUri } } }',
-    { i: { gtin: opts.gtin ?? gtin, quantity, lot: opts.lot, idempotencyKey: `custody-${batchNo++}` } },
+    // Made long before the 2024 event times used here: events before a unit's manufacture are refused.
+    { i: { gtin: opts.gtin ?? gtin, quantity, lot: opts.lot, manufacturedAt: opts.made ?? MADE, idempotencyKey: `custody-${batchNo++}` } },
     key,
   );
   if (r.errors) throw new Error(JSON.stringify(r.errors));
@@ -108,6 +114,7 @@ async function unitsWithSerials(server: TestServer, org: Org, g: string, serials
       destinationMarkets: [],
     });
     const now = new Date();
+    const made = new Date(MADE_FIXED);
     const events: (EventDraft & { id: string; hash: string })[] = [];
     for (const serial of serials) {
       const id = uuidv7();
@@ -131,7 +138,7 @@ async function unitsWithSerials(server: TestServer, org: Org, g: string, serials
         batch: batchId,
         lot,
         site: null,
-        manufacturedAt: now,
+        manufacturedAt: made,
         carrier: 'QR',
         destinationMarkets: [],
         status: 'MINTED',
@@ -248,6 +255,7 @@ describe('recordCustodyEvent', () => {
       disposition: 'in_transit',
       readPoint: 'urn:epc:id:sgln:0614141.00001.0',
       country: 'DE',
+      epcIndex: 0,
     });
     expect(await status(u!.id)).toBe('IN_SUPPLY_CHAIN');
 
@@ -306,7 +314,7 @@ describe('recordCustodyEvent', () => {
   const future = () => new Date(Date.now() + 2 * 86_400_000).toISOString();
   it.each([
     ['an unknown bizStep', { bizStep: 'teleporting' }, 'bizStep'],
-    ['a private bizStep URI', { bizStep: 'https://example.com/steps/x' }, 'bizStep'],
+    ['an unknown term in the CBV namespace', { bizStep: 'https://ref.gs1.org/cbv/BizStep-teleporting' }, 'bizStep'],
     ['an unknown disposition', { disposition: 'lost' }, 'disposition'],
     ['a bad country', { country: 'XX' }, 'country'],
     ['a country name', { country: 'Germany' }, 'country'],
@@ -315,6 +323,8 @@ describe('recordCustodyEvent', () => {
     ['a readPoint that is not a URI', { readPoint: 'Shop 12, Berlin' }, 'readPoint'],
     ['an eventTime two days ahead', { eventTime: future() }, 'eventTime'],
     ['an eventTime before 1970', { eventTime: '1969-12-31T23:59:59Z' }, 'eventTime'],
+    ['an eventTime six minutes ahead (past the clock-skew allowance)', { eventTime: new Date(Date.now() + 6 * 60_000).toISOString() }, 'eventTime'],
+    ['an eventTime before the unit was made', { eventTime: '2019-12-31T23:59:59Z' }, 'eventTime'],
     ['no passports', { passportIds: [] }, 'passportIds'],
     ['1001 passports', { passportIds: Array.from({ length: 1001 }, () => uuidv7()) }, 'passportIds'],
   ])('refuses %s with BAD_USER_INPUT naming the field, writing nothing', async (_name, patch, field) => {
@@ -382,8 +392,8 @@ describe('captureEpcisDocument', () => {
     const before = await counts();
     const r = await s.gql(CAPTURE, { d: epcisDoc(bad), k: 'hundred' }, retailer.key);
     expect(code(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.message).toBe('EPCIS document rejected: 1 of 100 events invalid');
-    expect(r.errors![0]!.extensions!.errors).toEqual([{ index: 42, eventID: bad[42]!.eventID, path: 'bizStep', message: expect.stringContaining('teleporting') }]);
+    expect(r.errors![0]!.message).toBe("EPCIS document rejected: it does not validate against GS1's EPCIS 2.0 JSON schema (1 problem, in 1 event)");
+    expect(r.errors![0]!.extensions!.errors).toEqual([{ index: 42, eventID: bad[42]!.eventID, path: 'bizStep', message: expect.stringContaining('must be one of') }]);
     expect(await counts()).toEqual(before);
 
     // The key is not spent by a rejected document.
@@ -427,11 +437,48 @@ describe('captureEpcisDocument', () => {
     expect(await status(list[0]!.id)).toBe('SIGNED');
   });
 
-  it('refuses an eventTime more than a day ahead, naming the event', async () => {
+  it('refuses, per event, times past the clock-skew allowance or before a named unit was made; writes nothing', async () => {
     const [u] = await units(1);
-    const r = await s.gql(CAPTURE, { d: epcisDoc([objectEvent([u!.sgtinUri], { eventTime: new Date(Date.now() + 3 * 86_400_000).toISOString() })]) }, retailer.key);
+    const [lot1] = await units(1, { lot: 'SKEW1', made: '2024-06-01T00:00:00.000Z' });
+    const ahead = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    expect(MAX_CLOCK_SKEW_MS).toBe(5 * 60_000);
+    const before = await counts();
+    const events = [
+      objectEvent([u!.sgtinUri], { eventTime: ahead(6) }),
+      objectEvent([u!.sgtinUri], { eventTime: '2019-12-31T23:59:59.999Z' }),
+      objectEvent(undefined, { eventTime: '2024-05-31T00:00:00.000Z', quantityList: [{ epcClass: `${HOST}/01/${gtin}/10/SKEW1` }] }),
+      objectEvent([u!.sgtinUri], { eventTime: ahead(3) }),
+    ];
+    const r = await s.gql(CAPTURE, { d: epcisDoc(events) }, retailer.key);
     expect(code(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.extensions!.errors).toEqual([expect.objectContaining({ index: 0, path: 'eventTime' })]);
+    expect(r.errors![0]!.extensions!.errors).toEqual([expect.objectContaining({ index: 0, path: 'eventTime', message: expect.stringMatching(/future: at most 5 minutes/) })]);
+    // Without the future event, the two that predate manufacture are named, each with its unit or lot.
+    const r2 = await s.gql(CAPTURE, { d: epcisDoc(events.slice(1)) }, retailer.key);
+    expect(code(r2)).toBe('BAD_USER_INPUT');
+    expect(r2.errors![0]!.message).toBe('EPCIS document rejected: 2 of 3 events predate the units they name');
+    expect(r2.errors![0]!.extensions!.errors).toEqual([
+      { index: 0, eventID: events[1]!.eventID, path: 'eventTime', message: expect.stringContaining(`predates the manufacture of epcList[0] ${u!.sgtinUri} (${MADE})`) },
+      { index: 1, eventID: events[2]!.eventID, path: 'eventTime', message: expect.stringContaining('predates the manufacture of units of quantityList[0]') },
+    ]);
+    expect(await counts()).toEqual(before);
+    expect(lot1).toBeDefined();
+    // Three minutes ahead is within the allowance.
+    const ok = await s.gql<Captured>(CAPTURE, { d: epcisDoc([events[3]!]) }, retailer.key);
+    expect(ok.errors).toBeUndefined();
+  });
+
+  it('keeps recordedAt beside occurredAt: a late event sorts by recording (seq), its occurredAt says when it happened', async () => {
+    const [u] = await units(1);
+    const HISTORY = `query($id: ID!) { passport(id: $id) { history { edges { node { seq type occurredAt recordedAt } } } } }`;
+    const r = await s.gql<Captured>(CAPTURE, { d: epcisDoc([objectEvent([u!.sgtinUri], { eventTime: '2024-05-01T10:00:00.000Z' })]) }, retailer.key);
+    expect(r.errors).toBeUndefined();
+    const h = await s.gql<{ passport: { history: { edges: Array<{ node: { seq: number; type: string; occurredAt: string; recordedAt: string } }> } } }>(HISTORY, { id: u!.id }, brand.key);
+    const nodes = h.data!.passport.history.edges.map((e) => e.node);
+    expect(nodes.map((n) => n.type)).toEqual(['MINTED', 'SIGNED', 'CUSTODY']);
+    const custody = nodes[2]!;
+    expect(custody.occurredAt).toBe('2024-05-01T10:00:00.000Z');
+    expect(new Date(custody.occurredAt) < new Date(nodes[1]!.occurredAt)).toBe(true);
+    for (let i = 1; i < nodes.length; i++) expect(new Date(nodes[i]!.recordedAt) >= new Date(nodes[i - 1]!.recordedAt)).toBe(true);
   });
 
   it("lets a brand capture events about its own units only (FORBIDDEN naming the other's unit)", async () => {
@@ -564,6 +611,34 @@ describe('Passport.epcis export', () => {
     if (asOther.data?.passport) expect(code(asOther)).toBe('FORBIDDEN');
   });
 
+  it('exports an event naming several units once: the same eventID and epcList from each unit, a projection where units are hidden', async () => {
+    const [a, b] = await units(2);
+    const g2 = await model(s, otherBrand.key, nextGtin('0700000'));
+    const [c] = await units(1, { gtin: g2, key: otherBrand.key });
+    const regulator = await s.org('REGULATOR');
+    const event = objectEvent([b!.sgtinUri, c!.sgtinUri, a!.sgtinUri]);
+    expect((await s.gql<Captured>(CAPTURE, { d: epcisDoc([event]) }, retailer.key)).errors).toBeUndefined();
+    const exported = async (id: string, key: string) => (await s.gql<Exported>(EPCIS, { id }, key)).data!.passport!.epcis!.epcisBody.eventList;
+    const full = [dl(gtin, b!.serial), dl(g2, c!.serial), dl(gtin, a!.serial)];
+    // A regulator sees every unit: one event, its captured id and epcList (in captured order), from each unit.
+    for (const u of [a!, b!, c!]) {
+      const [e, more] = await exported(u.id, regulator.key);
+      expect(more).toBeUndefined();
+      expect(e).toMatchObject({ eventID: event.eventID, epcList: full });
+      expect(e).not.toHaveProperty([PROJECTION_EXTENSION]);
+    }
+    // The brand may not see the other brand's unit: it gets a projection with its own id, related to the original.
+    const [pa] = await exported(a!.id, brand.key);
+    const [pb] = await exported(b!.id, brand.key);
+    expect(pa).toEqual(pb);
+    expect(pa).toMatchObject({ epcList: [dl(gtin, b!.serial), dl(gtin, a!.serial)], [PROJECTION_EXTENSION]: event.eventID });
+    expect(pa!.eventID).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5/);
+    expect(pa!.eventID).not.toBe(event.eventID);
+    const [pc] = await exported(c!.id, otherBrand.key);
+    expect(pc).toMatchObject({ epcList: [dl(g2, c!.serial)], [PROJECTION_EXTENSION]: event.eventID });
+    expect(pc!.eventID).not.toBe(pa!.eventID);
+  });
+
   it('exports an empty, schema-valid document for a unit without custody events', async () => {
     const [u] = await units(1);
     const r = await s.gql<Exported>(EPCIS, { id: u!.id }, brand.key);
@@ -578,7 +653,7 @@ describe('Passport.epcis export', () => {
     // whole lot (quantityList) with transactions, sources, destinations and an extension; 4. retail sale.
     const commissioning = objectEvent([`urn:epc:id:sgtin:${PREFIX}.${g[0]}${g.slice(8, 13)}.RT2017`], {
       action: 'ADD',
-      bizStep: 'urn:epcglobal:cbv:bizstep:commissioning',
+      bizStep: 'commissioning',
       disposition: 'active',
       eventTime: '2024-05-01T12:00:00.250+02:00',
       eventTimeZoneOffset: '+02:00',
@@ -664,8 +739,8 @@ describeVectors("GS1's EPCIS 2.0 example documents (shared vectors)", () => {
     for (const g of ['10614141073464', '70614141123451', '04012345123456']) await model(s, brand.key, g);
     const [epc2017, epc2018] = await unitsWithSerials(s, brand, '10614141073464', ['2017', '2018']);
     const [dl2017, dl2018] = await unitsWithSerials(s, brand, '70614141123451', ['2017', '2018']);
-    const lgtinUnits = await units(2, { gtin: '04012345123456', lot: '998877' });
-    const dlLotUnits = await units(2, { gtin: '70614141123451', lot: '998877' });
+    const lgtinUnits = await units(2, { gtin: '04012345123456', lot: '998877', made: MADE_FIXED });
+    const dlLotUnits = await units(2, { gtin: '70614141123451', lot: '998877', made: MADE_FIXED });
 
     for (const [name, accepted] of [
       ['Example_9.6.1-ObjectEvent.jsonld', 2],
@@ -710,5 +785,51 @@ describeVectors("GS1's EPCIS 2.0 example documents (shared vectors)", () => {
     }
     // the 9.6.1 units without a lot were not touched by the lot-level 9.6.2 event
     expect(await custodyOf(dl2017!)).toHaveLength(1);
+  });
+
+  it("9.6.1: each unit's export holds the shared event with both units; both exports captured on a second deployment give the same events", async () => {
+    const doc = readJson('Example_9.6.1-ObjectEvent.jsonld');
+    const g = '10614141073464';
+    const s1 = await startTestServer({ DPP_RESOLVER_HOST: HOST });
+    const s2 = await startTestServer({ DPP_RESOLVER_HOST: HOST });
+    try {
+      const deploy = async (server: TestServer) => {
+        const b = await server.org('BRAND', { gs1CompanyPrefixes: [PREFIX] });
+        const r = await server.org('RETAILER');
+        await model(server, b.key, g);
+        const [u2017, u2018] = await unitsWithSerials(server, b, g, ['2017', '2018']);
+        return { brand: b, retailer: r, u2017: u2017!, u2018: u2018! };
+      };
+      const one = await deploy(s1);
+      const two = await deploy(s2);
+      expect((await s1.gql<Captured>(CAPTURE, { d: doc }, one.retailer.key)).data!.captureEpcisDocument.accepted).toBe(2);
+
+      const [x2017, x2018] = await Promise.all([one.u2017, one.u2018].map(async (id) => (await s1.gql<Exported>(EPCIS, { id }, one.brand.key)).data!.passport!.epcis!));
+      expectSchemaValid(x2017);
+      expectSchemaValid(x2018);
+      const shared = doc.epcisBody.eventList[0]!;
+      const both = [dl(g, '2017'), dl(g, '2018')];
+      expect(x2017!.epcisBody.eventList).toEqual([expect.objectContaining({ eventID: shared.eventID, epcList: both })]);
+      expect(x2018!.epcisBody.eventList[0]).toEqual(x2017!.epcisBody.eventList[0]);
+      expect(x2018!.epcisBody.eventList[1]).toMatchObject({ eventID: doc.epcisBody.eventList[1]!.eventID, epcList: [dl(g, '2018')] });
+
+      // The second deployment: 2017's export brings the shared event to both units; 2018's adds its own.
+      const first = await s2.gql<Captured>(CAPTURE, { d: x2017 }, two.retailer.key);
+      expect(first.data!.captureEpcisDocument).toMatchObject({ accepted: 1, duplicates: 0 });
+      const second = await s2.gql<Captured>(CAPTURE, { d: x2018 }, two.retailer.key);
+      expect(second.data!.captureEpcisDocument).toMatchObject({ accepted: 1, duplicates: 1 });
+      const strip = (events: StoredCustody[]) => events.map(({ occurred_at, payload }) => ({ occurred_at, payload }));
+      expect(strip(await custodyOf(two.u2017, s2))).toEqual(strip(await custodyOf(one.u2017, s1)));
+      expect(strip(await custodyOf(two.u2018, s2))).toEqual(strip(await custodyOf(one.u2018, s1)));
+      const body = ({ id: _id, creationDate: _at, ...rest }: EpcisDoc) => rest;
+      for (const [id1, id2] of [[one.u2017, two.u2017], [one.u2018, two.u2018]] as const) {
+        const a = (await s1.gql<Exported>(EPCIS, { id: id1 }, one.brand.key)).data!.passport!.epcis!;
+        const b = (await s2.gql<Exported>(EPCIS, { id: id2 }, two.brand.key)).data!.passport!.epcis!;
+        expect(body(b)).toEqual(body(a));
+      }
+    } finally {
+      await s1.stop();
+      await s2.stop();
+    }
   });
 });

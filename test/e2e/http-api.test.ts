@@ -4,8 +4,10 @@ import { CreateApiKeyDocument, CreateOrganizationDocument, MeDocument } from '..
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
+// /metrics is served only behind a bearer token (or on a port of its own): see test/e2e/metrics-access.test.ts.
+const METRICS_TOKEN = 'metrics-token-for-http-api-tests';
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startTestServer({ DPP_METRICS_TOKEN: METRICS_TOKEN });
 });
 afterAll(async () => {
   await s?.stop();
@@ -160,6 +162,7 @@ describe('organisations and API keys', () => {
       [brand.id, 'x'.repeat(201), 'BAD_USER_INPUT'],
       ['00000000-0000-4000-8000-000000000000', 'ok', 'NOT_FOUND'],
       ['not-a-uuid', 'ok', 'NOT_FOUND'],
+      ['', 'ok', 'BAD_USER_INPUT'],
     ] as const) {
       const r = await s.gql(CreateApiKeyDocument, { organizationId, label }, s.platformKey);
       expect(r.errors?.[0]?.extensions?.code, `${organizationId} ${label.length}`).toBe(code);
@@ -302,10 +305,14 @@ describe('operations', () => {
     expect(ready.status).toBe(200);
     expect(ready.text).toContain('ready');
     await s.gql('query MetricsProbe { me { kind } }');
-    const metrics = await raw({ path: '/metrics' });
+    const metrics = await raw({ path: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/dpp_graphql_requests_total\{operation="MetricsProbe",type="query",outcome="ok",transport="http"\} \d+/);
     expect(metrics.text).toContain('dpp_graphql_request_duration_seconds_bucket');
+    for (const authorization of [undefined, 'Bearer wrong-token-wrong-token-wrong', `Basic ${METRICS_TOKEN}`]) {
+      const refused = await raw({ path: '/metrics', headers: authorization ? { authorization } : {} });
+      expect([authorization, refused.status, refused.text]).toEqual([authorization, 401, expect.not.stringContaining('dpp_')]);
+    }
   });
 
   it('answers every request with an x-request-id, echoing a well-formed one and replacing any other', async () => {
@@ -325,7 +332,7 @@ describe('operations', () => {
   });
 
   it('counts HTTP responses by route, method and status in /metrics', async () => {
-    const count = async (labels: string) => Number(new RegExp(`dpp_http_requests_total\\{${labels}\\} (\\d+)`).exec((await raw({ path: '/metrics' })).text)?.[1] ?? 0);
+    const count = async (labels: string) => Number(new RegExp(`dpp_http_requests_total\\{${labels}\\} (\\d+)`).exec((await raw({ path: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text)?.[1] ?? 0);
     const graphqlOk = 'route="/graphql",method="POST",status="200"';
     const graphqlBad = 'route="/graphql",method="POST",status="400"';
     const health = 'route="/healthz",method="GET",status="200"';

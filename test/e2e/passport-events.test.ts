@@ -34,6 +34,8 @@ async function mint(quantity: number, sign = true): Promise<{ batchId: string; i
   if (m.errors) throw new Error(JSON.stringify(m.errors));
   const batchId = m.data!.mintPassports.id;
   if (sign) await signBatch(batchId);
+  // The SIGNED events' outbox rows are relayed before a test subscribes (under load the relay may lag the answer).
+  await s.services.outbox?.flush();
   return { batchId, ids: m.data!.mintPassports.passports.map((p) => p.id) };
 }
 async function signBatch(batchId: string) {

@@ -317,7 +317,7 @@ describe('recordService', () => {
       ['a bad part GTIN', () => ({ parts: [{ gtin: '4006381333932', description: 'Screw' }] }), 'parts[0].gtin'],
       ['a part GTIN unlike its passport', (_u, p) => ({ parts: [{ passportId: p, gtin: otherGtin, description: 'Motor' }] }), 'parts[0].gtin'],
       ['an empty part description', () => ({ parts: [{ description: '' }] }), 'parts[0].description'],
-      ['a NUL in workDone', () => ({ workDone: 'a\u0000b' }), 'payload'],
+      ['a NUL in workDone', () => ({ workDone: 'a\u0000b' }), 'workDone'],
     ];
     it.each(cases)('refuses %s with BAD_USER_INPUT, writing nothing', async (_what, patch, field) => {
       const before = await counts();

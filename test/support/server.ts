@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { type RunningServer, startServer } from '../../src/server/app.js';
@@ -28,8 +29,8 @@ export type TestServer = RunningServer & {
   stop(): Promise<void>;
 };
 
-/** Boots the real server on port 0 with its own database; env overrides any setting. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** Boots the real server on port 0 with its own database; env overrides any setting, `opts.log` replaces the (silent) logger. */
+export async function startTestServer(env: Record<string, string> = {}, opts: { log?: Logger } = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const platformKey = `dpp_${randomBytes(24).toString('base64url')}`;
   const config = loadConfig({
@@ -42,7 +43,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...db.env,
     ...env,
   });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, opts.log ?? createLogger(config.logLevel));
   const gql: TestServer['gql'] = async (query, variables, key) => {
     const res = await fetch(`${server.url}/graphql`, {
       method: 'POST',

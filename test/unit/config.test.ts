@@ -12,6 +12,10 @@ describe('configuration', () => {
     expect(c.resolverHost).toBe('http://localhost:4000');
     expect(c.introspection).toBe(true);
     expect(c.apiKeyCacheMs).toBe(60_000);
+    // Metrics are not served unless a token or a port of their own is configured.
+    expect(c.metrics).toEqual({ token: undefined, port: undefined, host: '127.0.0.1' });
+    expect(loadConfig({ DPP_METRICS_PORT: '9464', DPP_METRICS_HOST: '0.0.0.0', DPP_METRICS_TOKEN: 't'.repeat(24) }).metrics).toEqual({ token: 't'.repeat(24), port: 9464, host: '0.0.0.0' });
+    expect(() => loadConfig({ DPP_METRICS_TOKEN: 'short' })).toThrow(/DPP_METRICS_TOKEN/);
     const key = 'ab'.repeat(32);
     expect(loadConfig({ NODE_ENV: 'production', DPP_MASTER_KEY: key }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', DPP_MASTER_KEY: key, DPP_INTROSPECTION: 'true' }).introspection).toBe(true);

@@ -26,6 +26,7 @@ import {
   type EpcisIssue,
   type ExportEvent,
 } from '../../src/modules/history/epcis.js';
+import { EPCIS_SCHEMA_URL, schemaIssues } from '../../src/modules/history/epcis-schema.js';
 import { describeVectors, vectorsDir } from './vectors.js';
 
 // ajv and ajv-formats are CommonJS. Node's ESM loader exposes ajv's class as the named export `Ajv`
@@ -125,11 +126,18 @@ describe('CBV 2.0 vocabulary', () => {
     ['https://ref.gs1.org/cbv/Disp-shipping'],
     ['https://ref.gs1.org/cbv/BizStep-'],
     ['urn:epcglobal:cbv:bizstep:'],
-    ['https://example.com/my-step'],
+    ['https://ns.gs1.org/cbv/BizStep-shipping'],
     [''],
     ['x'.repeat(501)],
   ])('refuses business step %j', (s) => {
     expect(() => normaliseBizStep(s)).toThrow(BadInputError);
+  });
+
+  it('keeps user-defined business steps and dispositions given as URIs outside the CBV namespaces (CBV 2.0 allows them)', () => {
+    expect(normaliseBizStep('https://example.com/my-step')).toBe('https://example.com/my-step');
+    expect(normaliseBizStep('urn:example:bizstep:quality_hold')).toBe('urn:example:bizstep:quality_hold');
+    expect(normaliseDisposition('https://example.com/disp/quarantined')).toBe('https://example.com/disp/quarantined');
+    expect(() => normaliseDisposition('quarantined')).toThrow(BadInputError);
   });
 
   it.each([[42], [null], [undefined], [{ id: 'shipping' }]])('refuses a non-string business step %j', (s) => {
@@ -165,11 +173,11 @@ describe('parseCaptureDocument', () => {
     const { events } = parseCaptureDocument(
       epcisDoc([
         objectEvent({
-          bizStep: 'urn:epcglobal:cbv:bizstep:receiving',
+          bizStep: 'https://ref.gs1.org/cbv/BizStep-receiving',
           disposition: 'https://ref.gs1.org/cbv/Disp-in_progress',
           epcList: [sgtinUri(GS1_GTIN, 'A1', 7), dl('9506000134352', 'A%2F2')],
           bizLocation: { id: 'urn:epc:id:sgln:9506000.13435.1' },
-          bizTransactionList: [{ type: 'urn:epcglobal:cbv:btt:po', bizTransaction: 'urn:epcglobal:cbv:bt:9506000134352:42' }],
+          bizTransactionList: [{ type: 'https://ref.gs1.org/cbv/BTT-po', bizTransaction: 'urn:epcglobal:cbv:bt:9506000134352:42' }],
           sourceList: [{ type: 'https://ref.gs1.org/cbv/SDT-owning_party', source: 'urn:epc:id:pgln:9506000.00000' }],
           destinationList: [{ type: 'location', destination: 'urn:epc:id:sgln:9506000.13435.2' }],
         }),
@@ -197,10 +205,12 @@ describe('parseCaptureDocument', () => {
     expect(Object.keys(events[0]!)).not.toContain('extensions');
   });
 
-  it('accepts schemaVersion "2", plain JSON without @context, and ADD for commissioning with ilmd', () => {
+  it('accepts schemaVersion "2", and ADD for commissioning with ilmd', () => {
     const { events } = parseCaptureDocument({
+      '@context': EPCIS_CONTEXT,
       type: 'EPCISDocument',
       schemaVersion: '2',
+      creationDate: '2024-05-01T10:00:00Z',
       epcisBody: {
         eventList: [
           objectEvent({
@@ -271,102 +281,124 @@ describe('parseCaptureDocument', () => {
       events[3] = objectEvent({ eventTime: undefined, bizStep: 'teleporting', readPoint: { id: 'not a uri' } }, 3);
       events[7] = objectEvent({ action: 'DELETE', foo: 1 }, 7);
       const { message, errors } = rejection(epcisDoc(events));
-      expect(message).toBe('EPCIS document rejected: 2 of 10 events invalid');
-      expect(errors.map((e) => [e.index, e.path])).toEqual([
-        [3, 'eventTime'],
+      // GS1's schema first: it refuses events 3 and 7 (DELETE is valid there; our rule would refuse it next).
+      expect(message, JSON.stringify(errors)).toBe("EPCIS document rejected: it does not validate against GS1's EPCIS 2.0 JSON schema (4 problems, in 2 events)");
+      expect(errors.map((e) => [e.index, e.path]).sort(), JSON.stringify(errors)).toEqual([
         [3, 'bizStep'],
+        [3, 'eventTime'],
         [3, 'readPoint.id'],
         [7, 'foo'],
-        [7, 'action'],
       ]);
+      const rules = rejection(epcisDoc(events.map((e, i) => (i === 3 ? objectEvent({}, 3) : i === 7 ? objectEvent({ action: 'DELETE' }, 7) : e))));
+      expect(rules.message).toBe('EPCIS document rejected: 1 of 10 events invalid');
+      expect(rules.errors.map((e) => [e.index, e.path])).toEqual([[7, 'action']]);
     });
 
-    const table: Array<[string, unknown, Partial<EpcisIssue> & { message?: never }, RegExp]> = [
-      ['wrong document type', epcisDoc([objectEvent()], { type: 'EPCISQueryDocument' }), { path: 'type' }, /query documents/],
-      ['another document type', epcisDoc([objectEvent()], { type: 'Document' }), { path: 'type' }, /EPCISDocument/],
-      ['EPCIS 1.2 schemaVersion', epcisDoc([objectEvent()], { schemaVersion: '1.2' }), { path: 'schemaVersion' }, /2\.0/],
-      ['no epcisBody', { type: 'EPCISDocument', schemaVersion: '2.0' }, { path: 'epcisBody' }, /epcisBody/],
-      ['empty eventList', epcisDoc([]), { path: 'epcisBody.eventList' }, /at least one/],
-      ['unknown document field', epcisDoc([objectEvent()], { extra: 1 }), { path: 'extra' }, /unknown/],
-      ['missing eventTime', epcisDoc([objectEvent({ eventTime: undefined })]), { index: 0, path: 'eventTime' }, /required/],
-      ['eventTime without offset', epcisDoc([objectEvent({ eventTime: '2024-05-01T10:00:00' })]), { index: 0, path: 'eventTime' }, /offset/],
-      ['impossible date', epcisDoc([objectEvent({ eventTime: '2023-02-29T10:00:00Z' })]), { index: 0, path: 'eventTime' }, /calendar/],
-      ['bad zone offset', epcisDoc([objectEvent({ eventTimeZoneOffset: '+15:00' })]), { index: 0, path: 'eventTimeZoneOffset' }, /14:00/],
-      ['missing zone offset', epcisDoc([objectEvent({ eventTimeZoneOffset: undefined })]), { index: 0, path: 'eventTimeZoneOffset' }, /required/],
-      ['unknown bizStep', epcisDoc([objectEvent({ bizStep: 'teleporting' })]), { index: 0, path: 'bizStep' }, /teleporting/],
-      ['missing bizStep', epcisDoc([objectEvent({ bizStep: undefined })]), { index: 0, path: 'bizStep' }, /required/],
-      ['unknown disposition', epcisDoc([objectEvent({ disposition: 'lost' })]), { index: 0, path: 'disposition' }, /lost/],
+    const table: Array<[string, unknown, Partial<EpcisIssue> & { message?: never }, RegExp, 'SCHEMA' | 'RULE']> = [
+      ['a query document shaped as a capture document', epcisDoc([objectEvent()], { type: 'EPCISQueryDocument' }), { path: 'epcisBody.queryResults' }, /required/, 'SCHEMA'],
+      ['another document type', epcisDoc([objectEvent()], { type: 'Document' }), { path: 'type' }, /uri/, 'SCHEMA'],
+      ['EPCIS 1.2 schemaVersion', epcisDoc([objectEvent()], { schemaVersion: '1.2' }), { path: 'schemaVersion' }, /2\.0/, 'RULE'],
+      ['no epcisBody', { type: 'EPCISDocument', schemaVersion: '2.0' }, { path: 'epcisBody' }, /epcisBody/, 'SCHEMA'],
+      ['empty eventList', epcisDoc([]), { path: 'epcisBody.eventList' }, /at least one/, 'RULE'],
+      ['unknown document field', epcisDoc([objectEvent()], { extra: 1 }), { path: 'extra' }, /not an EPCIS field/, 'SCHEMA'],
+      ['missing eventTime', epcisDoc([objectEvent({ eventTime: undefined })]), { index: 0, path: 'eventTime' }, /required/, 'SCHEMA'],
+      ['eventTime without offset', epcisDoc([objectEvent({ eventTime: '2024-05-01T10:00:00' })]), { index: 0, path: 'eventTime' }, /date-time/, 'SCHEMA'],
+      ['impossible date', epcisDoc([objectEvent({ eventTime: '2023-02-29T10:00:00Z' })]), { index: 0, path: 'eventTime' }, /date-time/, 'SCHEMA'],
+      ['bad zone offset', epcisDoc([objectEvent({ eventTimeZoneOffset: '+15:00' })]), { index: 0, path: 'eventTimeZoneOffset' }, /14:00/, 'SCHEMA'],
+      ['missing zone offset', epcisDoc([objectEvent({ eventTimeZoneOffset: undefined })]), { index: 0, path: 'eventTimeZoneOffset' }, /required/, 'SCHEMA'],
+      ['unknown bizStep', epcisDoc([objectEvent({ bizStep: 'teleporting' })]), { index: 0, path: 'bizStep' }, /must be one of/, 'SCHEMA'],
+      ['URN-form bizStep (not allowed in JSON)', epcisDoc([objectEvent({ bizStep: 'urn:epcglobal:cbv:bizstep:shipping' })]), { index: 0, path: 'bizStep' }, /URN form/, 'SCHEMA'],
+      ['no @context', (({ '@context': _c, ...d }) => d)(epcisDoc([objectEvent()])), { path: '@context' }, /required/, 'SCHEMA'],
+      ['no creationDate', (({ creationDate: _c, ...d }) => d)(epcisDoc([objectEvent()])), { path: 'creationDate' }, /required/, 'SCHEMA'],
+      ['an unknown term in a CBV namespace', epcisDoc([objectEvent({ bizStep: 'https://ref.gs1.org/cbv/BizStep-teleporting' })]), { index: 0, path: 'bizStep' }, /teleporting/, 'RULE'],
+      ['unknown disposition', epcisDoc([objectEvent({ disposition: 'lost' })]), { index: 0, path: 'disposition' }, /must be one of/, 'SCHEMA'],
       [
         'AggregationEvent',
-        epcisDoc([{ ...objectEvent(), type: 'AggregationEvent', parentID: 'urn:epc:id:sscc:0614141.1234567890', childEPCs: [] }]),
+        epcisDoc([{ type: 'AggregationEvent', eventTime: '2024-05-01T10:00:00Z', eventTimeZoneOffset: '+00:00', action: 'ADD', parentID: 'urn:epc:id:sscc:0614141.1234567890', childEPCs: [dl(GS1_GTIN, 'C1')] }]),
         { index: 0, path: 'type' },
-        /AggregationEvent is not supported: only ObjectEvent/,
+        /AggregationEvent is refused: only ObjectEvents/,
+        'RULE',
       ],
-      ['TransformationEvent', epcisDoc([{ ...objectEvent(), type: 'TransformationEvent' }]), { index: 0, path: 'type' }, /TransformationEvent is not supported/],
-      ['event without type', epcisDoc([objectEvent({ type: undefined })]), { index: 0, path: 'type' }, /required/],
-      ['event that is not an object', epcisDoc(['ObjectEvent']), { index: 0, path: '' }, /must be an object/],
-      ['empty epcList', epcisDoc([objectEvent({ epcList: [] })]), { index: 0, path: 'epcList' }, /1 to 1000/],
-      ['no epcList', epcisDoc([objectEvent({ epcList: undefined })]), { index: 0, path: 'epcList' }, /required/],
-      ['1001 EPCs', epcisDoc([objectEvent({ epcList: Array.from({ length: 1001 }, (_, i) => dl(GS1_GTIN, `S${i}`)) })]), { index: 0, path: 'epcList' }, /1 to 1000/],
+      [
+        'TransformationEvent',
+        epcisDoc([{ type: 'TransformationEvent', eventTime: '2024-05-01T10:00:00Z', eventTimeZoneOffset: '+00:00', inputEPCList: [dl(GS1_GTIN, 'I1')], outputEPCList: [dl(GS1_GTIN, 'O1')] }]),
+        { index: 0, path: 'type' },
+        /TransformationEvent is refused/,
+        'RULE',
+      ],
+      ['event without type', epcisDoc([objectEvent({ type: undefined })]), { index: 0, path: 'type' }, /required/, 'SCHEMA'],
+      ['event that is not an object', epcisDoc(['ObjectEvent']), { index: 0, path: '' }, /must be object/, 'SCHEMA'],
+      ['empty epcList', epcisDoc([objectEvent({ epcList: [] })]), { index: 0, path: 'epcList' }, /1 to 1000/, 'RULE'],
+      ['no epcList', epcisDoc([objectEvent({ epcList: undefined })]), { index: 0, path: 'epcList' }, /required/, 'SCHEMA'],
+      ['1001 EPCs', epcisDoc([objectEvent({ epcList: Array.from({ length: 1001 }, (_, i) => dl(GS1_GTIN, `S${i}`)) })]), { index: 0, path: 'epcList' }, /1 to 1000/, 'RULE'],
       [
         'urn:epc:id:sgtin with a 5-digit company prefix',
         epcisDoc([objectEvent({ epcList: ['urn:epc:id:sgtin:95060.00134352.ABC'] })]),
         { index: 0, path: 'epcList[0]' },
         /company prefix length/,
+        'RULE',
       ],
-      ['SSCC in epcList', epcisDoc([objectEvent({ epcList: ['urn:epc:id:sscc:0614141.1234567890'] })]), { index: 0, path: 'epcList[0]' }, /only SGTIN/],
-      ['class-level EPC', epcisDoc([objectEvent({ epcList: ['urn:epc:class:lgtin:4012345.012345.998877'] })]), { index: 0, path: 'epcList[0]' }, /only SGTIN/],
-      ['Digital Link without serial', epcisDoc([objectEvent({ epcList: [`${HOST}/01/${GS1_GTIN}`] })]), { index: 0, path: 'epcList[0]' }, /serial/],
-      ['duplicate EPC', epcisDoc([objectEvent({ epcList: [dl(GS1_GTIN, 'X'), sgtinUri(GS1_GTIN, 'X', 7)] })]), { index: 0, path: 'epcList[1]' }, /duplicate EPC/],
-      ['neither epcList nor quantityList', epcisDoc([objectEvent({ epcList: undefined, quantityList: [] })]), { index: 0, path: 'epcList' }, /quantityList/],
-      ['quantityList not an array', epcisDoc([objectEvent({ quantityList: { epcClass: 'urn:epc:class:lgtin:4012345.012345.1' } })]), { index: 0, path: 'quantityList' }, /array/],
+      ['SSCC in epcList', epcisDoc([objectEvent({ epcList: ['urn:epc:id:sscc:0614141.1234567890'] })]), { index: 0, path: 'epcList[0]' }, /only SGTIN/, 'RULE'],
+      ['class-level EPC', epcisDoc([objectEvent({ epcList: ['urn:epc:class:lgtin:4012345.012345.998877'] })]), { index: 0, path: 'epcList[0]' }, /only SGTIN/, 'RULE'],
+      ['Digital Link without serial', epcisDoc([objectEvent({ epcList: [`${HOST}/01/${GS1_GTIN}`] })]), { index: 0, path: 'epcList[0]' }, /serial/, 'RULE'],
+      ['duplicate EPC', epcisDoc([objectEvent({ epcList: [dl(GS1_GTIN, 'X'), sgtinUri(GS1_GTIN, 'X', 7)] })]), { index: 0, path: 'epcList[1]' }, /duplicate EPC/, 'RULE'],
+      ['neither epcList nor quantityList', epcisDoc([objectEvent({ epcList: undefined, quantityList: [] })]), { index: 0, path: 'epcList' }, /required/, 'SCHEMA'],
+      ['quantityList not an array', epcisDoc([objectEvent({ quantityList: { epcClass: 'urn:epc:class:lgtin:4012345.012345.1' } })]), { index: 0, path: 'quantityList' }, /array/, 'SCHEMA'],
       [
         'a GTIN-only class (no lot)',
         epcisDoc([objectEvent({ epcList: undefined, quantityList: [{ epcClass: 'urn:epc:idpat:sgtin:4012345.012345.*', quantity: 2 }] })]),
         { index: 0, path: 'quantityList[0].epcClass' },
         /only LGTIN/,
+        'RULE',
       ],
       [
         'a class Digital Link without a lot',
         epcisDoc([objectEvent({ epcList: undefined, quantityList: [{ epcClass: `${HOST}/01/${GS1_GTIN}` }] })]),
         { index: 0, path: 'quantityList[0].epcClass' },
         /lot/,
+        'RULE',
       ],
       [
         'a class Digital Link naming a serial',
         epcisDoc([objectEvent({ epcList: undefined, quantityList: [{ epcClass: `${HOST}/01/${GS1_GTIN}/10/L1/21/S1` }] })]),
         { index: 0, path: 'quantityList[0].epcClass' },
         /epcList/,
+        'RULE',
       ],
       [
         'an LGTIN with a bad check digit',
         epcisDoc([objectEvent({ epcList: undefined, quantityList: [{ epcClass: `${HOST}/01/09506000134353/10/L1` }] })]),
         { index: 0, path: 'quantityList[0].epcClass' },
         /CHECK_DIGIT/,
+        'RULE',
       ],
       [
         'an unknown quantityList field',
         epcisDoc([objectEvent({ quantityList: [{ epcClass: 'urn:epc:class:lgtin:4012345.012345.1', qty: 1 }] })]),
-        { index: 0, path: 'quantityList[0].qty' },
-        /unknown field/,
+        { index: 0, path: 'quantityList[0]' },
+        /additional properties/,
+        'SCHEMA',
       ],
       [
         'a negative quantity',
         epcisDoc([objectEvent({ quantityList: [{ epcClass: 'urn:epc:class:lgtin:4012345.012345.1', quantity: -1 }] })]),
         { index: 0, path: 'quantityList[0].quantity' },
         /non-negative/,
+        'RULE',
       ],
       [
         'a uom without a quantity',
         epcisDoc([objectEvent({ quantityList: [{ epcClass: 'urn:epc:class:lgtin:4012345.012345.1', uom: 'KGM' }] })]),
         { index: 0, path: 'quantityList[0].uom' },
         /together with quantity/,
+        'RULE',
       ],
       [
         'a malformed uom',
         epcisDoc([objectEvent({ quantityList: [{ epcClass: 'urn:epc:class:lgtin:4012345.012345.1', quantity: 1, uom: 'kilo' }] })]),
         { index: 0, path: 'quantityList[0].uom' },
-        /Recommendation 20/,
+        /must match/,
+        'SCHEMA',
       ],
       [
         'the same lot twice',
@@ -377,26 +409,37 @@ describe('parseCaptureDocument', () => {
         ]),
         { index: 0, path: 'quantityList[1].epcClass' },
         /duplicate class/,
+        'RULE',
       ],
-      ['DELETE action', epcisDoc([objectEvent({ action: 'DELETE' })]), { index: 0, path: 'action' }, /DELETE is not supported/],
-      ['ADD other than commissioning', epcisDoc([objectEvent({ action: 'ADD' })]), { index: 0, path: 'action' }, /commissioning/],
-      ['ilmd with OBSERVE', epcisDoc([objectEvent({ ilmd: { 'cbvmda:lotNumber': 'L1' } })]), { index: 0, path: 'ilmd' }, /ADD/],
-      ['errorDeclaration', epcisDoc([objectEvent({ errorDeclaration: { declarationTime: '2024-05-01T10:00:00Z' } })]), { index: 0, path: 'errorDeclaration' }, /append-only/],
-      ['unknown field without a prefix', epcisDoc([objectEvent({ myField: 1 })]), { index: 0, path: 'myField' }, /namespace prefix/],
-      ['readPoint as a string', epcisDoc([objectEvent({ readPoint: 'urn:epc:id:sgln:9506000.13435.0' })]), { index: 0, path: 'readPoint' }, /object/],
-      ['readPoint longer than 500', epcisDoc([objectEvent({ readPoint: { id: `urn:x:${'a'.repeat(500)}` } })]), { index: 0, path: 'readPoint.id' }, /500/],
-      ['bizTransaction with an unknown key', epcisDoc([objectEvent({ bizTransactionList: [{ bizTransaction: 'urn:x:1', note: 'x' }] })]), { index: 0, path: 'bizTransactionList[0].note' }, /unknown/],
-      ['eventID that is not a URI', epcisDoc([objectEvent({ eventID: 'event 1' })]), { index: 0, path: 'eventID' }, /URI/],
-      ['duplicate eventID', epcisDoc([objectEvent({}, 1), objectEvent({ epcList: [dl(GS1_GTIN, 'OTHER')] }, 1)]), { index: 1, path: 'eventID' }, /duplicate eventID: same as event 0/],
+      ['DELETE action', epcisDoc([objectEvent({ action: 'DELETE' })]), { index: 0, path: 'action' }, /DELETE is refused/, 'RULE'],
+      ['ilmd with OBSERVE', epcisDoc([objectEvent({ ilmd: { 'cbvmda:lotNumber': 'L1' } })]), { index: 0, path: 'ilmd' }, /must NOT be valid/, 'SCHEMA'],
+      ['errorDeclaration', epcisDoc([objectEvent({ errorDeclaration: { declarationTime: '2024-05-01T10:00:00Z' } })]), { index: 0, path: 'errorDeclaration' }, /append-only/, 'RULE'],
+      ['unknown field without a prefix', epcisDoc([objectEvent({ myField: 1 })]), { index: 0, path: 'myField' }, /need a namespace/, 'SCHEMA'],
+      ['readPoint as a string', epcisDoc([objectEvent({ readPoint: 'urn:epc:id:sgln:9506000.13435.0' })]), { index: 0, path: 'readPoint' }, /object/, 'SCHEMA'],
+      ['readPoint longer than 500', epcisDoc([objectEvent({ readPoint: { id: `urn:x:${'a'.repeat(500)}` } })]), { index: 0, path: 'readPoint.id' }, /500/, 'RULE'],
+      ['bizTransaction with an unknown key', epcisDoc([objectEvent({ bizTransactionList: [{ bizTransaction: 'urn:x:1', note: 'x' }] })]), { index: 0, path: 'bizTransactionList[0]' }, /additional properties/, 'SCHEMA'],
+      ['eventID that is not a URI', epcisDoc([objectEvent({ eventID: 'event 1' })]), { index: 0, path: 'eventID' }, /format "uri"/, 'SCHEMA'],
+      ['duplicate eventID', epcisDoc([objectEvent({}, 1), objectEvent({ epcList: [dl(GS1_GTIN, 'OTHER')] }, 1)]), { index: 1, path: 'eventID' }, /duplicate eventID: same as event 0/, 'RULE'],
     ];
 
-    it.each(table)('%s', (_name, doc, expected, messagePattern) => {
+    // SCHEMA: GS1's schema refuses the document, and capture reports the schema's problem at that path.
+    // RULE: the schema accepts it and one of our rules (README, "EPCIS capture") refuses it, alone.
+    it.each(table)('%s (%s)', (_name, doc, expected, messagePattern, by) => {
       const { errors, message } = rejection(doc);
       expect(message).toMatch(/^EPCIS document rejected: /);
-      expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject(expected);
-      if (expected.index === undefined) expect(errors[0]!.index).toBeUndefined();
-      expect(errors[0]!.message).toMatch(messagePattern);
+      if (by === 'SCHEMA') {
+        expect(message).toMatch(/does not validate against GS1's EPCIS 2.0 JSON schema/);
+        const issue = errors.find((e) => e.path === expected.path && e.index === expected.index);
+        expect(issue, JSON.stringify(errors)).toBeDefined();
+        expect(issue!.message).toMatch(messagePattern);
+        expect(issue!.message).toMatch(/\(GS1 EPCIS 2\.0 JSON schema\)$/);
+      } else {
+        expect(schemaIssues(doc)).toEqual([]);
+        expect(errors).toHaveLength(1);
+        expect(errors[0]).toMatchObject(expected);
+        if (expected.index === undefined) expect(errors[0]!.index).toBeUndefined();
+        expect(errors[0]!.message).toMatch(messagePattern);
+      }
     });
 
     it('refuses more than 10,000 events without looking at them', () => {
@@ -713,6 +756,126 @@ describeVectors('GS1 EPCIS 2.0 schema and examples (shared vectors)', () => {
         { documentId: 'urn:uuid:6f1c7e54-8c3b-4a39-9d0e-3b1f4f0c2a11', creationDate: new Date(), resolverHost: 'id.example.com' },
       ),
     );
+  });
+
+  it('ships the same schema as GS1 publishes (the copy under src/ equals the vector, byte for byte)', () => {
+    expect(readFileSync(EPCIS_SCHEMA_URL)).toEqual(readFileSync(path.join(epcisDir(), 'EPCIS-JSON-Schema.json')));
+  });
+
+  /**
+   * Our rules that refuse what GS1's schema accepts (README, "EPCIS capture"), as this test reads them from a
+   * document: each entry is a pattern the refusal's message must match.
+   */
+  function ourRules(doc: Record<string, unknown>): RegExp[] {
+    const rules: RegExp[] = [];
+    if (doc.type === 'EPCISQueryDocument') rules.push(/query documents/);
+    if (doc.schemaVersion !== '2.0' && doc.schemaVersion !== '2') rules.push(/schemaVersion/);
+    const body = doc.epcisBody as { eventList?: Array<Record<string, unknown>> } | undefined;
+    const seen = new Set<unknown>();
+    for (const e of body?.eventList ?? []) {
+      if (e.eventID !== undefined && seen.has(e.eventID)) rules.push(/duplicate eventID/);
+      seen.add(e.eventID);
+      if (e.type !== 'ObjectEvent') {
+        rules.push(/is refused: only ObjectEvents/);
+        continue;
+      }
+      if (e.errorDeclaration !== undefined) rules.push(/error declarations are refused/);
+      if (e.action === 'DELETE') rules.push(/DELETE is refused/);
+      const epcs = (e.epcList as string[] | undefined) ?? [];
+      const lots = (e.quantityList as Array<{ epcClass: string }> | undefined) ?? [];
+      const sgtin = /^urn:epc:id:sgtin:|^https?:\/\/[^/]+(?:\/[^?#]*)?\/01\/\d{14}(?:\/10\/[^/?#]+)?\/21\/[^/?#]+(?:[?#].*)?$/i;
+      const lgtin = /^urn:epc:class:lgtin:|^https?:\/\/[^/]+(?:\/[^?#]*)?\/01\/\d{14}\/10\/[^/?#]+(?:[?#].*)?$/i;
+      if (epcs.some((u) => !sgtin.test(u))) rules.push(/only SGTIN|invalid EPC/);
+      if (lots.some((q) => !lgtin.test(q.epcClass))) rules.push(/only LGTIN|invalid epcClass/);
+      if (epcs.length === 0 && lots.length === 0) rules.push(/epcList/);
+    }
+    return rules;
+  }
+
+  /** GS1's example documents, the event-hash reference documents, and variants of 9.6.1 that probe each rule. */
+  function corpus(): Array<[string, Record<string, unknown>]> {
+    const docs: Array<[string, Record<string, unknown>]> = [];
+    for (const name of examples()) docs.push([name, readJson(name) as Record<string, unknown>]);
+    const hashDir = path.join(vectorsDir!, 'epcis-event-hash');
+    for (const name of readdirSync(hashDir).filter((f) => f.endsWith('.jsonld')).sort()) {
+      docs.push([name, JSON.parse(readFileSync(path.join(hashDir, name), 'utf8')) as Record<string, unknown>]);
+    }
+    const sensorDoc = JSON.parse(readFileSync(path.join(hashDir, 'CertificationInfoAndSensorReportWithCRS.jsonld'), 'utf8')) as {
+      epcisBody: { eventList: Array<Record<string, unknown>> };
+    };
+    const base = readJson('Example_9.6.1-ObjectEventWithDigitalLink.jsonld') as Record<string, unknown> & { epcisBody: { eventList: Array<Record<string, unknown>> } };
+    const variant = (name: string, change: (d: typeof base) => void) => {
+      const d = structuredClone(base);
+      change(d);
+      docs.push([`9.6.1 ${name}`, d]);
+    };
+    const first = (d: typeof base) => d.epcisBody.eventList[0]!;
+    variant('without @context', (d) => delete d['@context']);
+    variant('without creationDate', (d) => delete d.creationDate);
+    variant('with a URN-form bizStep', (d) => (first(d).bizStep = 'urn:epcglobal:cbv:bizstep:shipping'));
+    variant('with a URN-form disposition', (d) => (first(d).disposition = 'urn:epcglobal:cbv:disp:in_transit'));
+    variant('with a user-defined bizStep URI', (d) => (first(d).bizStep = 'https://example.com/bizstep/quality_check'));
+    variant('with a user-defined disposition URI', (d) => (first(d).disposition = 'urn:example:disp:quarantined'));
+    variant('with a web-URI CBV bizStep', (d) => (first(d).bizStep = 'https://ref.gs1.org/cbv/BizStep-shipping'));
+    variant('without bizStep', (d) => delete first(d).bizStep);
+    variant('with sensorElementList', (d) => (first(d).sensorElementList = sensorDoc.epcisBody.eventList[0]!.sensorElementList));
+    variant('with certificationInfo', (d) => (first(d).certificationInfo = 'https://accreditation-council.example.org/certificate/ABC12345'));
+    variant('with persistentDisposition', (d) => (first(d).persistentDisposition = { set: ['completeness_verified'], unset: ['completeness_inferred'] }));
+    variant('with a readPoint extension', (d) => (first(d).readPoint = { id: 'urn:epc:id:sgln:0614141.07346.1234', 'example:floor': 3 }));
+    variant('with ADD and shipping', (d) => (first(d).action = 'ADD'));
+    variant('with an errorDeclaration', (d) => (first(d).errorDeclaration = { declarationTime: '2020-01-15T00:00:00.000+01:00', reason: 'incorrect_data' }));
+    variant('with DELETE', (d) => (first(d).action = 'DELETE'));
+    variant('with an unprefixed user field', (d) => (first(d).myField = 1));
+    variant('with schemaVersion 2.1', (d) => (d.schemaVersion = '2.1'));
+    variant('with an empty epcList', (d) => (first(d).epcList = []));
+    variant('with an SSCC in epcList', (d) => (first(d).epcList = ['urn:epc:id:sscc:0614141.1234567890']));
+    return docs;
+  }
+
+  it('agrees with the schema on every document, except where a documented rule of ours refuses it', () => {
+    const outcomes: string[] = [];
+    for (const [name, doc] of corpus()) {
+      const schemaOk = validate(doc) === true;
+      const rules = ourRules(doc);
+      let refusal: { message: string; errors: EpcisIssue[] } | undefined;
+      try {
+        parseCaptureDocument(doc);
+      } catch (err) {
+        expect(err, name).toBeInstanceOf(BadInputError);
+        refusal = { message: (err as BadInputError).message, errors: (err as BadInputError).details!.errors as EpcisIssue[] };
+      }
+      outcomes.push(`${name}: schema ${schemaOk ? 'accepts' : 'refuses'}, capture ${refusal ? 'refuses' : 'accepts'}`);
+      if (!schemaOk) {
+        expect(refusal?.message, name).toMatch(/does not validate against GS1's EPCIS 2.0 JSON schema/);
+        expect(refusal!.errors.length, name).toBeGreaterThan(0);
+        for (const issue of refusal!.errors) expect(issue.message, name).toMatch(/\(GS1 EPCIS 2\.0 JSON schema\)$/);
+      } else if (rules.length === 0) {
+        expect(refusal, `${name}: ${JSON.stringify(refusal)}`).toBeUndefined();
+      } else {
+        expect(refusal, name).toBeDefined();
+        for (const issue of refusal!.errors) expect(rules.some((r) => r.test(issue.message)), `${name}: ${issue.message}`).toBe(true);
+      }
+    }
+    // The corpus exercises all three outcomes.
+    expect(outcomes.filter((o) => o.includes('schema refuses')).length).toBeGreaterThanOrEqual(5);
+    expect(outcomes.filter((o) => o.includes('schema accepts, capture accepts')).length).toBeGreaterThanOrEqual(15);
+    expect(outcomes.filter((o) => o.includes('schema accepts, capture refuses')).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('keeps and exports as given the standard fields it does not interpret (sensor data, certification, persistent disposition)', () => {
+    const hashDir = path.join(vectorsDir!, 'epcis-event-hash');
+    for (const name of ['CertificationInfoAndSensorReportWithCRS.jsonld', 'persistentDisposition.jsonld', 'epcisDocWithSensorDataObjectEvent.jsonld']) {
+      const doc = JSON.parse(readFileSync(path.join(hashDir, name), 'utf8')) as { epcisBody: { eventList: Array<Record<string, unknown>> } };
+      const { events } = parseCaptureDocument(doc);
+      const exported = exportDocument(events, { documentId: 'urn:uuid:6f1c7e54-8c3b-4a39-9d0e-3b1f4f0c2a11', creationDate: new Date(), resolverHost: HOST });
+      expectSchemaValid(exported);
+      exported.epcisBody.eventList.forEach((out, i) => {
+        for (const key of ['sensorElementList', 'certificationInfo', 'persistentDisposition']) {
+          expect(out[key], `${name} ${key}`).toEqual(doc.epcisBody.eventList[i]![key]);
+        }
+      });
+      expect(withoutUris(parseCaptureDocument(exported).events)).toEqual(withoutUris(events));
+    }
   });
 
   it('round-trips the GS1 examples losslessly (ids, instants, offsets, units, lots, steps, extensions)', () => {

@@ -23,17 +23,37 @@ export type AlertMessage = {
 export type PassportEventNotice = { passportId: string; eventId: string };
 
 /**
+ * Announcement of already-delivered messages to the other replicas (the Redis bus). Each call resolves
+ * once Redis took the message and rejects when it did not (down, or slower than its timeout): the relay
+ * then keeps the outbox row pending and announces it again when Redis is back. `origin` is the replica
+ * that delivered the message locally: that replica drops it when it comes back from the channel.
+ */
+export type AlertFanOut = {
+  /** This replica's id, as the messages it delivers locally carry it. */
+  readonly replicaId: string;
+  /** False while Redis is unreachable: the relay does not try to announce, it keeps rows pending. */
+  ready(): boolean;
+  /** Grows each time the connection to Redis is (re)established: the relay then looks for rows still owed. */
+  generation(): number;
+  alerts(messages: readonly AlertMessage[], origin: string): Promise<void>;
+  passportEvents(notices: readonly PassportEventNotice[], origin: string): Promise<void>;
+};
+
+/**
  * Fan-out of what the outbox relay publishes to this process's subscribers, on two topics: fraud alerts
- * and, as a sibling, passport history events (routed by passport id). In-process by default; a
- * Redis-backed implementation of the same calls carries both across replicas.
+ * and, as a sibling, passport history events (routed by passport id). `publish*` delivers to this process
+ * only, whatever Redis does; a Redis-backed bus adds `fanOut`, which carries the same messages to the
+ * other replicas (see outbox-relay.ts for how the two steps are recorded).
  */
 export type AlertBus = {
   publish(message: AlertMessage): void;
   subscribe(): AsyncIterable<AlertMessage>;
-  /** One batch (an outbox row's events): one message across replicas, fanned out locally per unit. */
+  /** One batch (an outbox row's events), fanned out locally per unit. */
   publishPassportEvents(notices: readonly PassportEventNotice[]): void;
   /** Notices of one unit only: the local fan-out routes by passport id, so a subscriber sees no other unit's traffic. */
   subscribePassportEvents(passportId: string): AsyncIterable<PassportEventNotice>;
+  /** Across replicas; absent on the in-process bus (one process, nothing to announce). */
+  fanOut?: AlertFanOut;
   /** Releases connections (the Redis bus); called on shutdown after the outbox's last flush. */
   close?(): Promise<void>;
 };

@@ -45,13 +45,22 @@ export type IFraudAlert = InferEntity<typeof FraudAlert>;
 export const OutboxMessage = defineEntity({
   name: 'OutboxMessage',
   tableName: 'outbox_message',
-  indexes: [{ properties: ['publishedAt', 'id'] }],
+  indexes: [
+    { properties: ['publishedAt', 'id'] },
+    // Rows delivered on some replica while Redis was away, still to be announced to the others.
+    { name: 'outbox_message_unannounced', properties: ['id'], where: 'relayed_at is null and published_by is not null' },
+  ],
   properties: {
     id: p.uuid().primary().onCreate(() => newId()),
     topic: p.string().length(100),
     payload: p.json<Record<string, unknown>>(),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** When a relay delivered it to its own replica's subscribers. */
     publishedAt: p.datetime().nullable(),
+    /** The replica (alert bus id) that delivered it; null with no Redis, where there is no one else to tell. */
+    publishedBy: p.uuid().nullable(),
+    /** When the other replicas were told (Redis took it); null while that is still owed. */
+    relayedAt: p.datetime().nullable(),
   },
 });
 export type IOutboxMessage = InferEntity<typeof OutboxMessage>;

@@ -3,8 +3,9 @@ import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root, UseMiddleware } from
 import { Access } from '../../graphql/access.js';
 import type { Context } from '../../graphql/context.js';
 import type { AppendedEvent } from '../history/history.service.js';
-import { RequireTier } from '../passports/passport.access.js';
+import { RequireTier, passportTier, tierAtLeast } from '../passports/passport.access.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
+import { type EventMember, exportPassport } from './custody-export.js';
 import { custodyService } from './custody.service.js';
 import { CaptureResult, CustodyEventInput } from './custody.types.js';
 
@@ -42,7 +43,20 @@ export class CustodyFieldResolver {
     description: "The unit's custody history as an EPCIS 2.0 JSON-LD document (owning brand, regulators, customs, platform).",
   })
   async epcis(@Root() p: PassportType, @Ctx() ctx: Context): Promise<Record<string, unknown>> {
-    const events = await ctx.loaders.custodyEventsByPassport.load(p.id);
-    return custodyService.exportPassport(p, events, ctx.services.config.resolverHost) as unknown as Record<string, unknown>;
+    return (await epcisDocumentFor(ctx, p)) as unknown as Record<string, unknown>;
   }
+}
+
+/** A unit's EPCIS export as this caller may see it: the EPCIS field and the UNTP traceability credential both read it. */
+export async function epcisDocumentFor(ctx: Context, p: PassportType) {
+  const events = await ctx.loaders.custodyEventsByPassport.load(p.id);
+  const ids = [...new Set(events.map((e) => e.payload.eventID).filter((id): id is string => typeof id === 'string'))];
+  const members = new Map<string, readonly EventMember[]>();
+  (await ctx.loaders.custodyEventMembers.loadMany(ids)).forEach((m, i) => {
+    if (m instanceof Error) throw m;
+    members.set(ids[i]!, m);
+  });
+  // Other units an event names are shown only where the caller could read their own EPCIS export.
+  const canSee = (brandId: string) => tierAtLeast(passportTier(ctx.viewer, brandId), 'AUTHORITY');
+  return exportPassport(p, events, ctx.services.config.resolverHost, (id) => members.get(id), canSee);
 }

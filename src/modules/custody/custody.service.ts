@@ -2,78 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../../crypto/random.js';
 import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError } from '../../errors/app-error.js';
 import type { Viewer } from '../../graphql/context.js';
 import { normaliseBizStep, normaliseDisposition } from '../history/cbv.js';
-import {
-  type CaptureAction,
-  type CapturedObjectEvent,
-  type EpcisDocumentJson,
-  type EpcisIssue,
-  type ExportEvent,
-  MAX_FIELD_LENGTH,
-  MAX_REPORTED_ISSUES,
-  exportDocument,
-  parseCaptureDocument,
-} from '../history/epcis.js';
-import { type AppendedEvent, type EventSpec, historyService, MAX_PAYLOAD_BYTES } from '../history/history.service.js';
+import { MAX_FIELD_LENGTH, parseCaptureDocument } from '../history/epcis.js';
+import { type AppendedEvent, type EventSpec, historyService } from '../history/history.service.js';
 import type { OrgKind } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
+import { beforeManufacture, checkEventTime, precheck, resolveUnits, withEvent } from './custody-capture.js';
+import { CUSTODIANS, type CaptureResult, type CustodyInput, type CustodyPayload, MAX_PASSPORTS_PER_EVENT, defined } from './custody-model.js';
 
-/** Organisation kinds that record custody: the supply chain, and a brand for its own units. */
-export const CUSTODIANS: readonly OrgKind[] = ['RETAILER', 'DISTRIBUTOR', 'BRAND'];
-/** Most passports one recordCustodyEvent call may name. */
-export const MAX_PASSPORTS_PER_EVENT = 1_000;
-/** Most (event, unit) pairs one capture may write: lots expand to every minted unit, so this bounds the work. */
-export const MAX_UNIT_EVENTS_PER_CAPTURE = 100_000;
-/**
- * The extension key that carries `country` (not an EPCIS field) through export and capture. A full IRI,
- * so it needs no @context prefix that could clash with one a partner already uses.
- */
-export const COUNTRY_EXTENSION = 'urn:dpp:epcis:country';
-const FUTURE_TOLERANCE_MS = 86_400_000;
-
-export type CustodyInput = {
-  passportIds: readonly string[];
-  bizStep: string;
-  disposition?: string | null;
-  readPoint?: string | null;
-  bizLocation?: string | null;
-  country?: string | null;
-  eventTime?: Date | null;
-};
-
-export type CaptureResult = { captureId: string; accepted: number; duplicates: number; replayed: boolean };
-
-/**
- * What a CUSTODY event stores: an EPCIS ObjectEvent as seen by one unit, everything export needs to write
- * it back. Absent fields are absent, never null.
- */
-export type CustodyPayload = {
-  eventID: string;
-  eventTimeZoneOffset: string;
-  action: CaptureAction;
-  bizStep: string;
-  disposition?: string;
-  readPoint?: string;
-  bizLocation?: string;
-  /** ISO 3166-1 alpha-2 country of the event (a recordCustodyEvent field; an extension in EPCIS documents). */
-  country?: string;
-  /** Lots named by a class-level quantityList. */
-  quantityList?: Array<{ gtin: string; lot: string; quantity?: number; uom?: string }>;
-  /** The unit was reached only through its lot (quantityList), not named in epcList. */
-  viaLot?: true;
-  bizTransactionList?: unknown[];
-  sourceList?: unknown[];
-  destinationList?: unknown[];
-  ilmd?: Record<string, unknown>;
-  extensions?: Record<string, unknown>;
-  namespaces?: Record<string, string>;
-};
-
-/** One stored CUSTODY event, as export reads it. */
-export type StoredCustodyEvent = { id: string; occurredAt: Date; payload: Record<string, unknown> };
+export * from './custody-model.js';
 
 function custodian(viewer: Viewer): { organizationId: string; orgKind: OrgKind } {
   // @Access already refuses other callers; services are also called directly, so they check again.
@@ -108,183 +49,6 @@ function vocab<T>(normalise: (v: unknown) => T, value: unknown, field: string): 
   }
 }
 
-function checkEventTime(t: Date | null | undefined): Date | undefined {
-  if (t === null || t === undefined) return undefined;
-  const ms = t instanceof Date ? t.getTime() : Number.NaN;
-  if (Number.isNaN(ms) || ms < 0 || ms > Date.now() + FUTURE_TOLERANCE_MS) {
-    throw new BadInputError('eventTime: an RFC 3339 time after 1970 and not more than a day in the future', { field: 'eventTime' });
-  }
-  return t;
-}
-
-/** An exactly-spelled ISO 3166-1 alpha-2 code (upper case), or undefined. */
-function exactCountry(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    return normaliseMarkets([value])[0] === value ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Drops undefined members, so stored payloads and exported events carry only what is there. */
-function defined<T extends Record<string, unknown>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** The payload every unit of a captured event shares; `country` comes back out of its extension. */
-function capturedPayload(e: CapturedObjectEvent): CustodyPayload {
-  let extensions = e.extensions;
-  let country: string | undefined;
-  if (extensions && Object.hasOwn(extensions, COUNTRY_EXTENSION)) {
-    country = exactCountry(extensions[COUNTRY_EXTENSION]);
-    if (country !== undefined) {
-      const { [COUNTRY_EXTENSION]: _country, ...rest } = extensions;
-      extensions = Object.keys(rest).length > 0 ? rest : undefined;
-    }
-  }
-  return defined({
-    eventID: e.eventID,
-    eventTimeZoneOffset: e.eventTimeZoneOffset,
-    action: e.action,
-    bizStep: e.bizStep,
-    disposition: e.disposition,
-    readPoint: e.readPoint,
-    bizLocation: e.bizLocation,
-    country,
-    quantityList: e.quantityList?.map(({ gtin, lot, quantity, uom }) => defined({ gtin, lot, quantity, uom })),
-    bizTransactionList: e.bizTransactionList,
-    sourceList: e.sourceList,
-    destinationList: e.destinationList,
-    ilmd: e.ilmd,
-    extensions,
-    namespaces: e.namespaces,
-  });
-}
-
-/** One BadInputError in parseCaptureDocument's shape (`details.errors`, `details.errorCount`). */
-function rejectDocument(what: string, issues: EpcisIssue[], eventCount: number): BadInputError {
-  const events = new Set(issues.map((i) => i.index)).size;
-  const details: Record<string, unknown> = { errors: issues.slice(0, MAX_REPORTED_ISSUES), errorCount: issues.length };
-  if (issues.length > MAX_REPORTED_ISSUES) details.truncated = true;
-  return new BadInputError(`EPCIS document rejected: ${events} of ${eventCount} events ${what}`, details);
-}
-
-/** Checks that need no database: times the history accepts, payloads it can store. */
-function precheck(events: readonly CapturedObjectEvent[]): CustodyPayload[] {
-  const issues: EpcisIssue[] = [];
-  const latest = Date.now() + FUTURE_TOLERANCE_MS;
-  const payloads = events.map((e, index) => {
-    const t = e.eventTime.getTime();
-    if (t < 0 || t > latest) {
-      issues.push({ index, eventID: e.eventID, path: 'eventTime', message: 'eventTime must be after 1970 and not more than a day in the future' });
-    }
-    const payload = capturedPayload(e);
-    // Room for the per-unit marker (viaLot) that the builder may add.
-    if (Buffer.byteLength(JSON.stringify(payload)) + 16 > MAX_PAYLOAD_BYTES) {
-      issues.push({ index, eventID: e.eventID, path: '', message: `event is larger than the ${MAX_PAYLOAD_BYTES} bytes one history event may hold` });
-    }
-    return payload;
-  });
-  if (issues.length > 0) throw rejectDocument('invalid', issues, events.length);
-  return payloads;
-}
-
-type UnitRow = { id: string; brand_id: string; gtin: string; key: string };
-type PlannedEvent = { index: number; event: CapturedObjectEvent; payload: CustodyPayload; unitIds: string[]; byEpc: Set<string> };
-
-const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
-
-/**
- * Every unit each event names: epcList entries by (GTIN, serial), quantityList lots by (GTIN, lot) expanded to
- * every minted unit of that lot. Unknown identifiers reject the whole document, each listed with its event.
- */
-async function resolveUnits(
-  tx: EntityManager,
-  org: { organizationId: string; orgKind: OrgKind },
-  events: readonly CapturedObjectEvent[],
-  payloads: readonly CustodyPayload[],
-): Promise<PlannedEvent[]> {
-  const serials = new Map<string, [string, string]>();
-  const lots = new Map<string, [string, string]>();
-  for (const e of events) {
-    for (const u of e.epcs) serials.set(pairKey(u.gtin, u.serial), [u.gtin, u.serial]);
-    for (const q of e.quantityList ?? []) lots.set(pairKey(q.gtin, q.lot), [q.gtin, q.lot]);
-  }
-  const bySerial = new Map<string, UnitRow>();
-  const byLot = new Map<string, UnitRow[]>();
-  if (serials.size > 0) {
-    const pairs = [...serials.values()];
-    const rows = await rawQuery<UnitRow>(
-      tx,
-      `select p.id, p.brand_id, p.gtin, p.serial as key from passport p
-       join unnest($1::text[], $2::text[]) as u(gtin, serial) on p.gtin = u.gtin and p.serial = u.serial`,
-      [pairs.map((x) => x[0]), pairs.map((x) => x[1])],
-    );
-    for (const r of rows) bySerial.set(pairKey(r.gtin, r.key), r);
-  }
-  if (lots.size > 0) {
-    const pairs = [...lots.values()];
-    const rows = await rawQuery<UnitRow>(
-      tx,
-      `select p.id, p.brand_id, p.gtin, p.lot as key from passport p
-       join unnest($1::text[], $2::text[]) as u(gtin, lot) on p.gtin = u.gtin and p.lot = u.lot
-       order by p.id`,
-      [pairs.map((x) => x[0]), pairs.map((x) => x[1])],
-    );
-    for (const r of rows) byLot.set(pairKey(r.gtin, r.key), [...(byLot.get(pairKey(r.gtin, r.key)) ?? []), r]);
-  }
-
-  const issues: EpcisIssue[] = [];
-  let unitEvents = 0;
-  const planned = events.map((event, index): PlannedEvent => {
-    const byEpc = new Set<string>();
-    const units = new Map<string, { row: UnitRow; uri: string }>();
-    event.epcs.forEach((u, i) => {
-      const row = bySerial.get(pairKey(u.gtin, u.serial));
-      if (!row) {
-        issues.push({ index, eventID: event.eventID, path: `epcList[${i}]`, message: `unknown identifier ${u.uri}: no passport has GTIN ${u.gtin} and serial ${u.serial}` });
-        return;
-      }
-      byEpc.add(row.id);
-      units.set(row.id, { row, uri: u.uri });
-    });
-    (event.quantityList ?? []).forEach((q, i) => {
-      const rows = byLot.get(pairKey(q.gtin, q.lot));
-      if (!rows) {
-        issues.push({ index, eventID: event.eventID, path: `quantityList[${i}].epcClass`, message: `unknown identifier ${q.epcClass}: no minted unit has GTIN ${q.gtin} and lot ${q.lot}` });
-        return;
-      }
-      for (const row of rows) if (!units.has(row.id)) units.set(row.id, { row, uri: q.epcClass });
-    });
-    unitEvents += units.size;
-    if (org.orgKind === 'BRAND') {
-      const foreign = [...units.values()].find((u) => u.row.brand_id !== org.organizationId);
-      if (foreign) {
-        throw new ForbiddenError(`EPCIS event ${index} names ${foreign.uri} (passport ${foreign.row.id}), a unit of another brand; a brand records custody of its own units only`);
-      }
-    }
-    return { index, event, payload: payloads[index]!, unitIds: [...units.keys()], byEpc };
-  });
-  if (issues.length > 0) throw rejectDocument('name unknown units', issues, events.length);
-  if (unitEvents > MAX_UNIT_EVENTS_PER_CAPTURE) {
-    throw new BadInputError(`EPCIS document rejected: it names ${unitEvents} unit events; at most ${MAX_UNIT_EVENTS_PER_CAPTURE} are accepted per document`, {
-      errors: [{ path: 'epcisBody.eventList', message: `at most ${MAX_UNIT_EVENTS_PER_CAPTURE} (event, unit) pairs` }],
-      errorCount: 1,
-    });
-  }
-  return planned;
-}
-
-/** The history service's refusal of one event, with the event's index and id added. */
-function withEvent(err: unknown, index: number, eventID: string, eventCount: number): unknown {
-  if (err instanceof ConflictError) return new ConflictError(`EPCIS event ${index} (${eventID}): ${err.message}`, { ...err.details, index, eventID });
-  if (err instanceof BadInputError) {
-    return rejectDocument('invalid', [{ index, eventID, path: typeof err.details?.field === 'string' ? err.details.field : '', message: err.message }], eventCount);
-  }
-  return err;
-}
-
 function normaliseKey(key: string | null | undefined): string | null {
   if (key === null || key === undefined) return null;
   const k = key.trim();
@@ -316,32 +80,6 @@ async function claimEventIds(tx: EntityManager, captureId: string, eventIds: rea
     [eventIds, captureId],
   );
   return new Set(rows.map((r) => r.event_id));
-}
-
-/** One stored CUSTODY event of `unit` as an EPCIS ObjectEvent to export (the unit alone in epcList). */
-export function toExportEvent(e: StoredCustodyEvent, unit: { gtin: string; serial: string }): ExportEvent {
-  const p = e.payload as Partial<CustodyPayload>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const extensions = { ...(p.extensions ?? {}) };
-  if (typeof p.country === 'string') extensions[COUNTRY_EXTENSION] = p.country;
-  return defined({
-    eventID: str(p.eventID) ?? `urn:uuid:${e.id}`,
-    eventTime: e.occurredAt,
-    eventTimeZoneOffset: str(p.eventTimeZoneOffset) ?? '+00:00',
-    action: p.action === 'ADD' ? 'ADD' : 'OBSERVE',
-    bizStep: str(p.bizStep) ?? 'other',
-    disposition: str(p.disposition),
-    readPoint: str(p.readPoint),
-    bizLocation: str(p.bizLocation),
-    epcs: p.viaLot === true ? [] : [{ gtin: unit.gtin, serial: unit.serial }],
-    quantityList: p.quantityList,
-    bizTransactionList: p.bizTransactionList as ExportEvent['bizTransactionList'],
-    sourceList: p.sourceList as ExportEvent['sourceList'],
-    destinationList: p.destinationList as ExportEvent['destinationList'],
-    ilmd: p.ilmd,
-    extensions: Object.keys(extensions).length > 0 ? extensions : undefined,
-    namespaces: p.namespaces,
-  }) as ExportEvent;
 }
 
 /**
@@ -382,15 +120,25 @@ export const custodyService = {
     const spec: EventSpec = { type: 'CUSTODY', occurredAt: eventTime ?? null, actorId: org.organizationId, payload, bizStep };
     const requestHash = sha256Hex(canonicalJson({ passportIds: ids, payload, eventTime: eventTime?.toISOString() ?? null }));
 
+    // Each unit's place in the event's epcList: the order the caller listed them in.
+    const position = new Map(ids.map((id, i) => [id, i]));
     return em.transactional(async (tx) => {
       const captureId = newId();
       await claimCapture(tx as EntityManager, captureId, org.organizationId, null, requestHash, 1);
       await claimEventIds(tx as EntityManager, captureId, [payload.eventID]);
+      if (eventTime !== undefined) {
+        const [early] = await rawQuery<{ id: string; manufactured_at: Date | string }>(
+          tx as EntityManager,
+          'select id, manufactured_at from passport where id = any($1::uuid[]) and manufactured_at > $2 order by manufactured_at desc limit 1',
+          [ids.filter(isUuid), eventTime.toISOString()],
+        );
+        if (early) throw new BadInputError(beforeManufacture(eventTime, `passport ${early.id}`, new Date(early.manufactured_at)), { field: 'eventTime' });
+      }
       const results = await historyService.appendEventsForMany(tx as EntityManager, ids, (p) => {
         if (org.orgKind === 'BRAND' && p.brandId !== org.organizationId) {
           throw new ForbiddenError(`Passport ${p.id} belongs to another brand; a brand records custody of its own units only`);
         }
-        return spec;
+        return { ...spec, payload: { ...payload, epcIndex: position.get(p.id)! } };
       });
       return results[0]!.event;
     });
@@ -440,12 +188,12 @@ export const custodyService = {
       let accepted = 0;
       for (const p of planned) {
         if (!fresh.has(p.event.eventID)) continue;
-        const base = { type: 'CUSTODY' as const, occurredAt: p.event.eventTime, actorId: org.organizationId, bizStep: p.event.bizStep };
+        const base = { type: 'CUSTODY' as const, occurredAt: p.event.eventTime, actorId: org.organizationId, bizStep: p.event.bizStep ?? null };
         try {
-          await historyService.appendEventsForMany(tx, p.unitIds, (unit) => ({
-            ...base,
-            payload: p.byEpc.has(unit.id) ? p.payload : { ...p.payload, viaLot: true },
-          }));
+          await historyService.appendEventsForMany(tx, p.unitIds, (unit) => {
+            const i = p.epcIndex.get(unit.id);
+            return { ...base, payload: i === undefined ? { ...p.payload, viaLot: true } : { ...p.payload, epcIndex: i } };
+          });
         } catch (err) {
           throw withEvent(err, p.index, p.event.eventID, events.length);
         }
@@ -455,16 +203,4 @@ export const custodyService = {
       return { captureId, accepted, duplicates: events.length - accepted, replayed: false };
     });
   },
-
-  /**
-   * A passport's custody history as an EPCIS 2.0 JSON-LD document (id `urn:uuid:<passport id>`): one
-   * ObjectEvent per CUSTODY event, oldest first, naming this unit (or its lot, for class-level events).
-   */
-  exportPassport(unit: { id: string; gtin: string; serial: string }, events: readonly StoredCustodyEvent[], resolverHost: string): EpcisDocumentJson {
-    return exportDocument(
-      events.map((e) => toExportEvent(e, unit)),
-      { documentId: `urn:uuid:${unit.id}`, creationDate: new Date(), resolverHost },
-    );
-  },
 };
-

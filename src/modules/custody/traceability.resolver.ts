@@ -5,7 +5,7 @@ import { signingKeyService } from '../keys/signing-key.service.js';
 import { secureAs } from '../passports/credential-securing.js';
 import { RequireTier } from '../passports/passport.access.js';
 import { CredentialSecuring, PassportType } from '../passports/passport.types.js';
-import { custodyService } from './custody.service.js';
+import { epcisDocumentFor } from './custody.resolver.js';
 import { untpTraceabilityCredential } from './untp-dte.js';
 
 @Resolver(() => PassportType)
@@ -24,17 +24,16 @@ export class TraceabilityResolver {
     @Arg('securing', () => CredentialSecuring, { nullable: true }) securing: CredentialSecuring | null,
   ): Promise<Record<string, unknown> | null> {
     if (!p.entity.signature) return null;
-    const [brand, model, events] = await Promise.all([
+    const [brand, model, epcis] = await Promise.all([
       ctx.loaders.organizationById.load(p.brandId),
       ctx.loaders.productModelById.load(p.modelId),
-      ctx.loaders.custodyEventsByPassport.load(p.id),
+      epcisDocumentFor(ctx, p),
     ]);
     if (!brand || !model) return null;
     const config = ctx.services.config;
-    const epcis = custodyService.exportPassport(p, events, config.resolverHost) as unknown as Record<string, unknown>;
     // Units as the export names them (canonical GS1 Digital Link URIs, resolvable here).
     const item = (epc: string) => ({ id: epc, name: model.name });
     const signer = await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brand.id);
-    return secureAs(config, brand.id, signer, untpTraceabilityCredential(config, brand, epcis, item), securing ?? 'JOSE');
+    return secureAs(config, brand.id, signer, untpTraceabilityCredential(config, brand, epcis as unknown as Record<string, unknown>, item), securing ?? 'JOSE');
   }
 }

@@ -171,7 +171,7 @@ function open<T extends string>(vocab: Vocabulary<T>, value: unknown): T | strin
   const term = bareTerm(vocab, s);
   if (term !== undefined) return term;
   const lower = s.toLowerCase();
-  if (lower.startsWith('urn:epcglobal:cbv:') || lower.startsWith('https://ref.gs1.org/cbv/') || !URI.test(s)) {
+  if (lower.startsWith('urn:epcglobal:cbv:') || lower.startsWith('https://ref.gs1.org/cbv/') || /^https?:\/\/ns\.gs1\.org\/cbv\//.test(lower) || !URI.test(s)) {
     throw new BadInputError(`unknown CBV 2.0 ${vocab.label} "${s}" (use a CBV term or a private URI)`, { value: s });
   }
   return s;
@@ -179,20 +179,22 @@ function open<T extends string>(vocab: Vocabulary<T>, value: unknown): T | strin
 
 /**
  * Normalises a business step given bare (`shipping`), as a CBV 1.x URN (`urn:epcglobal:cbv:bizstep:shipping`)
- * or as a CBV 2.0 web URI (`https://ref.gs1.org/cbv/BizStep-shipping`) to the bare CBV 2.0 name.
- * @throws BadInputError for anything that is not a CBV 2.0 business step (private business steps are refused).
+ * or as a CBV 2.0 web URI (`https://ref.gs1.org/cbv/BizStep-shipping`) to the bare CBV 2.0 name; a
+ * user-defined business step (a URI outside GS1's CBV namespaces, as CBV 2.0 section 6.1 allows) is kept as given.
+ * @throws BadInputError for a bare word that is not a CBV term, or an unknown term in a CBV namespace.
  */
-export function normaliseBizStep(s: unknown): BizStep {
-  return strict(BIZ_STEP_VOCAB, s);
+export function normaliseBizStep(s: unknown): BizStep | string {
+  return open(BIZ_STEP_VOCAB, s);
 }
 
 /**
  * Normalises a disposition given bare (`in_transit`), as `urn:epcglobal:cbv:disp:in_transit`
- * or as `https://ref.gs1.org/cbv/Disp-in_transit` to the bare CBV 2.0 name.
- * @throws BadInputError for anything that is not a CBV 2.0 disposition (private dispositions are refused).
+ * or as `https://ref.gs1.org/cbv/Disp-in_transit` to the bare CBV 2.0 name; a user-defined disposition
+ * (a URI outside GS1's CBV namespaces) is kept as given.
+ * @throws BadInputError for a bare word that is not a CBV term, or an unknown term in a CBV namespace.
  */
-export function normaliseDisposition(s: unknown): Disposition {
-  return strict(DISPOSITION_VOCAB, s);
+export function normaliseDisposition(s: unknown): Disposition | string {
+  return open(DISPOSITION_VOCAB, s);
 }
 
 /**

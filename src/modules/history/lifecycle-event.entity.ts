@@ -24,6 +24,13 @@ export const LifecycleEvent = defineEntity({
   name: 'LifecycleEvent',
   tableName: 'lifecycle_event',
   uniques: [{ properties: ['passport', 'seq'] }],
+  indexes: [
+    // Every unit a custody event named, by its EPCIS eventID: export writes an event once, with all its units.
+    {
+      name: 'lifecycle_event_custody_event_id',
+      expression: `create index "lifecycle_event_custody_event_id" on "lifecycle_event" ((payload->>'eventID')) where type = 'CUSTODY'`,
+    },
+  ],
   triggers: [
     {
       name: 'lifecycle_event_append_only',
