@@ -14,6 +14,7 @@ import { Migration20261207172054_open_warranty_claim } from './Migration20261207
 import { Migration20261207172255_identity_links } from './Migration20261207172255_identity_links.js';
 import { Migration20261207173016_custody_event_id } from './Migration20261207173016_custody_event_id.js';
 import { Migration20261207180321_batteries } from './Migration20261207180321_batteries.js';
+import { Migration20261207181657_privacy } from './Migration20261207181657_privacy.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -32,4 +33,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207172255_identity_links', class: Migration20261207172255_identity_links },
   { name: 'Migration20261207173016_custody_event_id', class: Migration20261207173016_custody_event_id },
   { name: 'Migration20261207180321_batteries', class: Migration20261207180321_batteries },
+  { name: 'Migration20261207181657_privacy', class: Migration20261207181657_privacy },
 ];

@@ -52,6 +52,9 @@ const schema = z.object({
   DPP_SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   DPP_TRUST_PROXY: int(0, 10).default(0),
   DPP_API_KEY_CACHE_MS: int(0, 3_600_000).default(60_000),
+  DPP_SCAN_RETENTION_DAYS: int(1, 36_500).default(400),
+  DPP_AUDIT_RETENTION_DAYS: int(1, 36_500).default(2_190),
+  DPP_RETENTION_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
   DPP_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   DPP_METRICS_PORT: int(0, 65535).optional(),
   DPP_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -118,6 +121,14 @@ export type Config = {
   trustProxy: number | false;
   /** 32-byte master secret (encrypts signing keys at rest, peppers claim codes). */
   masterKey?: Uint8Array;
+  retention: {
+    /** Scans are deleted this many days after they were recorded (aggregated per day first). */
+    scanDays: number;
+    /** Audit entries are deleted this many days after they were written. */
+    auditDays: number;
+    /** How often each replica runs the retention job (0: never). */
+    intervalMs: number;
+  };
   /**
    * Where Prometheus reads `/metrics`: on a listener of its own (`port`, bound to `host`), and/or behind a
    * bearer `token`. With neither, metrics are not served at all (they name operations and reveal load).
@@ -188,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheMs: e.DPP_API_KEY_CACHE_MS,
     trustProxy: e.DPP_TRUST_PROXY || false,
     masterKey: e.DPP_MASTER_KEY,
+    retention: { scanDays: e.DPP_SCAN_RETENTION_DAYS, auditDays: e.DPP_AUDIT_RETENTION_DAYS, intervalMs: e.DPP_RETENTION_INTERVAL_MS },
     metrics: { token: e.DPP_METRICS_TOKEN, port: e.DPP_METRICS_PORT, host: e.DPP_METRICS_HOST },
   };
 }

@@ -7,6 +7,7 @@ import { SigningKey } from '../modules/keys/signing-key.entity.js';
 import { ApiKey, Organization } from '../modules/organizations/organization.entity.js';
 import { NfcTag } from '../modules/nfc-tags/nfc-tag.entity.js';
 import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
+import { ScanDaily } from '../modules/privacy/scan-daily.entity.js';
 import { ProductModel } from '../modules/product-models/product-model.entity.js';
 import { Owner, OwnerSession, PasskeyCredential, WebAuthnChallenge } from '../modules/ownership/owner.entity.js';
 import { Ownership, TransferOffer } from '../modules/ownership/ownership.entity.js';
@@ -32,6 +33,7 @@ export const entities = [
   CapturedEpcisEvent,
   AuditLog,
   ScanEvent,
+  ScanDaily,
   FraudAlert,
   OutboxMessage,
   Owner,

@@ -44,10 +44,12 @@ export function mapError(formatted: GraphQLFormattedError, error: unknown): Mapp
   if (original instanceof UniqueConstraintViolationException) {
     return { code: 'CONFLICT', message: 'A record with the same unique value already exists', extensions: {}, internal: false };
   }
-  // invalid_text_representation (a malformed uuid, number or enum reaching SQL): the input was bad.
+  // invalid_text_representation (a malformed uuid, number or enum reaching SQL), or a time PostgreSQL cannot
+  // hold (22008, e.g. year 0, which JavaScript dates accept): the input was bad.
   // Raw statements (rawQuery, preparedQuery) throw pg's own DatabaseError, which carries a severity; MikroORM wraps the rest.
   const rawPg = !!original && typeof original === 'object' && 'severity' in original;
-  if ((original instanceof DriverException || rawPg) && (original as { code?: string }).code === '22P02') {
+  const sqlState = (original as { code?: string } | null)?.code;
+  if ((original instanceof DriverException || rawPg) && (sqlState === '22P02' || sqlState === '22008')) {
     return { code: 'BAD_USER_INPUT', message: 'Malformed identifier or value', extensions: {}, internal: false };
   }
   // An outage is nobody's bad input and no bug of ours: the same answer for every caller (the transports add 503).

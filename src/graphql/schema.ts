@@ -14,6 +14,7 @@ import { OrganizationResolver } from '../modules/organizations/organization.reso
 import { ProductModelResolver } from '../modules/product-models/product-model.resolver.js';
 import { PassportServiceRecordsResolver, ServiceResolver } from '../modules/service/service.resolver.js';
 import { EndOfLifeResolver } from '../modules/end-of-life/end-of-life.resolver.js';
+import { OwnerDataResolver } from '../modules/ownership/owner-data.resolver.js';
 import { OwnerResolver, OwnershipResolver, PasskeyResolver, PassportOwnershipResolver, ViewerOwnerResolver } from '../modules/ownership/ownership.resolver.js';
 import { PassportWarrantyClaimsResolver, WarrantyResolver } from '../modules/warranty/warranty.resolver.js';
 import { NfcTagResolver } from '../modules/nfc-tags/nfc-tag.resolver.js';
@@ -24,7 +25,7 @@ import { assertDenyByDefault, authChecker } from './access.js';
 
 /** Every feature's resolvers; the order does not matter. */
 const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, TraceabilityResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
-  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver] as const;
+  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

@@ -9,6 +9,7 @@ import type { AppServices } from '../graphql/context.js';
 import { getSchema } from '../graphql/schema.js';
 import { type AlertBus, createInProcessAlertBus } from '../modules/alerts/alert-bus.js';
 import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
+import { startRetentionJob } from '../modules/privacy/retention.service.js';
 import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
 import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
 import { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
@@ -103,6 +104,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     if (config.webauthn.originsDefaulted) services.webauthn.origins = [`http://localhost:${port}`];
     // Publishes anything a previous run committed but did not publish, then keeps up.
     services.outbox = startOutboxRelay(db.orm, services.alertBus, log);
+    const retention = startRetentionJob(db.orm, config.retention, log);
     log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');
 
     let closing: Promise<void> | undefined;
@@ -118,6 +120,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         closing ??= (async () => {
           await metricsServer?.close();
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
+          await retention.stop();
           await services.outbox?.flush();
           await services.outbox?.stop();
           await services.alertBus.close?.().catch(() => undefined); // after the last flush has published

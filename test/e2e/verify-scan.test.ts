@@ -519,7 +519,8 @@ describe('scan volume', () => {
       expect([serial, row.seq, row.latitude ?? null, row.country, row.verdict, row.reasons]).toEqual([
         serial,
         i < many.length ? 1 : row.seq,
-        input.latitude ?? null,
+        // Stored coarsened to 0.1° (README "Privacy").
+        input.latitude != null ? Math.round(input.latitude * 10) / 10 : null,
         input.country ?? null,
         answers[i]!.verdict,
         answers[i]!.reasons,

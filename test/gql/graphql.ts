@@ -4,10 +4,11 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** What a passkey assertion authorises; its challenge is bound to it (and, except SIGN_IN, to one unit). */
+/** What a passkey assertion authorises; its challenge is bound to it (and, except SIGN_IN and DELETE_ACCOUNT, to one unit). */
 export type AssertionPurpose =
   | 'ACCEPT_TRANSFER'
   | 'CLAIM_OWNERSHIP'
+  | 'DELETE_ACCOUNT'
   | 'OFFER_TRANSFER'
   | 'SIGN_IN'
   | 'WARRANTY_CLAIM';

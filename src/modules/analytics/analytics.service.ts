@@ -32,10 +32,23 @@ const SEE_ALL: ReadonlySet<string> = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS'
  * Every query takes the same bind parameters: $1 from, $2 to, $3 GTIN or null, $4 brand id or null.
  * Scans belong to a brand through the model of their GTIN (unknown serials included); alerts through brand_id.
  */
-const SCANS = `from scan_event se
-  where se.scanned_at >= $1 and se.scanned_at < $2
-    and ($3::text is null or se.gtin = $3::text)
-    and ($4::uuid is null or exists (select 1 from product_model pm where pm.gtin = se.gtin and pm.brand_id = $4::uuid))`;
+/*
+ * Scans: the rows still kept, plus the per-day counts of those the retention job deleted (`scan_daily`, by
+ * whole UTC day), each scan in exactly one of them; `n` is how many scans a row stands for.
+ */
+const SCANS = `from (
+    select se.gtin, se.verdict::text as verdict, se.country, to_char(se.scanned_at at time zone 'UTC', 'YYYY-MM-DD') as day, 1 as n
+    from scan_event se
+    where se.scanned_at >= $1 and se.scanned_at < $2
+      and ($3::text is null or se.gtin = $3::text)
+      and ($4::uuid is null or exists (select 1 from product_model pm where pm.gtin = se.gtin and pm.brand_id = $4::uuid))
+    union all
+    select sd.gtin, sd.verdict::text, nullif(sd.country, ''), to_char(sd.day, 'YYYY-MM-DD'), sd.scans
+    from scan_daily sd
+    where sd.day >= ($1::timestamptz at time zone 'UTC')::date and sd.day < ($2::timestamptz at time zone 'UTC')::date + (case when ($2::timestamptz at time zone 'UTC')::time > '00:00' then 1 else 0 end)
+      and ($3::text is null or sd.gtin = $3::text)
+      and ($4::uuid is null or exists (select 1 from product_model pm where pm.gtin = sd.gtin and pm.brand_id = $4::uuid))
+  ) se`;
 const ALERTS = `from fraud_alert a
   where a.first_seen_at < $2 and a.last_seen_at >= $1
     and ($3::text is null or a.gtin = $3::text)
@@ -84,12 +97,12 @@ export const analyticsService = {
     const params = [f.from.toISOString(), f.to.toISOString(), f.gtin, f.brandId];
     const buckets = (sql: string) => rawQuery<BucketRow>(em, sql, params).then((rows) => rows.map((r) => ({ key: String(r.key), count: Number(r.count) })));
     // Sequential on purpose: the request's entity manager may hold one connection (or one PGlite).
-    const byVerdict = await buckets(`select se.verdict::text as key, count(*)::int as count ${SCANS} group by 1 ${ORDER_BUCKETS}`);
-    const scansByCountry = await buckets(`select coalesce(se.country, 'unknown') as key, count(*)::int as count ${SCANS} group by 1 ${ORDER_BUCKETS}`);
+    const byVerdict = await buckets(`select se.verdict as key, sum(se.n)::int as count ${SCANS} group by 1 ${ORDER_BUCKETS}`);
+    const scansByCountry = await buckets(`select coalesce(se.country, 'unknown') as key, sum(se.n)::int as count ${SCANS} group by 1 ${ORDER_BUCKETS}`);
     const scansByDay = await buckets(
-      `select to_char(se.scanned_at at time zone 'UTC', 'YYYY-MM-DD') as key, count(*)::int as count ${SCANS} group by 1 order by key asc`,
+      `select se.day as key, sum(se.n)::int as count ${SCANS} group by 1 order by key asc`,
     );
-    const scansByGtin = await buckets(`select se.gtin as key, count(*)::int as count ${SCANS} group by 1 ${ORDER_BUCKETS} limit 100`);
+    const scansByGtin = await buckets(`select se.gtin as key, sum(se.n)::int as count ${SCANS} group by 1 ${ORDER_BUCKETS} limit 100`);
     const alertsByKind = await buckets(`select a.kind::text as key, count(*)::int as count ${ALERTS} group by 1 ${ORDER_BUCKETS}`);
     // The country of the alerted subject's latest scan in the period: the unit's, or for a GTIN-level
     // alert (unknown serials) the latest unknown-serial scan of that GTIN.

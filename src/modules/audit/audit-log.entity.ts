@@ -6,14 +6,15 @@ import { Organization } from '../organizations/organization.entity.js';
 export const AuditLog = defineEntity({
   name: 'AuditLog',
   tableName: 'audit_log',
-  indexes: [{ properties: ['organization', 'createdAt'] }, { properties: ['passportId'] }],
+  indexes: [{ properties: ['organization', 'createdAt'] }, { properties: ['passportId'] }, { properties: ['createdAt'] }],
   triggers: [
     {
+      // Append-only; only the retention job deletes, and only inside its own transaction (`set local dpp.audit_retention = 'on'`).
       name: 'audit_log_append_only',
       timing: 'before',
       events: ['update', 'delete'],
       forEach: 'row',
-      body: "raise exception 'audit_log is append-only';",
+      body: "if tg_op = 'DELETE' and current_setting('dpp.audit_retention', true) = 'on' then return old; end if; raise exception 'audit_log is append-only';",
     },
   ],
   properties: {

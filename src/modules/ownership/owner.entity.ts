@@ -15,6 +15,8 @@ export const Owner = defineEntity({
     /** WebAuthn user handle (base64url of 32 random bytes): never derived from the id or the name. */
     webauthnUserId: p.string().length(64).unique(),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** Set when the owner erased the account (deleteMyAccount): the name and user handle are then blanked. */
+    erasedAt: p.datetime().nullable(),
   },
 });
 export type IOwner = InferEntity<typeof Owner>;
@@ -47,7 +49,9 @@ export const PasskeyCredential = defineEntity({
 export type IPasskeyCredential = InferEntity<typeof PasskeyCredential>;
 
 /** What a challenge may be answered for; the assertion purposes mirror the GraphQL enum AssertionPurpose. */
-export const ASSERTION_PURPOSES = ['SIGN_IN', 'CLAIM_OWNERSHIP', 'OFFER_TRANSFER', 'ACCEPT_TRANSFER', 'WARRANTY_CLAIM'] as const;
+export const ASSERTION_PURPOSES = ['SIGN_IN', 'CLAIM_OWNERSHIP', 'OFFER_TRANSFER', 'ACCEPT_TRANSFER', 'WARRANTY_CLAIM', 'DELETE_ACCOUNT'] as const;
+/** Purposes about the account, not a unit: no passportId. */
+export const ACCOUNT_PURPOSES: readonly AssertionPurpose[] = ['SIGN_IN', 'DELETE_ACCOUNT'];
 export type AssertionPurpose = (typeof ASSERTION_PURPOSES)[number];
 export const CHALLENGE_PURPOSES = ['REGISTER', 'ADD_PASSKEY', ...ASSERTION_PURPOSES] as const;
 export type ChallengePurpose = (typeof CHALLENGE_PURPOSES)[number];

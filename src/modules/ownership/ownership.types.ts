@@ -10,7 +10,7 @@ const asEnum = <T extends readonly string[]>(values: T) => Object.fromEntries(va
 export const AssertionPurpose = asEnum(ASSERTION_PURPOSES);
 registerEnumType(AssertionPurpose, {
   name: 'AssertionPurpose',
-  description: 'What a passkey assertion authorises; its challenge is bound to it (and, except SIGN_IN, to one unit).',
+  description: 'What a passkey assertion authorises; its challenge is bound to it (and, except SIGN_IN and DELETE_ACCOUNT, to one unit).',
 });
 export type { AssertionPurposeValue };
 

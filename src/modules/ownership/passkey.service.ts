@@ -15,7 +15,7 @@ import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
 import type { AppServices, Viewer } from '../../graphql/context.js';
-import { type AssertionPurpose, ASSERTION_PURPOSES, type ChallengePurpose } from './owner.entity.js';
+import { ACCOUNT_PURPOSES, type AssertionPurpose, ASSERTION_PURPOSES, type ChallengePurpose } from './owner.entity.js';
 import { ownerSessionService } from './owner-session.service.js';
 import { ForeignCredentialError, PasskeyRefusedError, type PasskeyRefusal } from './ownership.errors.js';
 
@@ -313,8 +313,9 @@ export const passkeyService = {
     if (!ASSERTION_PURPOSES.includes(purpose)) throw new BadInputError(`purpose: one of ${ASSERTION_PURPOSES.join(', ')}`, { field: 'purpose' });
     if (viewer.kind === 'ORGANIZATION') throw new ForbiddenError('Organisations do not hold passkeys; owners do');
     let boundPassport: string | null = null;
-    if (purpose === 'SIGN_IN') {
-      if (passportId) throw new BadInputError('passportId: SIGN_IN is not about a unit; leave it out', { field: 'passportId' });
+    if (ACCOUNT_PURPOSES.includes(purpose)) {
+      if (passportId) throw new BadInputError(`passportId: ${purpose} is not about a unit; leave it out`, { field: 'passportId' });
+      if (purpose === 'DELETE_ACCOUNT' && viewer.kind !== 'OWNER') throw new UnauthenticatedError('Sign in with a passkey first: DELETE_ACCOUNT needs an owner session');
     } else {
       if (viewer.kind !== 'OWNER') throw new UnauthenticatedError(`Sign in with a passkey first: ${purpose} needs an owner session`);
       if (!passportId) throw new BadInputError(`passportId: required for ${purpose}`, { field: 'passportId' });

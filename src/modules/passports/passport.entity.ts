@@ -76,6 +76,8 @@ export const Passport = defineEntity({
      */
     statusListId: p.uuid().nullable(),
     statusIndex: p.integer().nullable(),
+    /** The highest number among the unit's scans the retention job deleted: its lifetime count survives them. */
+    scansPurged: p.integer().default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -3,6 +3,9 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { Organization } from '../organizations/organization.entity.js';
 import type { ProductLink } from './product-model.links.js';
 
+/** Mirrors the GraphQL enum ScanRecording (see verification/scan-privacy.ts). */
+export const MODEL_SCAN_RECORDINGS = ['STANDARD', 'MINIMAL'] as const;
+
 export const ProductModel = defineEntity({
   name: 'ProductModel',
   tableName: 'product_model',
@@ -16,6 +19,10 @@ export const ProductModel = defineEntity({
     warrantyMonths: p.integer().nullable(),
     authorisedMarkets: p.array().default([]),
     maxLifetimeScans: p.integer().nullable(),
+    /** What a scan of its units keeps: STANDARD (coarsened place, monthly hashes) or MINIMAL (nothing about who or where). */
+    scanRecording: p.enum(MODEL_SCAN_RECORDINGS).nativeEnumName('scan_recording').default('STANDARD'),
+    /** Decimal places of a scan's stored coordinates when the brand keeps more than the default (1); null: the default. */
+    scanLocationDecimals: p.smallint().nullable(),
     /** Digital product passport data (materials, substances, repair, documents); see product-model.dpp.ts. */
     dpp: p.json<Record<string, unknown>>().nullable(),
     /** Pages the brand publishes per GS1 link type (product-model.links.ts); the resolver redirects to them. */
@@ -26,7 +33,8 @@ export const ProductModel = defineEntity({
 export type IProductModel = InferEntity<typeof ProductModel>;
 
 /** The fields readers of a model need (ProductModelType.from): an entity, or a plain row with its brand's id. */
-export type ProductModelView = Pick<IProductModel, 'id' | 'gtin' | 'name' | 'category' | 'warrantyMonths' | 'authorisedMarkets' | 'maxLifetimeScans' | 'createdAt' | 'dpp'> & {
+export type ProductModelView = Pick<IProductModel, 'id' | 'gtin' | 'name' | 'category' | 'warrantyMonths' | 'authorisedMarkets' | 'maxLifetimeScans' | 'createdAt' | 'dpp'> &
+  Partial<Pick<IProductModel, 'scanRecording' | 'scanLocationDecimals'>> & {
   links?: ProductLink[] | null;
   brand: { id: string };
 };

@@ -10,6 +10,7 @@ import { normaliseMarkets } from '../organizations/organization.service.js';
 import { type Dpp, parseDpp } from './product-model.dpp.js';
 import { type IProductModel, ProductModel } from './product-model.entity.js';
 import { parseProductLinks } from './product-model.links.js';
+import { MAX_LOCATION_DECIMALS } from '../verification/scan-privacy.js';
 
 export type ProductModelInput = {
   gtin: string;
@@ -18,6 +19,8 @@ export type ProductModelInput = {
   warrantyMonths?: number | null;
   authorisedMarkets?: string[] | null;
   maxLifetimeScans?: number | null;
+  scanRecording?: 'STANDARD' | 'MINIMAL' | null;
+  scanLocationDecimals?: number | null;
   /** Raw JSON from the caller; validated by parseDpp. */
   dpp?: unknown;
   /** Brand pages per GS1 link type; validated by parseProductLinks. */
@@ -55,6 +58,11 @@ function normaliseInput(input: ProductModelInput) {
   if (name.length < 1 || name.length > 200) throw new BadInputError('name: must be 1 to 200 characters', { field: 'name' });
   const category = input.category?.trim() || null;
   if (category && category.length > 100) throw new BadInputError('category: must be at most 100 characters', { field: 'category' });
+  const scanRecording = input.scanRecording ?? 'STANDARD';
+  const scanLocationDecimals = intInRange('scanLocationDecimals', input.scanLocationDecimals, 0, MAX_LOCATION_DECIMALS);
+  if (scanRecording === 'MINIMAL' && scanLocationDecimals !== null) {
+    throw new BadInputError('scanLocationDecimals: a MINIMAL model keeps no location', { field: 'scanLocationDecimals' });
+  }
   const dpp: Dpp | null = input.dpp === null || input.dpp === undefined ? null : parseDpp(input.dpp);
   return {
     gtin: gtinInput(input.gtin),
@@ -62,6 +70,8 @@ function normaliseInput(input: ProductModelInput) {
     category,
     warrantyMonths: intInRange('warrantyMonths', input.warrantyMonths, 0, 600),
     maxLifetimeScans: intInRange('maxLifetimeScans', input.maxLifetimeScans, 1, 1_000_000_000),
+    scanRecording,
+    scanLocationDecimals,
     authorisedMarkets: normaliseMarkets(input.authorisedMarkets, 'authorisedMarkets'),
     dpp,
     links: input.links === null || input.links === undefined ? null : parseProductLinks(input.links),

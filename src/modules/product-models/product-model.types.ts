@@ -1,8 +1,18 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { BatteryModelInput } from '../batteries/battery.types.js';
 import type { Dpp } from './product-model.dpp.js';
-import type { ProductModelView } from './product-model.entity.js';
+import { MODEL_SCAN_RECORDINGS, type ProductModelView } from './product-model.entity.js';
+
+export const ScanRecording = Object.fromEntries(MODEL_SCAN_RECORDINGS.map((v) => [v, v])) as { [K in (typeof MODEL_SCAN_RECORDINGS)[number]]: K };
+registerEnumType(ScanRecording, {
+  name: 'ScanRecording',
+  description: 'What a scan of the model\'s units keeps (README "Privacy").',
+  valuesConfig: {
+    STANDARD: { description: 'Coordinates rounded to 0.1° (about 10 km; more only if the model asks), country, and keyed hashes of client and device under a key that rotates monthly.' },
+    MINIMAL: { description: 'Only that a unit was verified, when, and the verdict: no place, country, device or client. IMPOSSIBLE_TRAVEL and GREY_MARKET are not applied; UNKNOWN_SERIAL never escalates.' },
+  },
+});
 
 @ObjectType('ProductLink', { description: "A page the brand publishes for one GS1 link type of the model; the Digital Link resolver redirects `?linkType=` to it (307)." })
 export class ProductLinkType {
@@ -31,6 +41,9 @@ export class ProductModelType {
   authorisedMarkets!: string[];
   @Field(() => Int, { nullable: true, description: 'Lifetime scans of one unit above which a SCAN_COUNT alert fires.' })
   maxLifetimeScans?: number | null;
+  @Field(() => ScanRecording) scanRecording!: string;
+  @Field(() => Int, { nullable: true, description: 'Decimal places of latitude and longitude a stored scan keeps; null: 1 (0.1°, about 10 km).' })
+  scanLocationDecimals?: number | null;
   @Field(() => [ProductLinkType], { description: 'Pages the brand publishes per GS1 link type (public: they are in the resolver\'s linkset).' })
   links!: ProductLinkType[];
   @Field(() => ID) brandId!: string;
@@ -48,6 +61,8 @@ export class ProductModelType {
       warrantyMonths: m.warrantyMonths ?? null,
       authorisedMarkets: m.authorisedMarkets,
       maxLifetimeScans: m.maxLifetimeScans ?? null,
+      scanRecording: m.scanRecording ?? 'STANDARD',
+      scanLocationDecimals: m.scanLocationDecimals ?? null,
       links: (m.links ?? []).map((l) => ({ ...l, lang: l.lang ?? null })),
       brandId: m.brand.id,
       createdAt: m.createdAt,
@@ -65,6 +80,8 @@ export class ProductModelInput {
   @Field(() => Int, { nullable: true, description: '0 to 600.' }) warrantyMonths?: number | null;
   @Field(() => [String], { nullable: true, description: 'ISO 3166-1 alpha-2 country codes.' }) authorisedMarkets?: string[] | null;
   @Field(() => Int, { nullable: true, description: '1 to 1,000,000,000.' }) maxLifetimeScans?: number | null;
+  @Field(() => ScanRecording, { nullable: true, description: 'Default STANDARD. MINIMAL for product groups whose rules forbid tracking who views a passport.' }) scanRecording?: 'STANDARD' | 'MINIMAL' | null;
+  @Field(() => Int, { nullable: true, description: '0 to 4; more than 1 only when the brand needs it (a documented purpose). Not with MINIMAL.' }) scanLocationDecimals?: number | null;
   @Field(() => GraphQLJSON, { nullable: true }) dpp?: unknown;
   @Field(() => [ProductLinkInput], { nullable: true, description: 'At most 20, one per link type and language.' }) links?: ProductLinkInput[] | null;
   @Field(() => BatteryModelInput, { nullable: true, description: 'Makes the model a battery model: every unit gets an EU battery passport (`Passport.batteryPass`).' })

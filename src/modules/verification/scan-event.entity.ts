@@ -40,13 +40,14 @@ export const ScanEvent = defineEntity({
     gtin: p.string().length(14),
     serial: p.string().length(20),
     scannedAt: p.datetime(),
+    /** Coarsened to the model's precision (README "Privacy"); null for MINIMAL models. */
     latitude: p.double().nullable(),
     longitude: p.double().nullable(),
     country: p.string().length(2).nullable(),
-    /** Keyed hash of the device id, never the id itself. */
+    /** Keyed hash of the device id under the month's key, never the id itself; null for MINIMAL models. */
     deviceHash: p.string().length(64).nullable(),
-    /** Keyed hash of the client (API key or IP) for probe detection. */
-    clientKey: p.string().length(64),
+    /** Keyed hash of the client (API key or IP) under the month's key, for probe detection; null for MINIMAL models. */
+    clientKey: p.string().length(64).nullable(),
     channel: p.string().length(16),
     signatureCheck: p.string().length(16),
     verdict: p.enum(VERDICTS).nativeEnumName('verdict'),

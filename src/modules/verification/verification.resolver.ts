@@ -25,6 +25,6 @@ export class VerificationResolver {
             model: ProductModelType.from(r.model),
           })
         : null;
-    return Object.assign(new Verification(), { verdict: r.verdict, reasons: r.reasons, passport, alerts: r.alerts.map(FraudAlertType.fromMessage), scannedAt: r.scannedAt });
+    return Object.assign(new Verification(), { verdict: r.verdict, reasons: r.reasons, passport, alerts: r.alerts.map(FraudAlertType.fromMessage), scannedAt: r.scannedAt, rulesNotApplied: [...r.rulesNotApplied] });
   }
 }

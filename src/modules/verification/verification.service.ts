@@ -1,8 +1,7 @@
-import { createHmac, type KeyObject } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import AsyncLock from 'async-lock';
 import { newId } from '../../crypto/random.js';
-import { derivedSecretKey } from '../../crypto/master-key.js';
 import { statementBatcher } from '../../db/batch.js';
 import { type OrmConnection, preparedQuery, rawQuery } from '../../db/raw.js';
 import { BadInputError } from '../../errors/app-error.js';
@@ -19,6 +18,7 @@ import type { ProductLink } from '../product-models/product-model.links.js';
 import { validCoordinates } from './geo.js';
 import { checkIdentity, type IdentityCheck } from './identity-check.js';
 import { NfcSunError, parseSunQuery } from './nfc-sun.js';
+import { coarsen, DEFAULT_LOCATION_DECIMALS, MINIMAL_NOT_APPLIED, scanHashKey, type ScanRecordingValue } from './scan-privacy.js';
 import { effectiveMarkets, evaluateRules, type RecentScan, type ScanFacts, thresholdsFor, type UnitFacts, unknownUnitFacts, verdictFor } from './rules.js';
 import type { VerdictValue } from './scan-event.entity.js';
 
@@ -51,13 +51,12 @@ export type VerificationResult = {
   brand: ScannedBrand | null;
   alerts: AlertMessage[];
   scannedAt: Date;
+  /** Rules the model's scan recording (MINIMAL) left out: they need facts it does not let us keep. */
+  rulesNotApplied: readonly string[];
 };
 
-/** The HMAC key for client and device hashes. */
-const scanPepper = (masterKey: Uint8Array): KeyObject => derivedSecretKey(masterKey, 'scan-client');
-
 const MODEL_AND_BRAND = `m.id as model_id, m.gtin as model_gtin, m.name as model_name, m.category, m.warranty_months, m.authorised_markets,
-  m.max_lifetime_scans, m.dpp, m.links as model_links, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes`;
+  m.max_lifetime_scans, m.scan_recording, m.scan_location_decimals, m.dpp, m.links as model_links, m.created_at::text as model_created_at, o.id as brand_id, o.name as brand_name, o.gs1_company_prefixes`;
 
 /** A unit with its model, brand, batch markets and the status of the key that signed it. */
 const UNIT_COLUMNS = `p.id, p.gtin, p.serial, p.lot, p.status, p.signature, p.kid, b.destination_markets, k.status as key_status, ${MODEL_AND_BRAND}`;
@@ -68,13 +67,14 @@ const UNIT_FROM = `passport p join product_model m on m.id = p.model_id join org
  * What the rules need of a unit's history, for unit `id`: the hour around the scan (`hourFrom` to `hourTo`,
  * two bounds: replayed logs arrive out of order) and a day before it (`dayFrom`); SQL expressions, so the
  * same columns serve a parameter list and a batch. `lifetime` is the unit's highest scan number (scans are
- * numbered 1, 2, 3…: see `ScanEvent.seq`), so an index probe, not a count. `recent` is the unit's 50 latest
+ * numbered 1, 2, 3…: see `ScanEvent.seq`), so an index probe, not a count; `purged` the highest number the
+ * retention job deleted (`passport.scans_purged`), so the count survives it. `recent` is the unit's 50 latest
  * scans, then those of the last day: the same rows as the latest 50 of the last day, read as 50 index entries
  * however often the unit is scanned (with the day in the index condition, the planner read and sorted all of it).
  */
-function factsColumns(id: string, hourFrom: string, hourTo: string, dayFrom: string): string {
+function factsColumns(id: string, hourFrom: string, hourTo: string, dayFrom: string, purged: string): string {
   return `(select count(*)::int from scan_event where passport_id = ${id} and scanned_at > ${hourFrom} and scanned_at < ${hourTo}) as hour,
-       (select coalesce(max(seq), 0) from scan_event where passport_id = ${id}) as lifetime,
+       (select greatest(coalesce(max(seq), 0), ${purged}) from scan_event where passport_id = ${id}) as lifetime,
        exists (select 1 from lifecycle_event where passport_id = ${id} and type = 'TAMPER_REPORTED') as tamper,
        (select coalesce(jsonb_agg(jsonb_build_object('at', r.scanned_at, 'lat', r.latitude, 'lon', r.longitude, 'country', r.country)), '[]'::jsonb)
           from (select scanned_at, latitude, longitude, country from scan_event where passport_id = ${id}
@@ -151,7 +151,7 @@ function readSql(source: string): string {
        left join passport p on p.gtin = x.gtin and p.serial = x.serial
        left join product_model m on m.gtin = x.gtin left join organization o on o.id = m.brand_id
        left join mint_batch b on b.id = p.batch_id left join signing_key k on k.kid = p.kid
-       left join lateral (select ${factsColumns('p.id', 'x.hour_from', 'x.hour_to', 'x.day_from')}) f on p.id is not null`;
+       left join lateral (select ${factsColumns('p.id', 'x.hour_from', 'x.hour_to', 'x.day_from', 'p.scans_purged')}) f on p.id is not null`;
 }
 
 /**
@@ -173,7 +173,7 @@ export const SCAN_SQL = {
   /** $1 gtin, $2 serial. */
   lockUnit: `select ${UNIT_COLUMNS} from ${UNIT_FROM} where p.gtin = $1 and p.serial = $2 for no key update of p`,
   /** $1 passport id, $2..$3 the hour around the scan, $4 a day before it. Run after the unit's lock is held (a statement's snapshot is taken when it starts). */
-  unitFacts: `select ${factsColumns('$1', '$2', '$3', '$4')}`,
+  unitFacts: `select ${factsColumns('$1', '$2', '$3', '$4', '(select scans_purged from passport where id = $1)')}`,
   /** $1 gtin, $2 serial, $3 the client key, $4 an hour before the scan. Run after the GTIN's advisory lock is held. */
   probeFacts: { name: 'dpp_scan_probes', text: `select ${probeLifetime('$1', '$3')} as lifetime, ${probes('$1', '$2', '$3', '$4')} as probes` },
   /** One scan, `$1`…`$15`: under the lock. */
@@ -323,6 +323,8 @@ type UnitRow = {
   warranty_months: number | null;
   authorised_markets: string[];
   max_lifetime_scans: number | null;
+  scan_recording: ScanRecordingValue;
+  scan_location_decimals: number | null;
   dpp: Record<string, unknown> | null;
   model_links: ProductLink[] | null;
   model_created_at: string;
@@ -367,6 +369,8 @@ function lookedOf(row: UnitRow | undefined): Looked {
     warrantyMonths: row.warranty_months,
     authorisedMarkets: row.authorised_markets,
     maxLifetimeScans: row.max_lifetime_scans,
+    scanRecording: row.scan_recording,
+    scanLocationDecimals: row.scan_location_decimals,
     dpp: row.dpp,
     links: row.model_links,
     createdAt: new Date(row.model_created_at),
@@ -382,11 +386,13 @@ type Client = { key: string; deviceHash: string | null };
 /** The rules on what was looked up: the findings, the verdict and its reasons. */
 function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, identity: IdentityCheck, nfc: ScanFacts['nfc']) {
   const { passport, model } = looked;
+  // MINIMAL: the rules see nothing of who or where either (no rule may put it in a reason or an alert).
+  const minimal = model?.scanRecording === 'MINIMAL';
   const scanFacts: ScanFacts = {
     at: scan.at,
-    ...(scan.lat != null ? { latitude: scan.lat, longitude: scan.lon! } : {}),
-    ...(scan.country ? { country: scan.country } : {}),
-    ...(client.deviceHash ? { deviceHash: client.deviceHash } : {}),
+    ...(scan.lat != null && !minimal ? { latitude: scan.lat, longitude: scan.lon! } : {}),
+    ...(scan.country && !minimal ? { country: scan.country } : {}),
+    ...(client.deviceHash && !minimal ? { deviceHash: client.deviceHash } : {}),
     clientKey: client.key,
     signature: identity.signature,
     identityMismatch: identity.mismatch,
@@ -398,20 +404,34 @@ function decide(scan: ParsedScan, client: Client, looked: Looked, facts: Facts, 
         gtinKnown: true,
         status: passport.status,
         authorisedMarkets: effectiveMarkets(model?.authorisedMarkets ?? [], looked.batchMarkets),
-        recentScans: facts.recent,
+        recentScans: minimal ? [] : facts.recent,
         scansLastHour: facts.lastHour + 1,
         lifetimeScans: facts.lifetime + 1,
         openTamperReport: facts.tamper,
       }
     : unknownUnitFacts(Boolean(model));
-  const findings = evaluateRules(scanFacts, unit, { distinctUnknownSerialsFromClientLastHour: facts.probes }, thresholdsFor(model ?? {}));
-  return { findings, ...verdictFor(unit, scanFacts, findings) };
+  const probes = minimal ? 1 : facts.probes;
+  const findings = evaluateRules(scanFacts, unit, { distinctUnknownSerialsFromClientLastHour: probes }, thresholdsFor(model ?? {}));
+  return { findings, notApplied: minimal ? MINIMAL_NOT_APPLIED : NONE, ...verdictFor(unit, scanFacts, findings) };
 }
 
-/** The 15 parameters of the scan insert. */
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * The 15 parameters of the scan insert, minimised (README "Privacy"): coordinates rounded to the model's
+ * precision (0.1° by default), hashes under the month's key; for a MINIMAL model no place, country, device
+ * or client at all.
+ */
 function scanRow(scan: ParsedScan, client: Client, looked: Looked, seq: number, identity: IdentityCheck, verdict: VerdictValue, reasons: string[], channel: string): unknown[] {
-  return [newId(), looked.passport?.id ?? null, seq, scan.gtin, scan.serial, scan.at.toISOString(), scan.lat, scan.lon, scan.country, client.deviceHash, client.key, channel, identity.signature, verdict, reasons];
+  const model = looked.model;
+  const id = newId();
+  const passportId = looked.passport?.id ?? null;
+  const at = scan.at.toISOString();
+  if (model?.scanRecording === 'MINIMAL') return [id, passportId, seq, scan.gtin, scan.serial, at, null, null, null, null, null, channel, identity.signature, verdict, reasons];
+  const decimals = model?.scanLocationDecimals ?? DEFAULT_LOCATION_DECIMALS;
+  return [id, passportId, seq, scan.gtin, scan.serial, at, coarsen(scan.lat, decimals), coarsen(scan.lon, decimals), scan.country, client.deviceHash, client.key, channel, identity.signature, verdict, reasons];
 }
+
 
 /** One scan of a batched read (see {@link SCAN_SQL}'s `read`). */
 export type ReadItem = { gtin: string; serial: string; hour_from: string; hour_to: string; day_from: string; client: string };
@@ -515,7 +535,7 @@ async function record(em: EntityManager, services: AppServices, scan: ParsedScan
   const statements = scanStatements(em);
   const brandId = looked.brand?.id ?? null;
   const identity = await checkIdentity(em, looked.passport, looked.keyStatus, brandId, scan);
-  const { findings, verdict, reasons } = decide(scan, client, looked, facts, identity, null);
+  const { findings, verdict, reasons, notApplied } = decide(scan, client, looked, facts, identity, null);
   const values = scanRow(scan, client, looked, facts.lifetime + 1, identity, verdict, reasons, channel);
   let alerts: AlertMessage[] = [];
   if (findings.length === 0 || !brandId) {
@@ -527,7 +547,7 @@ async function record(em: EntityManager, services: AppServices, scan: ParsedScan
     alerts = alertsFromRows(rows, findings);
     services.outbox?.kick([FRAUD_ALERT_TOPIC]);
   }
-  return { verdict, reasons, passport: looked.passport, model: looked.model, brand: looked.brand, alerts, scannedAt: scan.at };
+  return { verdict, reasons, passport: looked.passport, model: looked.model, brand: looked.brand, alerts, scannedAt: scan.at, rulesNotApplied: notApplied };
 }
 
 /** The client's turn for its unknown serials of the scan's GTIN. */
@@ -607,10 +627,10 @@ async function recordLocked(em: EntityManager, services: AppServices, scan: Pars
         // Without a brand there is no key to check a tap against (and the verdict is UNKNOWN anyway).
         const nfc = scan.nfc && brandId ? await nfcTagService.checkTap(tx, services.masterKey, brandId, passport?.id ?? null, scan.nfc, scan.at) : null;
         const facts = await gatherFacts(tx, passport, scan.gtin, scan.serial, client.key, scan.at);
-        const { findings, verdict, reasons } = decide(scan, client, looked, facts, identity, nfc);
+        const { findings, verdict, reasons, notApplied } = decide(scan, client, looked, facts, identity, nfc);
         await rawQuery(tx, SCAN_SQL.insertScan, scanRow(scan, client, looked, facts.lifetime + 1, identity, verdict, reasons, channel));
         const alerts = brandId ? await raiseAlerts(tx, { brandId, passportId: passport?.id ?? null, gtin: scan.gtin, at: scan.at }, findings) : [];
-        return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at };
+        return { verdict, reasons, passport, model: looked.model, brand, alerts, scannedAt: scan.at, rulesNotApplied: notApplied };
       });
     } catch (e) {
       // An optimistic scan of the unit in another process, which takes no lock, recorded the number this one read.
@@ -630,8 +650,9 @@ async function recordLocked(em: EntityManager, services: AppServices, scan: Pars
 export const verificationService = {
   async verifyScan(em: EntityManager, services: AppServices, viewer: Viewer, input: ScanInput, clientAddress: string, channel: 'GRAPHQL' | 'RESOLVER' = 'GRAPHQL'): Promise<VerificationResult> {
     const scan = parseScan(viewer, input);
-    const pepper = scanPepper(services.masterKey);
-    const keyed = (v: string) => createHmac('sha256', pepper).update(v).digest('hex');
+    // The month's key (README "Privacy"): a live scan's month is read before its turn, which may be a moment later.
+    const hashKey = scanHashKey(services.masterKey, scan.at);
+    const keyed = (v: string) => createHmac('sha256', hashKey).update(v).digest('hex');
     const client: Client = { key: keyed(viewer.kind === 'ORGANIZATION' ? `key:${viewer.apiKeyId}` : `ip:${clientAddress}`), deviceHash: scan.deviceId ? keyed(`device:${scan.deviceId}`) : null };
 
     const locked = () => recordLocked(em, services, scan, client, channel);

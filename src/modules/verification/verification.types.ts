@@ -1,5 +1,5 @@
 import { Field, Float, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { FraudAlertType } from '../alerts/alert.types.js';
+import { AlertKind, FraudAlertType } from '../alerts/alert.types.js';
 import { NfcSunInput } from '../nfc-tags/nfc-tag.types.js';
 import { PassportStatus } from '../passports/passport.types.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
@@ -39,4 +39,6 @@ export class Verification {
   @Field(() => PublicPassport, { nullable: true }) passport?: PublicPassport | null;
   @Field(() => [FraudAlertType], { description: 'Alerts this scan raised or grew.' }) alerts!: FraudAlertType[];
   @Field(() => Date) scannedAt!: Date;
+  @Field(() => [AlertKind], { description: 'Rules not applied because the model records scans MINIMAL (they need where scans were made); empty otherwise.' })
+  rulesNotApplied!: string[];
 }

@@ -22,7 +22,9 @@ export const WarrantyClaim = defineEntity({
     brand: () => p.manyToOne(Organization).ref(),
     claimant: () => p.manyToOne(Owner).ref(),
     ownership: () => p.manyToOne(Ownership).ref(),
+    /** Free text a person wrote; blanked (with `redactedAt`) when the claimant erases the account. */
     issue: p.text(),
+    redactedAt: p.datetime().nullable(),
     /** SHA-256 of the issue text normalised (case, spacing, punctuation), to find repeated claims. */
     issueKey: p.string().length(64),
     status: p.enum(WARRANTY_CLAIM_STATUSES).nativeEnumName('warranty_claim_status'),
