@@ -48,9 +48,11 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
 
-  router.get('/01/*splat', async (req: Request, res: Response, next) => {
+  // Middleware, not a GET route: a route on /01/* would make Express answer OPTIONS for the resolver's paths
+  // itself (200, Allow: GET, HEAD), before the resolver's own preflight answer.
+  router.use('/01', async (req: Request, res: Response, next) => {
     const linkType = req.query.linkType;
-    if (typeof linkType !== 'string' || !BATTERY_PASS_LINK_TYPES.has(linkType)) {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || typeof linkType !== 'string' || !BATTERY_PASS_LINK_TYPES.has(linkType)) {
       next();
       return;
     }
