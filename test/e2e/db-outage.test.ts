@@ -38,7 +38,8 @@ beforeAll(async () => {
   // Keys are looked up in the database on every request (no cache), so a keyed call meets the outage first
   // where it used to answer 500: while building its context. (PGlite is one session behind several pooled
   // connections here; the test's requests are sequential, so none interleave.)
-  s = await startTestServer({ DATABASE_URL: through.toString(), DPP_API_KEY_CACHE_MS: '0' });
+  // No retention job: its transactions would share the one PGlite session with the requests under test.
+  s = await startTestServer({ DATABASE_URL: through.toString(), DPP_API_KEY_CACHE_MS: '0', DPP_RETENTION_INTERVAL_MS: '0' });
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['0614141'] });
   const body = '061414177777';
   const gtin = (body + gtinCheckDigit(body)).padStart(14, '0');
@@ -53,7 +54,9 @@ beforeAll(async () => {
   link = new URL(minted.data!.mintPassports.passports[0]!.digitalLink).pathname;
 }, 120_000);
 afterAll(async () => {
-  await s?.stop();
+  // Draining a server whose database connections were cut can wait on a dead socket (PGlite's socket server
+  // keeps a session per connection); production's DPP_SHUTDOWN_TIMEOUT_MS bounds it, and so does this.
+  await Promise.race([s?.stop(), new Promise((resolve) => setTimeout(resolve, 20_000))]);
   await proxy?.close();
   await database?.drop();
   await pglite?.server.stop();
