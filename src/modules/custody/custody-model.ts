@@ -1,4 +1,4 @@
-import type { CaptureAction } from '../history/epcis.js';
+import type { EventWhatWhere } from '../history/epcis.js';
 import type { OrgKind } from '../organizations/organization.entity.js';
 
 /** Custody's limits, constants and stored shapes, shared by recording, capture and export. */
@@ -37,19 +37,9 @@ export type CaptureResult = { captureId: string; accepted: number; duplicates: n
  * What a CUSTODY event stores: an EPCIS ObjectEvent as seen by one unit, everything export needs to write
  * it back. Absent fields are absent, never null.
  */
-export type CustodyPayload = {
+export type CustodyPayload = EventWhatWhere & {
   eventID: string;
   eventTimeZoneOffset: string;
-  action: CaptureAction;
-  /** Absent when the EPCIS event had none. */
-  bizStep?: string;
-  disposition?: string;
-  readPoint?: string;
-  bizLocation?: string;
-  readPointExtensions?: Record<string, unknown>;
-  bizLocationExtensions?: Record<string, unknown>;
-  /** Standard EPCIS fields kept as given, not interpreted (sensorElementList, certificationInfo, persistentDisposition). */
-  kept?: Record<string, unknown>;
   /**
    * This unit's position in the event's epcList (absent when it was reached through its lot). Export
    * rebuilds the event's epcList from every unit whose history holds the event, in this order.

@@ -110,20 +110,26 @@ export interface CapturedObjectEvent {
   namespaces?: Record<string, string>;
 }
 
-/** An event to export; a {@link CapturedObjectEvent} is one. Steps and dispositions may be in any accepted CBV spelling. */
-export interface ExportEvent {
-  eventID: string;
-  eventTime: Date;
-  /** Offset the times are written in; default `+00:00`. */
-  eventTimeZoneOffset?: string;
+/** What and where of an ObjectEvent, as captured and as exported (a stored CUSTODY payload holds the same). */
+export type EventWhatWhere = {
   action: CaptureAction;
+  /** Absent when the EPCIS event had none. */
   bizStep?: string;
   disposition?: string;
   readPoint?: string;
   bizLocation?: string;
   readPointExtensions?: Record<string, unknown>;
   bizLocationExtensions?: Record<string, unknown>;
+  /** Standard EPCIS fields kept as given, not interpreted (sensorElementList, certificationInfo, persistentDisposition). */
   kept?: Record<string, unknown>;
+};
+
+/** An event to export; a {@link CapturedObjectEvent} is one. Steps and dispositions may be in any accepted CBV spelling. */
+export interface ExportEvent extends EventWhatWhere {
+  eventID: string;
+  eventTime: Date;
+  /** Offset the times are written in; default `+00:00`. */
+  eventTimeZoneOffset?: string;
   /** Serialised units; may be empty when `quantityList` names at least one lot. */
   epcs: ReadonlyArray<{ gtin: string; serial: string }>;
   /** Lots (GTIN + lot), written as Digital Links with /01/ and /10/ on the resolver host. */
