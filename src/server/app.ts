@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { type Database, openDatabase } from '../db/orm.js';
 import { loadMasterKey } from '../crypto/master-key.js';
-import type { AppServices } from '../graphql/context.js';
+import type { AppServices } from '../context/services.js';
 import { getSchema } from '../graphql/schema.js';
 import { type AlertBus, createInProcessAlertBus } from '../modules/alerts/alert-bus.js';
 import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';

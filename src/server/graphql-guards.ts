@@ -1,7 +1,7 @@
 import { type ApolloServerPlugin, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { RETRY_AFTER_SECONDS } from '../db/unavailable.js';
-import type { Context } from '../graphql/context.js';
+import type { Context } from '../context/request-context.js';
 import { checkOperationInput } from '../graphql/input-guard.js';
 
 /** graphql-ws's URL as the client reached us: same host and path, ws or wss (the latter from a trusted proxy's header). */

@@ -11,9 +11,11 @@ import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
-import type { AppServices, Context } from '../graphql/context.js';
+import type { AppServices } from '../context/services.js';
+import type { Context } from '../context/request-context.js';
 import { formatError, mapError } from '../graphql/errors.js';
-import { createContext, resolveViewer } from '../graphql/request-context.js';
+import { createContext } from '../context/request-context.js';
+import { resolveViewer } from './authenticate.js';
 import { isOwnerToken } from '../modules/ownership/owner-session.service.js';
 import { wellKnownRouter } from '../modules/keys/well-known.routes.js';
 import { credentialContextRouter } from '../modules/passports/credential-context.js';
@@ -27,7 +29,7 @@ import { batteryPassRouter } from '../modules/batteries/battery.routes.js';
 import { clientIp } from './client-ip.js';
 import { preExecutionGuard, unavailableError, unavailableStatus } from './graphql-guards.js';
 import { answerMetrics, type Metrics } from './metrics.js';
-import { consume } from './rate-limit.js';
+import { consume } from '../context/limits.js';
 
 export type HttpDeps = {
   config: Config;
@@ -183,15 +185,16 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
       answerMetrics(metrics, config.metrics.token, req, res).catch(next);
     });
   }
+  const authenticate = (authorization: unknown) => resolveViewer(orm, authorization, deps.services.apiKeys);
   app.use(wellKnownRouter(orm, config));
   app.use(credentialContextRouter());
   app.use(statusListRouter(orm, deps.services));
   app.use(credentialRouter(orm, deps.services));
   app.use(ownerPageRouter());
-  app.use(labelRouter({ orm, config, masterKey: deps.services.masterKey, apiKeys: deps.services.apiKeys }));
+  app.use(labelRouter({ orm, config, masterKey: deps.services.masterKey, authenticate }));
   // Before the resolver: answers only `?linkType=batteryPass` on a Digital Link and passes everything else on.
-  app.use(batteryPassRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
-  app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log }));
+  app.use(batteryPassRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log, authenticate }));
+  app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log, authenticate }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -7,14 +7,16 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
-import type { AppServices, Viewer } from '../graphql/context.js';
+import type { AppServices } from '../context/services.js';
+import type { Viewer } from '../context/viewer.js';
 import { formatError, mapError } from '../graphql/errors.js';
 import { checkOperationInput } from '../graphql/input-guard.js';
-import { createContext, resolveViewer } from '../graphql/request-context.js';
+import { createContext } from '../context/request-context.js';
+import { resolveViewer } from './authenticate.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Metrics } from './metrics.js';
 import { clientIp } from './client-ip.js';
-import { consume } from './rate-limit.js';
+import { consume } from '../context/limits.js';
 
 type ConnectionState = { viewer?: Viewer; authorization?: unknown; active: Set<string>; started: Map<string, bigint> };
 

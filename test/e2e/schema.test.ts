@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, Query, Resolver } from 'type-graphql';
 import { describe, expect, it } from 'vitest';
-import { assertDenyByDefault, authChecker } from '../../src/graphql/access.js';
+import { assertDenyByDefault, authChecker } from '../../src/context/access.js';
 import { getSchema, printContract } from '../../src/graphql/schema.js';
 
 describe('schema.graphql', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createProof, generateKeyPair, publicKeyToJwk, type JsonObject } from '../../src/crypto/index.js';
-import type { AppServices } from '../../src/graphql/context.js';
+import type { AppServices } from '../../src/context/services.js';
 import { kidFor } from '../../src/modules/keys/signing-key.service.js';
 import { passportCredential } from '../../src/modules/passports/credential.js';
 import { DPP_CONTEXT_BYTES, dppContextUrl } from '../../src/modules/passports/credential-context.js';

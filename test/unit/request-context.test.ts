@@ -3,8 +3,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { buildSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { AppServices, Context } from '../../src/graphql/context.js';
-import { createContext } from '../../src/graphql/request-context.js';
+import type { AppServices } from '../../src/context/services.js';
+import type { Context } from '../../src/context/request-context.js';
+import { createContext } from '../../src/context/request-context.js';
 
 /** Counts what a context builds: entity manager forks and logger children. */
 function counting() {

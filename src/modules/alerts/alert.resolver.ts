@@ -3,8 +3,8 @@ import { filter as filterStream } from '@graphql-yoga/subscription';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { ForbiddenError, UnauthenticatedError } from '../../errors/app-error.js';
 import type { AlertMessage } from './alert-bus.js';
-import { Access } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { alertService, canSeeAlert } from './alert.service.js';
 import { AlertFilter, FraudAlertConnection, FraudAlertType } from './alert.types.js';
 

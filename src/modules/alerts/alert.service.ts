@@ -4,7 +4,7 @@ import { isUuid } from '../../db/ids.js';
 import { noteOutboxWrite, OUTBOX_TOPICS } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
 import type { AlertKind, Severity } from '../verification/vocabulary.js';
 import type { AlertMessage } from './alert-bus.js';

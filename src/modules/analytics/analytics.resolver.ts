@@ -1,6 +1,6 @@
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
-import { Access } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { analyticsService } from './analytics.service.js';
 import { AnalyticsFilter, ScanAnalytics } from './analytics.types.js';
 

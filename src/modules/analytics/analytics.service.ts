@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
 
 export type AnalyticsInput = { from: Date; to: Date; gtin?: string | null; brandId?: string | null };

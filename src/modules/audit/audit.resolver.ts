@@ -1,7 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
-import { Access, ANY_ORG } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANY_ORG } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import type { IAuditLog } from './audit-log.entity.js';
 import { auditService } from './audit.service.js';
 

@@ -4,7 +4,7 @@ import { newId } from '../../crypto/random.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { AuditLog, type IAuditLog } from './audit-log.entity.js';
 
 export type AuditRecorder = {

@@ -1,4 +1,4 @@
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { passportTier } from '../passports/passport.access.js';
 import type { BatteryAudience } from './annex-xiii.js';
 

@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { ForbiddenError } from '../../errors/app-error.js';
-import { Access, ANY_ORG } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANY_ORG } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { Passport } from '../passports/passport.entity.js';
 import { isCurrentOwner } from '../passports/passport.access.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';

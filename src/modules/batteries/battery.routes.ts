@@ -5,8 +5,9 @@ import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible'
 import type { Config } from '../../config/config.js';
 import { rawQuery } from '../../db/raw.js';
 import { AppError } from '../../errors/app-error.js';
-import type { AppServices, Viewer } from '../../graphql/context.js';
-import { resolveViewer } from '../../graphql/request-context.js';
+import type { AppServices } from '../../context/services.js';
+import type { Authenticate, Viewer } from '../../context/viewer.js';
+import { consume } from '../../context/limits.js';
 import { Gs1Error, formatDigitalLink, parseDigitalLink } from '../../gs1/index.js';
 import { createAuditRecorder } from '../audit/audit.service.js';
 import { AUDIENCE_POINTS, filterBatteryPass } from './annex-xiii.js';
@@ -19,18 +20,7 @@ import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
  */
 export const BATTERY_PASS_LINK_TYPES: ReadonlySet<string> = new Set(['batteryPass', 'dpp:batteryPass']);
 
-export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; services: AppServices; anonLimiter: RateLimiterAbstract; log: Logger };
-
-/** Seconds to wait when `key` is over the limit, else 0 (the server's own helper lives in src/server, out of a module's reach). */
-async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
-  try {
-    await limiter.consume(key);
-    return 0;
-  } catch (e) {
-    if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));
-    throw e;
-  }
-}
+export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; services: AppServices; anonLimiter: RateLimiterAbstract; log: Logger; authenticate: Authenticate };
 
 function fail(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ error: { code, message } });
@@ -44,7 +34,7 @@ function fail(res: Response, status: number, code: string, message: string): voi
  * battery, 410 once the battery is recycled (Art. 77(8)), 406 when the client accepts no JSON.
  */
 export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
-  const { orm, config, services, anonLimiter, log } = deps;
+  const { orm, config, services, anonLimiter, log, authenticate } = deps;
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
 
@@ -65,7 +55,7 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
         return;
       }
       let viewer: Viewer = { kind: 'ANONYMOUS' };
-      if (req.headers.authorization) viewer = await resolveViewer(orm, req.headers.authorization, services.apiKeys);
+      if (req.headers.authorization) viewer = await authenticate(req.headers.authorization);
       else {
         const wait = await consume(anonLimiter, req.ip ?? 'unknown');
         if (wait) {

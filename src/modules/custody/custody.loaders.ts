@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { rawQuery } from '../../db/raw.js';
 import type { EventMember, StoredCustodyEvent } from './custody-export.js';
+import type { Context } from '../../context/request-context.js';
 
 type Row = { id: string; passport_id: string; occurred_at: string; payload: Record<string, unknown> };
 type MemberRow = { event_id: string; id: string; gtin: string; serial: string; lot: string | null; brand_id: string; epc_index: unknown; via_lot: boolean };
@@ -50,3 +51,6 @@ export function createCustodyLoaders(em: EntityManager) {
     }),
   };
 }
+
+/** This request's custody loaders. */
+export const custodyLoaders = (ctx: Context) => ctx.loaders(createCustodyLoaders);

@@ -1,13 +1,14 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root, UseMiddleware } from 'type-graphql';
-import { Access } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import type { AppendedEvent } from '../history/history.service.js';
 import { RequireTier, passportTier, tierAtLeast } from '../passports/passport.access.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
 import { type EventMember, exportPassport } from './custody-export.js';
 import { custodyService } from './custody.service.js';
 import { CaptureResult, CustodyEventInput } from './custody.types.js';
+import { custodyLoaders } from './custody.loaders.js';
 
 const eventType = (e: AppendedEvent): LifecycleEventType => LifecycleEventType.from(e);
 
@@ -49,10 +50,10 @@ export class CustodyFieldResolver {
 
 /** A unit's EPCIS export as this caller may see it: the EPCIS field and the UNTP traceability credential both read it. */
 export async function epcisDocumentFor(ctx: Context, p: PassportType) {
-  const events = await ctx.loaders.custodyEventsByPassport.load(p.id);
+  const events = await custodyLoaders(ctx).custodyEventsByPassport.load(p.id);
   const ids = [...new Set(events.map((e) => e.payload.eventID).filter((id): id is string => typeof id === 'string'))];
   const members = new Map<string, readonly EventMember[]>();
-  (await ctx.loaders.custodyEventMembers.loadMany(ids)).forEach((m, i) => {
+  (await custodyLoaders(ctx).custodyEventMembers.loadMany(ids)).forEach((m, i) => {
     if (m instanceof Error) throw m;
     members.set(ids[i]!, m);
   });

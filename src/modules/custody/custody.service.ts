@@ -5,7 +5,7 @@ import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { normaliseBizStep, normaliseDisposition } from '../history/cbv.js';
 import { MAX_FIELD_LENGTH, parseCaptureDocument } from '../history/epcis.js';
 import { type AppendedEvent, type EventSpec, historyService } from '../history/history.service.js';

@@ -1,12 +1,14 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Resolver, Root, UseMiddleware } from 'type-graphql';
-import type { Context } from '../../graphql/context.js';
+import type { Context } from '../../context/request-context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { secureAs } from '../passports/credential-securing.js';
 import { RequireTier } from '../passports/passport.access.js';
 import { CredentialSecuring, PassportType } from '../passports/passport.types.js';
 import { epcisDocumentFor } from './custody.resolver.js';
 import { untpTraceabilityCredential } from './untp-dte.js';
+import { productModelLoaders } from '../product-models/product-model.loaders.js';
+import { organizationLoaders } from '../organizations/organization.loaders.js';
 
 @Resolver(() => PassportType)
 export class TraceabilityResolver {
@@ -25,8 +27,8 @@ export class TraceabilityResolver {
   ): Promise<Record<string, unknown> | null> {
     if (!p.entity.signature) return null;
     const [brand, model, epcis] = await Promise.all([
-      ctx.loaders.organizationById.load(p.brandId),
-      ctx.loaders.productModelById.load(p.modelId),
+      organizationLoaders(ctx).organizationById.load(p.brandId),
+      productModelLoaders(ctx).productModelById.load(p.modelId),
       epcisDocumentFor(ctx, p),
     ]);
     if (!brand || !model) return null;

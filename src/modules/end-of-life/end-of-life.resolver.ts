@@ -1,7 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, Field, ID, InputType, Mutation, registerEnumType, Resolver } from 'type-graphql';
-import { Access, ANYONE } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANYONE } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
 import { endOfLifeService, type RevocationReason as RevocationReasonValue } from './end-of-life.service.js';
 

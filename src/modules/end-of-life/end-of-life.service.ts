@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { isUuid } from '../../db/ids.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { type AppendedEvent, historyService } from '../history/history.service.js';
 import { setRevokedBits } from '../status-lists/status-list.service.js';
 import type { OrgKind } from '../organizations/organization.entity.js';

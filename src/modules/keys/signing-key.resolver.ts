@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { Access } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { signingKeyService } from './signing-key.service.js';
 import { SigningKeyType } from './signing-key.types.js';
 

@@ -1,5 +1,5 @@
 import { Ctx, Field, FieldResolver, ObjectType, Resolver, Root, UseMiddleware } from 'type-graphql';
-import type { Context } from '../../graphql/context.js';
+import type { Context } from '../../context/request-context.js';
 import { RequireTier } from '../passports/passport.access.js';
 import { MintBatch, PassportType } from '../passports/passport.types.js';
 

@@ -4,15 +4,13 @@ import { stringify } from 'csv-stringify';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
-import { resolveViewer } from '../../graphql/request-context.js';
-import type { ApiKeyCache } from '../organizations/api-key-cache.js';
+import type { Authenticate, Viewer } from '../../context/viewer.js';
 import { labelService } from './label.service.js';
 import { parseLayout, writeLabelPdf } from './pdf.js';
 import { pngLabel, svgLabel } from './render.js';
 import { elementString, encode, humanReadable, parseModuleSize, parseSymbolQuery } from './symbol.js';
 
-type Deps = { orm: MikroORM; config: Config; masterKey: Uint8Array; apiKeys: ApiKeyCache };
+type Deps = { orm: MikroORM; config: Config; masterKey: Uint8Array; authenticate: Authenticate };
 
 const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404 };
 
@@ -20,7 +18,7 @@ const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, UNAUTHENTICATED: 4
 function handle(fn: (req: Request, res: Response, viewer: Viewer) => Promise<void>, deps: Deps) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      await fn(req, res, await resolveViewer(deps.orm, req.headers.authorization, deps.apiKeys));
+      await fn(req, res, await deps.authenticate(req.headers.authorization));
     } catch (e) {
       if (e instanceof AppError && STATUS[e.code] && !res.headersSent) {
         res.status(STATUS[e.code]!).json({ error: { code: e.code, message: e.message } });

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config/config.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { isUuid } from '../../db/ids.js';
 import { newId } from '../../crypto/random.js';
 import { rawQuery } from '../../db/raw.js';

@@ -1,4 +1,4 @@
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 
 /** What a valid API key resolves to. */
 export type OrganizationViewer = Extract<Viewer, { kind: 'ORGANIZATION' }>;

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { ApiKey, type IApiKey, type IOrganization, Organization } from './organization.entity.js';
+import type { Context } from '../../context/request-context.js';
 
 export function createOrganizationLoaders(em: EntityManager) {
   return {
@@ -15,3 +16,6 @@ export function createOrganizationLoaders(em: EntityManager) {
     }),
   };
 }
+
+/** This request's organization loaders. */
+export const organizationLoaders = (ctx: Context) => ctx.loaders(createOrganizationLoaders);

@@ -1,8 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Access, ANY_ORG, ANYONE } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANY_ORG, ANYONE } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { organizationService } from './organization.service.js';
 import { ApiKeyType, CreatedApiKey, OrganizationInput, OrganizationType, Viewer, ViewerKind } from './organization.types.js';
+import { organizationLoaders } from './organization.loaders.js';
 
 @Resolver(() => OrganizationType)
 export class OrganizationResolver {
@@ -12,7 +13,7 @@ export class OrganizationResolver {
     const v = ctx.viewer;
     if (v.kind === 'ANONYMOUS') return Object.assign(new Viewer(), { kind: ViewerKind.ANONYMOUS, organization: null, apiKeyId: null });
     if (v.kind === 'OWNER') return Object.assign(new Viewer(), { kind: ViewerKind.OWNER, organization: null, apiKeyId: null, ownerId: v.ownerId });
-    const org = await ctx.loaders.organizationById.load(v.organizationId);
+    const org = await organizationLoaders(ctx).organizationById.load(v.organizationId);
     return Object.assign(new Viewer(), {
       kind: ViewerKind.ORGANIZATION,
       organization: org ? OrganizationType.from(org) : null,
@@ -52,6 +53,6 @@ export class OrganizationResolver {
   @FieldResolver(() => [ApiKeyType], { description: 'Keys of this organisation (never their secrets).' })
   async apiKeys(@Ctx() ctx: Context, @Root() org: OrganizationType): Promise<ApiKeyType[]> {
     organizationService.assertPlatformOrSelf(ctx.viewer, org.id);
-    return (await ctx.loaders.apiKeysByOrganization.load(org.id)).map(ApiKeyType.from);
+    return (await organizationLoaders(ctx).apiKeysByOrganization.load(org.id)).map(ApiKeyType.from);
   }
 }

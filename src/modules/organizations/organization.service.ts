@@ -5,7 +5,7 @@ import countries from 'i18n-iso-countries';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import type { ApiKeyCache, OrganizationViewer } from './api-key-cache.js';
 import { API_KEY_REVOKED_CHANNEL } from './api-key-listener.js';
 import { ApiKey, type IApiKey, type IOrganization, Organization, type OrgKind } from './organization.entity.js';

@@ -1,7 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { Access, OWNER } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, OWNER } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { ownerDataService } from './owner-data.service.js';
 
 /** The data subject's rights of a signed-in owner: export and erasure (README "Privacy"). */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { rawQuery } from '../../db/raw.js';
-import type { AppServices, Viewer } from '../../graphql/context.js';
+import type { AppServices } from '../../context/services.js';
+import type { Viewer } from '../../context/viewer.js';
 import { historyService } from '../history/history.service.js';
 import { requireOwner } from './ownership.service.js';
 import { parseAssertion, passkeyService } from './passkey.service.js';

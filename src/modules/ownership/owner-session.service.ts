@@ -3,7 +3,7 @@ import { sha256Hex } from '../../crypto/jcs.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { rawQuery } from '../../db/raw.js';
 import { UnauthenticatedError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { FreshSignInRequiredError } from './ownership.errors.js';
 
 /** Owner session tokens start with this, so a bearer value names its kind (API keys start with `dpp_`). */

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { rawQuery } from '../../db/raw.js';
 import { toClaim, type WarrantyClaimRecord } from '../warranty/warranty.service.js';
 import { type OwnershipRecord, toOwnership } from './ownership.service.js';
+import type { Context } from '../../context/request-context.js';
 
 /** Per-request loaders of the ownership and warranty features. */
 export function createOwnershipLoaders(em: EntityManager) {
@@ -22,3 +23,6 @@ export function createOwnershipLoaders(em: EntityManager) {
     }),
   };
 }
+
+/** This request's ownership loaders. */
+export const ownershipLoaders = (ctx: Context) => ctx.loaders(createOwnershipLoaders);

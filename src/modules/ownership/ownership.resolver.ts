@@ -2,8 +2,8 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { rawQuery } from '../../db/raw.js';
 import { ForbiddenError } from '../../errors/app-error.js';
-import { Access, ANYONE, OWNER } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANYONE, OWNER } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { Viewer } from '../organizations/organization.types.js';
 import { passportTier, tierAtLeast } from '../passports/passport.access.js';
 import { Passport } from '../passports/passport.entity.js';
@@ -15,6 +15,7 @@ import { ownerSessionService } from './owner-session.service.js';
 import { ownershipService, requireOwner } from './ownership.service.js';
 import { AssertionPurpose, Ownership, OwnerSession, OwnerType, PasskeyChallenge, PasskeyType, TransferOffer } from './ownership.types.js';
 import { passkeyService } from './passkey.service.js';
+import { ownershipLoaders } from './ownership.loaders.js';
 
 async function passportsByIds(ctx: Context, ids: string[]): Promise<PassportType[]> {
   if (ids.length === 0) return [];
@@ -136,7 +137,7 @@ export class PassportOwnershipResolver {
     description: 'The current ownership (null when unowned). The owner and the brand see `ownerId`; authorities see only that and since when. Others: FORBIDDEN.',
   })
   async currentOwnership(@Ctx() ctx: Context, @Root() p: PassportType): Promise<Ownership | null> {
-    const ownership = await ctx.loaders.currentOwnershipByPassport.load(p.id);
+    const ownership = await ownershipLoaders(ctx).currentOwnershipByPassport.load(p.id);
     const tier = passportTier(ctx.viewer, p.brandId);
     if (tier === 'BRAND') return ownership ? Ownership.from(ownership, true) : null;
     if (ctx.viewer.kind === 'OWNER' && ownership?.ownerId === ctx.viewer.ownerId) return Ownership.from(ownership, true);

@@ -1,6 +1,6 @@
 import { base58 } from '@scure/base';
 import { createProofConfig, EDDSA_JCS_2022, proofHashData, type JsonObject } from '../../crypto/data-integrity.js';
-import type { AppServices } from '../../graphql/context.js';
+import type { AppServices } from '../../context/services.js';
 import { formatDigitalLink } from '../../gs1/index.js';
 import { brandDid, verificationMethodId } from '../keys/did.js';
 import type { Signer } from '../keys/signing-key.service.js';

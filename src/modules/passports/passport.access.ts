@@ -1,6 +1,8 @@
 import type { MiddlewareFn } from 'type-graphql';
 import { ForbiddenError } from '../../errors/app-error.js';
-import type { Context, Viewer } from '../../graphql/context.js';
+import type { Context } from '../../context/request-context.js';
+import type { Viewer } from '../../context/viewer.js';
+import { ownershipLoaders } from '../ownership/ownership.loaders.js';
 
 /**
  * Who sees how much of a passport (EU DPP tiers), lowest first:
@@ -47,7 +49,7 @@ export function isAuditedRead(viewer: Viewer, tier: Tier, min: Tier): boolean {
 /** Whether the caller is the current owner of the unit (an owner session whose account holds the open ownership). */
 export async function isCurrentOwner(context: Context, passportId: string): Promise<boolean> {
   if (context.viewer.kind !== 'OWNER') return false;
-  const ownership = await context.loaders.currentOwnershipByPassport.load(passportId);
+  const ownership = await ownershipLoaders(context).currentOwnershipByPassport.load(passportId);
   return ownership?.ownerId === context.viewer.ownerId;
 }
 

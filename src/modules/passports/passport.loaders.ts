@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { LifecycleEventType } from './passport.types.js';
+import type { Context } from '../../context/request-context.js';
 
 export type HistoryKey = { passportId: string; afterSeq: number; first: number };
 type EventRow = {
@@ -73,3 +74,6 @@ export function createPassportLoaders(em: EntityManager) {
     ),
   };
 }
+
+/** This request's passport loaders. */
+export const passportLoaders = (ctx: Context) => ctx.loaders(createPassportLoaders);

@@ -1,10 +1,10 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import { Access, ANY_ORG, ANYONE } from '../../graphql/access.js';
+import { Access, ANY_ORG, ANYONE } from '../../context/access.js';
 import { historyService } from '../history/history.service.js';
 import { mayReadAt, RequireTier, passportTier, tierAtLeast } from './passport.access.js';
-import type { Context } from '../../graphql/context.js';
+import type { Context } from '../../context/request-context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
 import { passportCredential } from './credential.js';
@@ -27,6 +27,9 @@ import {
   SignInput,
   SignResult,
 } from './passport.types.js';
+import { productModelLoaders } from '../product-models/product-model.loaders.js';
+import { passportLoaders } from './passport.loaders.js';
+import { organizationLoaders } from '../organizations/organization.loaders.js';
 
 @Resolver(() => PassportType)
 export class PassportResolver {
@@ -79,13 +82,13 @@ export class PassportResolver {
 
   @FieldResolver(() => String)
   async sgtinUri(@Ctx() ctx: Context, @Root() p: PassportType): Promise<string> {
-    const brand = await ctx.loaders.organizationById.load(p.brandId);
+    const brand = await organizationLoaders(ctx).organizationById.load(p.brandId);
     return unitUris(ctx.services.config, brand!, p.entity).sgtinUri;
   }
 
   @FieldResolver(() => String, { description: 'GS1 Digital Link; carries ?sig= once the unit is signed.' })
   async digitalLink(@Ctx() ctx: Context, @Root() p: PassportType): Promise<string> {
-    const brand = await ctx.loaders.organizationById.load(p.brandId);
+    const brand = await organizationLoaders(ctx).organizationById.load(p.brandId);
     return unitUris(ctx.services.config, brand!, p.entity).digitalLink;
   }
 
@@ -97,7 +100,7 @@ export class PassportResolver {
 
   @FieldResolver(() => ProductModelType)
   async model(@Ctx() ctx: Context, @Root() p: PassportType): Promise<ProductModelType> {
-    const m = await ctx.loaders.productModelById.load(p.modelId);
+    const m = await productModelLoaders(ctx).productModelById.load(p.modelId);
     if (!m) throw new NotFoundError('ProductModel', p.modelId);
     return ProductModelType.from(m);
   }
@@ -120,7 +123,7 @@ export class PassportResolver {
   @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))
   @FieldResolver(() => LifecycleEventType, { nullable: true, description: 'The newest history event (the head of the chain).' })
   async lastEvent(@Ctx() ctx: Context, @Root() p: PassportType): Promise<LifecycleEventType | null> {
-    return ctx.loaders.lastEvent.load(p.id);
+    return passportLoaders(ctx).lastEvent.load(p.id);
   }
 
   @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))
@@ -135,7 +138,7 @@ export class PassportResolver {
     if (!Number.isInteger(size) || size < 1 || size > 1000) throw new BadInputError('first: 1 to 1000', { field: 'first' });
     const afterSeq = after == null ? 0 : Number(Buffer.from(after, 'base64url').toString('utf8').replace(/^seq:/, ''));
     if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new BadInputError('after: not a cursor from this history', { field: 'after' });
-    const rows = await ctx.loaders.historyPage.load({ passportId: p.id, afterSeq, first: size + 1 });
+    const rows = await passportLoaders(ctx).historyPage.load({ passportId: p.id, afterSeq, first: size + 1 });
     const edges = rows.slice(0, size).map((node) => ({ cursor: Buffer.from(`seq:${node.seq}`).toString('base64url'), node }));
     return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
@@ -158,7 +161,7 @@ export class PassportResolver {
     const full = await mayReadAt(ctx, p, 'LEGITIMATE_INTEREST', what);
     if (profile === CredentialProfile.NATIVE && !full) throw new ForbiddenError(`${what} (NATIVE) is not visible at the ${passportTier(ctx.viewer, p.brandId)} tier`);
     if (!p.entity.signature) return null;
-    const [brand, model] = await Promise.all([ctx.loaders.organizationById.load(p.brandId), ctx.loaders.productModelById.load(p.modelId)]);
+    const [brand, model] = await Promise.all([organizationLoaders(ctx).organizationById.load(p.brandId), productModelLoaders(ctx).productModelById.load(p.modelId)]);
     if (!brand || !model) return null;
     const signer = await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brand.id);
     const config = ctx.services.config;

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { type IProductModel, ProductModel } from './product-model.entity.js';
+import type { Context } from '../../context/request-context.js';
 
 export function createProductModelLoaders(em: EntityManager) {
   return {
@@ -11,3 +12,6 @@ export function createProductModelLoaders(em: EntityManager) {
     }),
   };
 }
+
+/** This request's product model loaders. */
+export const productModelLoaders = (ctx: Context) => ctx.loaders(createProductModelLoaders);

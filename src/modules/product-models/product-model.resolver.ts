@@ -1,7 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Access, ANYONE } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANYONE } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { publicDpp } from './product-model.dpp.js';
 import { canSeeFullDpp, productModelService } from './product-model.service.js';
 import { ProductModelInput, ProductModelType, ProductModelUpdateInput } from './product-model.types.js';

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, gtinHasCompanyPrefix, parseGtin } from '../../gs1/index.js';
 import { AuditLog } from '../audit/audit-log.entity.js';
 import { batteryService, type BatteryModelInput } from '../batteries/battery.service.js';

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { type IServiceRecord, ServiceRecord } from './service.entity.js';
+import type { Context } from '../../context/request-context.js';
 
 /** Per-request loaders of the service feature. */
 export function createServiceLoaders(em: EntityManager) {
@@ -14,3 +15,6 @@ export function createServiceLoaders(em: EntityManager) {
     }),
   };
 }
+
+/** This request's service loaders. */
+export const serviceLoaders = (ctx: Context) => ctx.loaders(createServiceLoaders);

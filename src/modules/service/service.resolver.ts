@@ -1,12 +1,14 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { NotFoundError } from '../../errors/app-error.js';
-import { Access } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { OrganizationType } from '../organizations/organization.types.js';
 import { RequireTier } from '../passports/passport.access.js';
 import { PassportType } from '../passports/passport.types.js';
 import { serviceService } from './service.service.js';
 import { ServiceAuthorizationType, ServiceRecordInput, ServiceRecordType } from './service.types.js';
+import { serviceLoaders } from './service.loaders.js';
+import { organizationLoaders } from '../organizations/organization.loaders.js';
 
 @Resolver(() => ServiceAuthorizationType)
 export class ServiceResolver {
@@ -39,7 +41,7 @@ export class ServiceResolver {
 
   @FieldResolver(() => OrganizationType)
   async partner(@Ctx() ctx: Context, @Root() a: ServiceAuthorizationType): Promise<OrganizationType> {
-    const org = await ctx.loaders.organizationById.load(a.partnerId);
+    const org = await organizationLoaders(ctx).organizationById.load(a.partnerId);
     if (!org) throw new NotFoundError('Organization', a.partnerId);
     return OrganizationType.from(org);
   }
@@ -51,6 +53,6 @@ export class PassportServiceRecordsResolver {
   @UseMiddleware(RequireTier('LEGITIMATE_INTEREST'))
   @FieldResolver(() => [ServiceRecordType], { description: 'Repairs of the unit, oldest first: the brand, authorities, recyclers and service partners.' })
   async serviceRecords(@Ctx() ctx: Context, @Root() p: PassportType): Promise<ServiceRecordType[]> {
-    return (await ctx.loaders.serviceRecordsByPassport.load(p.id)).map(ServiceRecordType.from);
+    return (await serviceLoaders(ctx).serviceRecordsByPassport.load(p.id)).map(ServiceRecordType.from);
   }
 }

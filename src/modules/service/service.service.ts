@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
 import { historyService } from '../history/history.service.js';
 import type { OrgKind } from '../organizations/organization.entity.js';

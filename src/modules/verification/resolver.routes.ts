@@ -5,10 +5,10 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/config.js';
 import { rawQuery } from '../../db/raw.js';
 import { AppError } from '../../errors/app-error.js';
-import type { AppServices, Viewer } from '../../graphql/context.js';
-import { resolveViewer } from '../../graphql/request-context.js';
+import type { AppServices } from '../../context/services.js';
+import type { Authenticate, Viewer } from '../../context/viewer.js';
 import { Gs1Error, formatGs1Link, parseGs1Link, type ParsedGs1Link } from '../../gs1/index.js';
-import { consume } from '../../server/rate-limit.js';
+import { consume } from '../../context/limits.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
 import type { ProductLink } from '../product-models/product-model.links.js';
 import {
@@ -29,6 +29,7 @@ export type DigitalLinkRouterDeps = {
   services: AppServices;
   anonLimiter: RateLimiterAbstract;
   log: Logger;
+  authenticate: Authenticate;
 };
 
 const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'";
@@ -98,7 +99,7 @@ const queryOf = (req: Request) => {
  * linkset. CORS on every answer, OPTIONS answered as a preflight. Also `/.well-known/gs1resolver`.
  */
 export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
-  const { orm, config, services, anonLimiter, log } = deps;
+  const { orm, config, services, anonLimiter, log, authenticate } = deps;
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
   const em = () => orm.em.fork() as EntityManager;
@@ -117,7 +118,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
 
   /** Rate limit (anonymous) or authenticate (a bearer key); false when the request was answered. */
   async function admit(req: Request, res: Response, format: Format): Promise<Viewer | false> {
-    if (req.headers.authorization) return resolveViewer(orm, req.headers.authorization, services.apiKeys);
+    if (req.headers.authorization) return authenticate(req.headers.authorization);
     const wait = await consume(anonLimiter, req.ip ?? 'unknown');
     if (!wait) return { kind: 'ANONYMOUS' };
     res.setHeader('retry-after', String(wait));

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
-import { Access, ANYONE } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, ANYONE } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { FraudAlertType } from '../alerts/alert.types.js';
 import { unitUris } from '../passports/unit-uris.js';
 import { ProductModelType } from '../product-models/product-model.types.js';

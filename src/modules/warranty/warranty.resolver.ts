@@ -1,13 +1,14 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ForbiddenError } from '../../errors/app-error.js';
-import { Access, OWNER } from '../../graphql/access.js';
-import type { Context } from '../../graphql/context.js';
+import { Access, OWNER } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
 import { requireOwner } from '../ownership/ownership.service.js';
 import { passportTier } from '../passports/passport.access.js';
 import { PassportType } from '../passports/passport.types.js';
 import { warrantyService } from './warranty.service.js';
 import { WarrantyClaimConnection, WarrantyClaimFilter, WarrantyClaimInput, WarrantyClaimType, WarrantyDecision, type WarrantyDecisionValue } from './warranty.types.js';
+import { ownershipLoaders } from '../ownership/ownership.loaders.js';
 
 @Resolver(() => WarrantyClaimType)
 export class WarrantyResolver {
@@ -62,10 +63,10 @@ export class WarrantyResolver {
 export class PassportWarrantyClaimsResolver {
   @FieldResolver(() => [WarrantyClaimType], { description: "Warranty claims on the unit, oldest first: all of them for its brand, the caller's own for its current owner; FORBIDDEN for anyone else." })
   async warrantyClaims(@Ctx() ctx: Context, @Root() p: PassportType): Promise<WarrantyClaimType[]> {
-    if (passportTier(ctx.viewer, p.brandId) === 'BRAND') return (await ctx.loaders.warrantyClaimsByPassport.load(p.id)).map(WarrantyClaimType.from);
+    if (passportTier(ctx.viewer, p.brandId) === 'BRAND') return (await ownershipLoaders(ctx).warrantyClaimsByPassport.load(p.id)).map(WarrantyClaimType.from);
     const viewer = ctx.viewer;
-    if (viewer.kind === 'OWNER' && (await ctx.loaders.currentOwnershipByPassport.load(p.id))?.ownerId === viewer.ownerId) {
-      const claims = await ctx.loaders.warrantyClaimsByPassport.load(p.id);
+    if (viewer.kind === 'OWNER' && (await ownershipLoaders(ctx).currentOwnershipByPassport.load(p.id))?.ownerId === viewer.ownerId) {
+      const claims = await ownershipLoaders(ctx).warrantyClaimsByPassport.load(p.id);
       return claims.filter((c) => c.claimantId === viewer.ownerId).map(WarrantyClaimType.from);
     }
     throw new ForbiddenError('Passport.warrantyClaims is shown to the brand and the current owner');

@@ -2,7 +2,7 @@ import { Authorized, Extensions } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import { ORG_KINDS, type OrgKind } from '../modules/organizations/organization.entity.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors/app-error.js';
-import type { Context } from './context.js';
+import type { Context } from './request-context.js';
 
 /** Anyone, including anonymous callers. */
 export const ANYONE = 'ANYONE';

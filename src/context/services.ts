@@ -1,0 +1,24 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../config/config.js';
+import type { AlertBus } from '../modules/alerts/alert-bus.js';
+import type { OutboxRelay } from '../modules/alerts/outbox-relay.js';
+import type { KeyStore } from '../modules/keys/key-store.js';
+import type { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
+
+/** Process-wide collaborators that services need besides the database. */
+export type AppServices = {
+  config: Config;
+  keyStore: KeyStore;
+  /** 32-byte secret from DPP_MASTER_KEY (or the development key); derive purpose keys from it with HKDF. */
+  masterKey: Uint8Array;
+  /** Live alerts for subscriptions (in-process, or across replicas). */
+  alertBus: AlertBus;
+  /** Set once the server runs; kicked after commits that wrote outbox rows. */
+  outbox?: OutboxRelay;
+  /** WebAuthn relying party as the server runs it (origins follow the bound port when WEBAUTHN_ORIGINS is unset). */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+  /** Wrong claim codes per unit (Redis-backed when REDIS_URL is set, so every replica counts together). */
+  claimCodeLimiter: RateLimiterAbstract;
+  /** This process's cache of API-key lookups (owner sessions are never cached). */
+  apiKeys: ApiKeyCache;
+};
