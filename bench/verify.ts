@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
-import { factWindow, SCAN_SQL } from '../src/modules/verification/verification.service.js';
+import { factWindow, SCAN_SQL } from '../src/modules/verification/scan-sql.js';
 import { line, machineLine, startBenchServer, withDatabase } from './harness.js';
 
 const N = Number(process.env.BENCH_UNITS ?? 100_000);

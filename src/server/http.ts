@@ -193,7 +193,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(ownerPageRouter());
   app.use(labelRouter({ orm, config, masterKey: deps.services.masterKey, authenticate }));
   // Before the resolver: answers only `?linkType=batteryPass` on a Digital Link and passes everything else on.
-  app.use(batteryPassRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log, authenticate }));
+  app.use(batteryPassRouter({ orm, config, anonLimiter: deps.anonLimiter, log, authenticate }));
   app.use(digitalLinkRouter({ orm, config, services: deps.services, anonLimiter: deps.anonLimiter, log, authenticate }));
 
   app.use((_req, res) => {

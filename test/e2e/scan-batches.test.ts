@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
-import { factWindow, type ReadItem, scanBatches, type ScanWithFirings } from '../../src/modules/verification/verification.service.js';
+import { type ReadItem, scanBatches, type ScanWithFirings } from '../../src/modules/verification/scan-batches.js';
+import { factWindow } from '../../src/modules/verification/scan-sql.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // The batched scan statements, called directly: a batch must answer exactly what one-scan statements answer,

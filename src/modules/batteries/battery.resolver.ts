@@ -41,7 +41,7 @@ export class BatteryResolver {
     description: 'Changes a battery\'s status: REPURPOSED/REMANUFACTURED make a new passport under the calling brand, linked both ways; REUSED keeps the passport; WASTE is end of life (recyclers).',
   })
   async repurposeBattery(@Ctx() ctx: Context, @Arg('input', () => RepurposeBatteryInput) input: RepurposeBatteryInput): Promise<BatteryStatusChange> {
-    const r = await batteryService.changeStatus(ctx.em, ctx.services, ctx.viewer, input);
+    const r = await batteryService.changeStatus(ctx, input);
     const [original, successor] = await Promise.all([passportById(ctx, r.originalId), passportById(ctx, r.successorId)]);
     return Object.assign(new BatteryStatusChange(), { status: r.status, original: original!, successor });
   }

@@ -1,11 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
-import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/config.js';
 import { rawQuery } from '../../db/raw.js';
 import { AppError } from '../../errors/app-error.js';
-import type { AppServices } from '../../context/services.js';
 import type { Authenticate, Viewer } from '../../context/viewer.js';
 import { consume } from '../../context/limits.js';
 import { Gs1Error, formatDigitalLink, parseDigitalLink } from '../../gs1/index.js';
@@ -20,7 +19,7 @@ import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
  */
 export const BATTERY_PASS_LINK_TYPES: ReadonlySet<string> = new Set(['batteryPass', 'dpp:batteryPass']);
 
-export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; services: AppServices; anonLimiter: RateLimiterAbstract; log: Logger; authenticate: Authenticate };
+export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; anonLimiter: RateLimiterAbstract; log: Logger; authenticate: Authenticate };
 
 function fail(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ error: { code, message } });
@@ -34,7 +33,7 @@ function fail(res: Response, status: number, code: string, message: string): voi
  * battery, 410 once the battery is recycled (Art. 77(8)), 406 when the client accepts no JSON.
  */
 export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
-  const { orm, config, services, anonLimiter, log, authenticate } = deps;
+  const { orm, config, anonLimiter, log, authenticate } = deps;
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
 

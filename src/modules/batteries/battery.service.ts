@@ -4,7 +4,6 @@ import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
 import { endOfLifeService } from '../end-of-life/end-of-life.service.js';
@@ -16,6 +15,7 @@ import type { IProductModel } from '../product-models/product-model.entity.js';
 import { BATTERY_STATUSES, type BatteryStatus, BatteryModel } from './battery.entity.js';
 import { type BatteryModelInput, parseBatteryModel } from './battery-model.js';
 import { validateAspect } from './battery-schemas.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 export type BatteryConditionInput = { passportId: string; condition: unknown };
 export type RepurposeInput = { passportId: string; newStatus: string; gtin?: string | null; reason?: string | null };
@@ -131,7 +131,8 @@ export const batteryService = {
    * - WASTE: our end-of-life path (a RECYCLER's declareEndOfLife); the status reads WASTE from then on.
    * CONFLICT when the battery already left ORIGINAL/REUSED for a new battery, or its passport status takes no change.
    */
-  async changeStatus(em: EntityManager, services: AppServices, viewer: Viewer, input: RepurposeInput): Promise<RepurposeResult> {
+  async changeStatus(ctx: RequestContext, input: RepurposeInput): Promise<RepurposeResult> {
+    const { em, viewer } = ctx;
     const org = orgOf(viewer);
     const id = passportIdOf(input.passportId);
     const status = input.newStatus as BatteryStatus;
@@ -172,7 +173,7 @@ export const batteryService = {
       if (!pre.model_battery) throw new BadInputError('gtin: not a battery model of the calling brand', { field: 'gtin' });
       if (!canMove(pre.status, 'BATTERY_STATUS_CHANGED')) throw new ConflictError(`A ${pre.status} battery cannot be ${status.toLowerCase()}`, { status: pre.status });
       // Idempotent by the original's id: a retry after a failure below answers the same new unit.
-      const minted = await passportService.mint(em, services, viewer, { gtin, quantity: 1, idempotencyKey: `battery-successor:${id}`, sign: true });
+      const minted = await passportService.mint(ctx, { gtin, quantity: 1, idempotencyKey: `battery-successor:${id}`, sign: true });
       successor = { id: minted.passports[0]!.id };
     }
 

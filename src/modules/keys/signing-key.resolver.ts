@@ -15,7 +15,7 @@ export class SigningKeyResolver {
   @Access('BRAND')
   @Mutation(() => SigningKeyType, { description: "Retires the brand's ACTIVE key (it keeps verifying) and returns the new ACTIVE key." })
   async rotateSigningKey(@Ctx() ctx: Context): Promise<SigningKeyType> {
-    return SigningKeyType.from(await signingKeyService.rotate(ctx.em, ctx.services, ctx.viewer));
+    return SigningKeyType.from(await signingKeyService.rotate(ctx));
   }
 
   @Access('BRAND')

@@ -7,6 +7,7 @@ import type { Viewer } from '../../context/viewer.js';
 import { Organization } from '../organizations/organization.entity.js';
 import { setRevokedBits } from '../status-lists/status-list.service.js';
 import { type ISigningKey, SigningKey, type SigningKeyStatus } from './signing-key.entity.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Kinds that may list every brand's keys (public data; the list shows statuses and revocation reasons). */
@@ -124,7 +125,8 @@ export const signingKeyService = {
    * Retires the viewer brand's ACTIVE key (if any) and makes a new one ACTIVE, in one transaction
    * under a lock on the brand's organisation row. RETIRED keys stay published for verification.
    */
-  async rotate(em: EntityManager, services: AppServices, viewer: Viewer): Promise<ISigningKey> {
+  async rotate(ctx: RequestContext): Promise<ISigningKey> {
+    const { em, services, viewer } = ctx;
     const brandId = brandOf(viewer);
     for (let attempt = 1; ; attempt++) {
       // Generated outside the lock so a slow key store (HSM, KMS) does not hold it.

@@ -13,6 +13,6 @@ export class NfcTagResolver {
       'and NDEF URL for the programming station. Idempotent for the same tag and unit; a tag or unit already bound otherwise is a CONFLICT.',
   })
   async provisionNfcTag(@Ctx() ctx: Context, @Arg('passportId', () => ID) passportId: string, @Arg('uid', () => String) uid: string): Promise<NfcTagProvisioning> {
-    return NfcTagProvisioning.from(await nfcTagService.provision(ctx.em, ctx.services, ctx.viewer, passportId, uid));
+    return NfcTagProvisioning.from(await nfcTagService.provision(ctx, passportId, uid));
   }
 }

@@ -4,12 +4,11 @@ import { deriveKey } from '../../crypto/master-key.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { AppServices } from '../../context/services.js';
-import type { Viewer } from '../../context/viewer.js';
 import { formatDigitalLink } from '../../gs1/index.js';
 import type { Carrier, PassportStatus } from '../passports/passport.entity.js';
 import { fileReadKey, isReplay, metaReadKey, NfcSunError, PICC_DATA_HEX_LENGTH, SDMMAC_HEX_LENGTH, UID_LENGTH, verifySunMessage } from '../verification/nfc-sun.js';
 import type { NfcFacts } from '../verification/rules.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 /** A SUN message as a tap delivers it (already checked to be well-formed hex by {@link parseSunInput}). */
 export type SunInput = { piccData: string; cmac: string };
@@ -96,7 +95,8 @@ export const nfcTagService = {
    * a UID already bound to another of the brand's units, or a unit that already has another tag, is a
    * CONFLICT (unique indexes arbitrate concurrent calls). Units minted with carrier QR have no tag.
    */
-  async provision(em: EntityManager, services: AppServices, viewer: Viewer, passportId: string, uidInput: string): Promise<NfcProvisioning> {
+  async provision(ctx: RequestContext, passportId: string, uidInput: string): Promise<NfcProvisioning> {
+    const { em, services, viewer } = ctx;
     if (viewer.kind !== 'ORGANIZATION' || viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation may bind NFC tags');
     const brandId = viewer.organizationId;
     const uid = parseUid(uidInput);

@@ -22,6 +22,6 @@ export class OwnerDataResolver {
       'Erases the signed-in account, with a fresh DELETE_ACCOUNT passkey assertion: passkeys, sessions and name deleted; current ownerships end (the units become unowned); warranty claims lose their free text. The history chain is unchanged (it never named the owner).',
   })
   async deleteMyAccount(@Ctx() ctx: Context, @Arg('assertion', () => GraphQLJSON) assertion: unknown): Promise<boolean> {
-    return ownerDataService.erase(ctx.em, ctx.services, ctx.viewer, assertion);
+    return ownerDataService.erase(ctx, assertion);
   }
 }

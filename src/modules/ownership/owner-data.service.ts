@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { rawQuery } from '../../db/raw.js';
-import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
 import { historyService } from '../history/history.service.js';
 import { requireOwner } from './ownership.service.js';
 import { parseAssertion, passkeyService } from './passkey.service.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 /**
  * The data subject's rights for an owner (README "Privacy"): `export` answers everything held about the
@@ -66,7 +66,8 @@ export const ownerDataService = {
    * facts (dates, status, score, signals) but lose their free text; the account row stays as an anonymous
    * tombstone (no name, a fresh random user handle), so past ownerships and claims keep their shape.
    */
-  async erase(em: EntityManager, services: AppServices, viewer: Viewer, assertionJson: unknown): Promise<boolean> {
+  async erase(ctx: RequestContext, assertionJson: unknown): Promise<boolean> {
+    const { em, services, viewer } = ctx;
     const owner = requireOwner(viewer);
     const assertion = parseAssertion(assertionJson);
     return em.transactional(async (t) => {

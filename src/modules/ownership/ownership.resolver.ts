@@ -33,7 +33,7 @@ export class PasskeyResolver {
       'Starts a passkey registration. Anonymous: a new owner account named `displayName`. With a recent owner session: adds a passkey to that account, `displayName` naming the passkey.',
   })
   async beginPasskeyRegistration(@Ctx() ctx: Context, @Arg('displayName', () => String) displayName: string): Promise<PasskeyChallenge> {
-    return Object.assign(new PasskeyChallenge(), await passkeyService.beginRegistration(ctx.em, ctx.services, ctx.viewer, displayName));
+    return Object.assign(new PasskeyChallenge(), await passkeyService.beginRegistration(ctx, displayName));
   }
 
   @Access(ANYONE)
@@ -43,7 +43,7 @@ export class PasskeyResolver {
     @Arg('sessionId', () => ID) sessionId: string,
     @Arg('response', () => GraphQLJSON) response: unknown,
   ): Promise<OwnerSession> {
-    return Object.assign(new OwnerSession(), await passkeyService.finishRegistration(ctx.em, ctx.services, ctx.viewer, sessionId, response));
+    return Object.assign(new OwnerSession(), await passkeyService.finishRegistration(ctx, sessionId, response));
   }
 
   @Access(ANYONE)
@@ -56,7 +56,7 @@ export class PasskeyResolver {
     @Arg('purpose', () => AssertionPurpose) purpose: AssertionPurposeValue,
     @Arg('passportId', () => ID, { nullable: true }) passportId: string | null,
   ): Promise<PasskeyChallenge> {
-    return Object.assign(new PasskeyChallenge(), await passkeyService.beginAuthentication(ctx.em, ctx.services, ctx.viewer, purpose, passportId));
+    return Object.assign(new PasskeyChallenge(), await passkeyService.beginAuthentication(ctx, purpose, passportId));
   }
 
   @Access(ANYONE)
@@ -66,7 +66,7 @@ export class PasskeyResolver {
     @Arg('sessionId', () => ID) sessionId: string,
     @Arg('assertion', () => GraphQLJSON) assertion: unknown,
   ): Promise<OwnerSession> {
-    return Object.assign(new OwnerSession(), await passkeyService.finishAuthentication(ctx.em, ctx.services, ctx.viewer, sessionId, assertion));
+    return Object.assign(new OwnerSession(), await passkeyService.finishAuthentication(ctx, sessionId, assertion));
   }
 
   @Access(OWNER)
@@ -100,13 +100,13 @@ export class OwnershipResolver {
     @Arg('claimCode', () => String) claimCode: string,
     @Arg('assertion', () => GraphQLJSON) assertion: unknown,
   ): Promise<Ownership> {
-    return Ownership.from(await ownershipService.claim(ctx.em, ctx.services, ctx.viewer, passportId, claimCode, assertion), true);
+    return Ownership.from(await ownershipService.claim(ctx, passportId, claimCode, assertion), true);
   }
 
   @Access(OWNER)
   @Mutation(() => TransferOffer, { description: "The owner offers the unit (OFFER_TRANSFER assertion for it): a one-time code for the recipient. Replaces the unit's open offer." })
   async offerOwnershipTransfer(@Ctx() ctx: Context, @Arg('passportId', () => ID) passportId: string, @Arg('assertion', () => GraphQLJSON) assertion: unknown): Promise<TransferOffer> {
-    return Object.assign(new TransferOffer(), await ownershipService.offer(ctx.em, ctx.services, ctx.viewer, passportId, assertion));
+    return Object.assign(new TransferOffer(), await ownershipService.offer(ctx, passportId, assertion));
   }
 
   @Access(OWNER)
@@ -119,7 +119,7 @@ export class OwnershipResolver {
   @Access(OWNER)
   @Mutation(() => Ownership, { description: "The recipient takes the unit: the offer's one-time code and an ACCEPT_TRANSFER assertion for the unit. Of concurrent accepts exactly one succeeds." })
   async acceptOwnershipTransfer(@Ctx() ctx: Context, @Arg('code', () => String) code: string, @Arg('assertion', () => GraphQLJSON) assertion: unknown): Promise<Ownership> {
-    return Ownership.from(await ownershipService.accept(ctx.em, ctx.services, ctx.viewer, code, assertion), true);
+    return Ownership.from(await ownershipService.accept(ctx, code, assertion), true);
   }
 
   @Access(OWNER)

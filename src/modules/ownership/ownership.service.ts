@@ -5,7 +5,6 @@ import { derivedSecretKey } from '../../crypto/master-key.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { AppError, BadInputError, ConflictError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../../errors/app-error.js';
-import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
 import { historyService } from '../history/history.service.js';
 import { canMove } from '../history/state-machine.js';
@@ -13,6 +12,7 @@ import { ClaimCodes, formatCode80, normaliseCode } from '../passports/identity.j
 import type { PassportStatus } from '../passports/passport.entity.js';
 import { NotTheOwnerError } from './ownership.errors.js';
 import { parseAssertion, passkeyService } from './passkey.service.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 /** Wrong claim codes one unit takes per hour: the tenth is answered RATE_LIMITED, and so is every attempt after it. */
 export const CLAIM_CODE_ATTEMPTS_PER_HOUR = 10;
@@ -122,7 +122,8 @@ export const ownershipService = {
    * unit ({@link CLAIM_CODE_ATTEMPTS_PER_HOUR} an hour); a point is taken before the code is looked at,
    * so concurrent guesses cannot overshoot, and given back when the code was never compared or was right.
    */
-  async claim(em: EntityManager, services: AppServices, viewer: Viewer, passportId: string, claimCode: string, assertionJson: unknown): Promise<OwnershipRecord> {
+  async claim(ctx: RequestContext, passportId: string, claimCode: string, assertionJson: unknown): Promise<OwnershipRecord> {
+    const { em, services, viewer } = ctx;
     const owner = requireOwner(viewer);
     const given = code(claimCode, 'claimCode');
     const assertion = parseAssertion(assertionJson);
@@ -164,7 +165,8 @@ export const ownershipService = {
    * The current owner offers the unit (OFFER_TRANSFER assertion for it): a one-time code that expires.
    * A newer offer replaces an open one. The code is returned here only.
    */
-  async offer(em: EntityManager, services: AppServices, viewer: Viewer, passportId: string, assertionJson: unknown): Promise<TransferOfferRecord> {
+  async offer(ctx: RequestContext, passportId: string, assertionJson: unknown): Promise<TransferOfferRecord> {
+    const { em, services, viewer } = ctx;
     const owner = requireOwner(viewer);
     const assertion = parseAssertion(assertionJson);
     if (!isUuid(passportId)) throw new NotFoundError('Passport', passportId);
@@ -218,7 +220,8 @@ export const ownershipService = {
    * unit is locked and the offer moves OPEN → ACCEPTED by compare-and-swap, so of concurrent accepts
    * exactly one succeeds; the former owner's ownership closes in the same transaction.
    */
-  async accept(em: EntityManager, services: AppServices, viewer: Viewer, transferCode: string, assertionJson: unknown): Promise<OwnershipRecord> {
+  async accept(ctx: RequestContext, transferCode: string, assertionJson: unknown): Promise<OwnershipRecord> {
+    const { em, services, viewer } = ctx;
     const owner = requireOwner(viewer);
     const given = code(transferCode, 'code');
     const assertion = parseAssertion(assertionJson);

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
-  type AuthenticationResponseJSON,
   generateAuthenticationOptions,
   generateRegistrationOptions,
   type PublicKeyCredentialCreationOptionsJSON,
@@ -10,7 +9,6 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import { z } from 'zod';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
@@ -18,7 +16,11 @@ import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
 import { ACCOUNT_PURPOSES, type AssertionPurpose, ASSERTION_PURPOSES, type ChallengePurpose } from './owner.entity.js';
 import { ownerSessionService } from './owner-session.service.js';
-import { ForeignCredentialError, PasskeyRefusedError, type PasskeyRefusal } from './ownership.errors.js';
+import { ForeignCredentialError, PasskeyRefusedError } from './ownership.errors.js';
+import type { RequestContext } from '../../context/request-context.js';
+import { type ParsedAssertion, parseAssertion, refusalOf, registrationSchema, shapeError } from './webauthn-input.js';
+
+export { parseAssertion, type ParsedAssertion } from './webauthn-input.js';
 
 /** COSE algorithms accepted for new passkeys: EdDSA, ES256, RS256 (what browsers and platform authenticators make). */
 const SUPPORTED_ALGORITHMS = [-8, -7, -257];
@@ -26,86 +28,6 @@ const SUPPORTED_ALGORITHMS = [-8, -7, -257];
 export const MAX_PASSKEYS_PER_OWNER = 20;
 
 type OwnerViewer = Extract<Viewer, { kind: 'OWNER' }>;
-
-// -------------------------------------------------------------------------------------------------
-// Input shapes: the JSON of a WebAuthn response (PublicKeyCredential.toJSON(), or @simplewebauthn/browser)
-// -------------------------------------------------------------------------------------------------
-
-const b64url = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9_-]*={0,2}$/, 'base64url');
-
-const registrationSchema = z.looseObject({
-  id: b64url(1400).min(1),
-  rawId: b64url(1400).min(1),
-  type: z.literal('public-key'),
-  response: z.looseObject({
-    clientDataJSON: b64url(8192).min(1),
-    attestationObject: b64url(65_536).min(1),
-    transports: z.array(z.string().max(32)).max(10).optional(),
-  }),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  authenticatorAttachment: z.string().max(32).optional(),
-});
-
-const assertionSchema = z.looseObject({
-  id: b64url(1400).min(1),
-  rawId: b64url(1400).min(1),
-  type: z.literal('public-key'),
-  response: z.looseObject({
-    clientDataJSON: b64url(8192).min(1),
-    authenticatorData: b64url(8192).min(1),
-    signature: b64url(2048).min(1),
-    userHandle: b64url(128).nullish(),
-  }),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  authenticatorAttachment: z.string().max(32).nullish(),
-});
-
-/** A parsed assertion: the response as @simplewebauthn/server takes it, and the challenge its client data names. */
-export type ParsedAssertion = { response: AuthenticationResponseJSON; challenge: string };
-
-function shapeError(field: string, error: z.ZodError): BadInputError {
-  const issues = error.issues.map((i) => `${[field, ...i.path.map(String)].join('.')}: ${i.message}`);
-  return new BadInputError(`${field}: not the JSON of a WebAuthn response (${issues.slice(0, 3).join('; ')})`, { field, reason: 'MALFORMED_WEBAUTHN_RESPONSE' });
-}
-
-/** The challenge named in a response's clientDataJSON, or a BAD_USER_INPUT naming the field. */
-function challengeOf(clientDataJSON: string, field: string): string {
-  try {
-    const data = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { challenge?: unknown };
-    if (typeof data.challenge === 'string' && data.challenge.length > 0 && data.challenge.length <= 128) return data.challenge;
-  } catch {
-    // fall through
-  }
-  throw new BadInputError(`${field}.response.clientDataJSON: not WebAuthn client data with a challenge`, { field, reason: 'MALFORMED_WEBAUTHN_RESPONSE' });
-}
-
-/** Validates the shape of an assertion (fail fast, before any database work or rate-limit point). */
-export function parseAssertion(value: unknown, field = 'assertion'): ParsedAssertion {
-  const parsed = assertionSchema.safeParse(value);
-  if (!parsed.success) throw shapeError(field, parsed.error);
-  // Browsers send `userHandle: null` for non-discoverable credentials; the library wants it absent.
-  const { userHandle, ...rest } = parsed.data.response;
-  const response = { ...parsed.data, authenticatorAttachment: parsed.data.authenticatorAttachment ?? undefined, response: { ...rest, ...(userHandle ? { userHandle } : {}) } };
-  return { response: response as unknown as AuthenticationResponseJSON, challenge: challengeOf(parsed.data.response.clientDataJSON, field) };
-}
-
-/** simplewebauthn reports what failed only in its error messages; these turn them into stable reasons (first match wins). */
-const REFUSAL_MESSAGES: readonly [RegExp, PasskeyRefusal][] = [
-  [/origin/i, 'WRONG_ORIGIN'],
-  [/RP ID/i, 'WRONG_RP_ID'],
-  [/response type/i, 'WRONG_CEREMONY'],
-  [/challenge/i, 'WRONG_CHALLENGE'],
-  [/verification (was )?required/i, 'USER_VERIFICATION_REQUIRED'],
-  [/not present|presence/i, 'USER_PRESENCE_REQUIRED'],
-  [/counter/i, 'COUNTER_REGRESSION'],
-  [/alg/i, 'UNSUPPORTED_ALGORITHM'],
-];
-
-function refusalOf(error: unknown): PasskeyRefusedError {
-  const message = error instanceof Error ? error.message : String(error);
-  const reason = REFUSAL_MESSAGES.find(([pattern]) => pattern.test(message))?.[1] ?? 'INVALID_RESPONSE';
-  return new PasskeyRefusedError(reason, message.slice(0, 300));
-}
 
 // -------------------------------------------------------------------------------------------------
 // Challenges
@@ -192,7 +114,8 @@ export const passkeyService = {
    * Options for `navigator.credentials.create()`. Anonymous callers get a new account on finish; a
    * signed-in owner (recently signed in) adds a passkey to theirs, `displayName` then naming the passkey.
    */
-  async beginRegistration(em: EntityManager, services: AppServices, viewer: Viewer, displayName: string): Promise<PasskeyChallenge> {
+  async beginRegistration(ctx: RequestContext, displayName: string): Promise<PasskeyChallenge> {
+    const { em, services, viewer } = ctx;
     if (viewer.kind === 'ORGANIZATION') throw new ForbiddenError('Organisations do not hold passkeys; owners do');
     const name = validDisplayName(displayName);
     const { rpId, rpName } = services.webauthn;
@@ -246,7 +169,8 @@ export const passkeyService = {
    * passkey with its counter and backup flags; creates the account on first registration. Answers a new
    * owner session. One transaction.
    */
-  async finishRegistration(em: EntityManager, services: AppServices, viewer: Viewer, sessionId: string, value: unknown): Promise<{ ownerId: string; token: string; expiresAt: Date }> {
+  async finishRegistration(ctx: RequestContext, sessionId: string, value: unknown): Promise<{ ownerId: string; token: string; expiresAt: Date }> {
+    const { em, services, viewer } = ctx;
     if (viewer.kind === 'ORGANIZATION') throw new ForbiddenError('Organisations do not hold passkeys; owners do');
     const parsed = registrationSchema.safeParse(value);
     if (!parsed.success) throw shapeError('response', parsed.error);
@@ -310,7 +234,8 @@ export const passkeyService = {
    * Options for `navigator.credentials.get()`, with a challenge bound to `purpose` and (for every purpose
    * but SIGN_IN) to the unit and to the signed-in owner.
    */
-  async beginAuthentication(em: EntityManager, services: AppServices, viewer: Viewer, purpose: AssertionPurpose, passportId: string | null | undefined): Promise<PasskeyChallenge> {
+  async beginAuthentication(ctx: RequestContext, purpose: AssertionPurpose, passportId: string | null | undefined): Promise<PasskeyChallenge> {
+    const { em, services, viewer } = ctx;
     if (!ASSERTION_PURPOSES.includes(purpose)) throw new BadInputError(`purpose: one of ${ASSERTION_PURPOSES.join(', ')}`, { field: 'purpose' });
     if (viewer.kind === 'ORGANIZATION') throw new ForbiddenError('Organisations do not hold passkeys; owners do');
     let boundPassport: string | null = null;
@@ -396,7 +321,8 @@ export const passkeyService = {
   },
 
   /** SIGN_IN: a discoverable-credential assertion for `sessionId` answers a new owner session. */
-  async finishAuthentication(em: EntityManager, services: AppServices, viewer: Viewer, sessionId: string, value: unknown): Promise<{ ownerId: string; token: string; expiresAt: Date }> {
+  async finishAuthentication(ctx: RequestContext, sessionId: string, value: unknown): Promise<{ ownerId: string; token: string; expiresAt: Date }> {
+    const { em, services, viewer } = ctx;
     if (viewer.kind === 'ORGANIZATION') throw new ForbiddenError('Organisations do not hold passkeys; owners do');
     const assertion = parseAssertion(value);
     if (!isUuid(sessionId)) throw new PasskeyRefusedError('CHALLENGE_NOT_FOUND', 'unknown or already used session');

@@ -36,14 +36,14 @@ export class PassportResolver {
   @Access('BRAND')
   @Mutation(() => MintBatch, { description: 'Mints up to 100,000 units in one transaction; idempotent by idempotencyKey. Claim codes are returned here only.' })
   async mintPassports(@Ctx() ctx: Context, @Arg('input', () => MintInput) input: MintInput): Promise<MintBatch> {
-    const r = await passportService.mint(ctx.em, ctx.services, ctx.viewer, input);
+    const r = await passportService.mint(ctx, input);
     return Object.assign(new MintBatch(), { id: r.batchId, replayed: r.replayed, passports: r.passports });
   }
 
   @Access('BRAND')
   @Mutation(() => SignResult, { description: "Signs the brand's MINTED units (by batch or ids) with its ACTIVE key." })
   async signPassports(@Ctx() ctx: Context, @Arg('input', () => SignInput) input: SignInput): Promise<SignResult> {
-    return Object.assign(new SignResult(), await passportService.sign(ctx.em, ctx.services, ctx.viewer, input));
+    return Object.assign(new SignResult(), await passportService.sign(ctx, input));
   }
 
   @Access(ANYONE)

@@ -6,7 +6,6 @@ import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
 import { isUuid } from '../../db/ids.js';
 import { packList, rawQuery, unpack } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, generateSerial, isValidSerial, parseIdentifier } from '../../gs1/index.js';
 import { type EventDraft, eventHash, insertEvents } from '../history/chain.js';
@@ -19,6 +18,7 @@ import { ClaimCodes, identityBytes } from './identity.js';
 import { gtin14, MAX_MINT_QUANTITY, type MintInput, statusEntriesFor, validateMint } from './mint-input.js';
 import { unitUriFormatter } from './unit-uris.js';
 import { type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 /** Units written (and signed) per statement while minting or signing. */
 const CHUNK = 10_000;
@@ -52,7 +52,8 @@ export const passportService = {
    * Creates a batch of units in one transaction: random serials, a MINTED event each, claim codes.
    * Idempotent by (brand, idempotencyKey): a retry answers the same batch; other input is CONFLICT.
    */
-  async mint(em: EntityManager, services: AppServices, viewer: Viewer, input: MintInput): Promise<MintResult> {
+  async mint(ctx: RequestContext, input: MintInput): Promise<MintResult> {
+    const { em, services, viewer } = ctx;
     const { organizationId: brandId } = brandOf(viewer);
     const v = validateMint(input);
     const requestHash = sha256Hex(
@@ -238,7 +239,8 @@ export const passportService = {
    * Signs MINTED units of the caller's brand (by batch or ids) with its ACTIVE key, in one transaction:
    * rows are locked, so two concurrent calls sign each unit once. Answers how many were newly signed.
    */
-  async sign(em: EntityManager, services: AppServices, viewer: Viewer, input: { batchId?: string | null; passportIds?: string[] | null }): Promise<{ signed: number; kid: string }> {
+  async sign(ctx: RequestContext, input: { batchId?: string | null; passportIds?: string[] | null }): Promise<{ signed: number; kid: string }> {
+    const { em, services, viewer } = ctx;
     const { organizationId: brandId } = brandOf(viewer);
     const byBatch = input.batchId ?? null;
     const ids = input.passportIds ?? null;

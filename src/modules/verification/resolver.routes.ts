@@ -6,6 +6,7 @@ import type { Config } from '../../config/config.js';
 import { rawQuery } from '../../db/raw.js';
 import { AppError } from '../../errors/app-error.js';
 import type { AppServices } from '../../context/services.js';
+import { createContext } from '../../context/request-context.js';
 import type { Authenticate, Viewer } from '../../context/viewer.js';
 import { Gs1Error, formatGs1Link, parseGs1Link, type ParsedGs1Link } from '../../gs1/index.js';
 import { consume } from '../../context/limits.js';
@@ -103,6 +104,8 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
   const em = () => orm.em.fork() as EntityManager;
+  /** A scan through the resolver is a request of its own, from the client's address. */
+  const scanContext = (req: Request, viewer: Viewer) => createContext(orm, log, services, viewer, undefined, req.ip ?? 'unknown');
 
   router.options(['/.well-known/gs1resolver', LINKSET_CONTEXT_PATH], (req, res) => preflight(req, res));
   router.get('/.well-known/gs1resolver', (_req, res) => {
@@ -220,7 +223,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
       const link = chooseLink(links, req.headers.accept, (l) => req.acceptsLanguages(l));
       // A redirect elsewhere than the verification result is still a scan of the unit, recorded here (a HEAD is not).
       if (link.href !== result && req.method === 'GET') {
-        await verificationService.verifyScan(em(), services, viewer, { digitalLink: `${root}${path}${query}` }, req.ip ?? 'unknown', 'RESOLVER');
+        await verificationService.verifyScan(scanContext(req, viewer), { digitalLink: `${root}${path}${query}` }, 'RESOLVER');
       }
       return redirect(req, res, link.href, params);
     } catch (e) {
@@ -254,7 +257,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
         res.status(unitStatus(row?.status)).type(format).end();
         return;
       }
-      const result = await verificationService.verifyScan(em(), services, viewer, { digitalLink: `${root}${path}${query}` }, req.ip ?? 'unknown', 'RESOLVER');
+      const result = await verificationService.verifyScan(scanContext(req, viewer), { digitalLink: `${root}${path}${query}` }, 'RESOLVER');
       const answer = { result, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, anchor };
       const status = unitStatus(result.passport?.status);
       if (format === 'html') res.status(status).type('html').send(htmlPage(answer));

@@ -12,7 +12,7 @@ export class VerificationResolver {
   @Access(ANYONE)
   @Mutation(() => Verification, { description: 'Verifies a scan in context and records it; anonymous callers are rate limited per client.' })
   async verifyScan(@Ctx() ctx: Context, @Arg('input', () => ScanInput) input: ScanInput): Promise<Verification> {
-    const r = await verificationService.verifyScan(ctx.em, ctx.services, ctx.viewer, input, ctx.clientAddress);
+    const r = await verificationService.verifyScan(ctx, input);
     const passport =
       r.passport && r.model && r.brand
         ? Object.assign(new PublicPassport(), {

@@ -19,7 +19,7 @@ export class WarrantyResolver {
     @Arg('input', () => WarrantyClaimInput) input: WarrantyClaimInput,
     @Arg('assertion', () => GraphQLJSON) assertion: unknown,
   ): Promise<WarrantyClaimType> {
-    return WarrantyClaimType.from(await warrantyService.file(ctx.em, ctx.services, ctx.viewer, input, assertion));
+    return WarrantyClaimType.from(await warrantyService.file(ctx, input, assertion));
   }
 
   @Access('BRAND')

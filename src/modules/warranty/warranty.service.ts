@@ -4,7 +4,6 @@ import { newId } from '../../crypto/random.js';
 import { isUuid } from '../../db/ids.js';
 import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
-import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
 import { raiseAlerts } from '../alerts/alert.service.js';
 import { historyService } from '../history/history.service.js';
@@ -15,6 +14,7 @@ import { parseAssertion, passkeyService } from '../ownership/passkey.service.js'
 import { effectiveMarkets } from '../verification/rules.js';
 import type { WarrantyClaimStatus } from './warranty-claim.entity.js';
 import { assessWarrantyClaim, REPEATED_ISSUE_DAYS, type Signal } from './warranty.scoring.js';
+import type { RequestContext } from '../../context/request-context.js';
 
 export const MAX_ISSUE_LENGTH = 2000;
 export const MAX_DECISION_NOTE = 1000;
@@ -106,7 +106,8 @@ export const warrantyService = {
    * score is high (the commit kicks the outbox relay). A second OPEN claim for the same unit and issue
    * (issueKey) is CONFLICT naming the open one.
    */
-  async file(em: EntityManager, services: AppServices, viewer: Viewer, input: WarrantyClaimInput, assertionJson: unknown): Promise<WarrantyClaimRecord> {
+  async file(ctx: RequestContext, input: WarrantyClaimInput, assertionJson: unknown): Promise<WarrantyClaimRecord> {
+    const { em, services, viewer } = ctx;
     const owner = requireOwner(viewer);
     const issue = issueText(input.issue);
     const assertion = parseAssertion(assertionJson);
