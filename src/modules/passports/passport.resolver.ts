@@ -34,7 +34,7 @@ import { organizationLoaders } from '../organizations/organization.loaders.js';
 @Resolver(() => PassportType)
 export class PassportResolver {
   @Access('BRAND')
-  @Mutation(() => MintBatch, { description: 'Mints up to 100,000 units in one transaction; idempotent by idempotencyKey. Claim codes are returned here only.' })
+  @Mutation(() => MintBatch, { description: 'Mints up to 100,000 units in one transaction; idempotent by idempotencyKey. Claim codes are returned here and in the batch label files only (a large batch can skip `passports` and stream `labels.csvUrl`).' })
   async mintPassports(@Ctx() ctx: Context, @Arg('input', () => MintInput) input: MintInput): Promise<MintBatch> {
     const r = await passportService.mint(ctx, input);
     return Object.assign(new MintBatch(), { id: r.batchId, replayed: r.replayed, passports: r.passports });
