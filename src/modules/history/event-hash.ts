@@ -16,6 +16,9 @@ import { contextNamespaces, isPlainObject } from './epcis-json.js';
  * `https://ref.gs1.org/cbv/…` URIs; EPC URIs and Digital Links as canonical Digital Links on id.gs1.org;
  * numbers without trailing zeros; prefixed keys as `{namespace}local`. Then every other field (business
  * transactions, sources, destinations, ilmd, user extensions), each as one string, all sorted.
+ * Bare terms are expanded in the fields the EPCIS JSON-LD context types as vocabulary (bizStep, disposition,
+ * list types, sensor report type, exception, component); the generator expands any equal string anywhere,
+ * which no GS1 example relies on and which would rewrite user values.
  */
 
 type Order = ReadonlyArray<readonly [string, Order | null]>;
