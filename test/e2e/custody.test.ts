@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -10,11 +9,9 @@ import { rawQuery } from '../../src/db/raw.js';
 import { gtinCheckDigit } from '../../src/gs1/index.js';
 import { PROJECTION_EXTENSION } from '../../src/modules/custody/custody-export.js';
 import { COUNTRY_EXTENSION, MAX_CLOCK_SKEW_MS } from '../../src/modules/custody/custody.service.js';
-import { eventHash, type EventDraft, insertEvents } from '../../src/modules/history/chain.js';
 import { EPCIS_CONTEXT } from '../../src/modules/history/epcis.js';
-import { MintBatch, Passport } from '../../src/modules/passports/passport.entity.js';
-import { ProductModel } from '../../src/modules/product-models/product-model.entity.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { MADE_FIXED, model, sign, unitsWithSerials } from '../support/units.js';
 import { describeVectors, vectorsDir } from '../unit/vectors.js';
 
 // See test/unit/epcis.test.ts for why ajv-formats is called through `.default`.
@@ -25,8 +22,6 @@ const HOST = 'https://id.example.com';
 const PREFIX = '0614141';
 /** When minted units were made: before every event time the tests use (2024). */
 const MADE = '2020-01-01T00:00:00.000Z';
-/** When units with given serials were made: before GS1's examples (2005). */
-const MADE_FIXED = '2005-01-01T00:00:00.000Z';
 const LGTIN_PREFIX = '4012345';
 
 const RECORD = `mutation($i: CustodyEventInput!) { recordCustodyEvent(input: $i) { id passportId seq type occurredAt actorId payload hash } }`;
@@ -59,17 +54,6 @@ function nextGtin(prefix = PREFIX): string {
   return body + gtinCheckDigit(body);
 }
 
-async function model(server: TestServer, key: string, g: string): Promise<string> {
-  const r = await server.gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { gtin } }', { i: { gtin: g, name: `Model ${g}` } }, key);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return g.padStart(14, '0');
-}
-
-async function sign(server: TestServer, key: string, ids: string[]): Promise<void> {
-  const r = await server.gql('mutation($i: SignInput!) { signPassports(input: $i) { signed } }', { i: { passportIds: ids } }, key);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-}
-
 /** Mints `quantity` units through the API and signs the first `signed` (all by default). */
 async function units(quantity: number, opts: { signed?: number; gtin?: string; lot?: string; server?: TestServer; key?: string; made?: string } = {}): Promise<Unit[]> {
   const server = opts.server ?? s;
@@ -85,75 +69,6 @@ async function units(quantity: number, opts: { signed?: number; gtin?: string; l
   const signed = opts.signed ?? quantity;
   if (signed > 0) await sign(server, key, minted.slice(0, signed).map((u) => u.id));
   return minted;
-}
-
-/**
- * Units with GIVEN serials (GS1's example documents name serials 2017 and 2018; a round trip needs the same
- * identity on a second server). Minting always draws random serials, so this inserts what minting would have
- * written, through the ORM: a batch, the passports, and each unit's MINTED event (hashed with the same
- * `eventHash` and written with the same `insertEvents` as minting). Signing then goes through the API, so
- * everything after the MINTED event is the product's own code path.
- */
-async function unitsWithSerials(server: TestServer, org: Org, g: string, serials: string[], lot: string | null = null): Promise<string[]> {
-  const ids: string[] = [];
-  await em(server).transactional(async (trx) => {
-    const tx = trx as EntityManager;
-    const m = await tx.findOneOrFail(ProductModel, { gtin: g });
-    const batchId = uuidv7();
-    tx.create(MintBatch, {
-      id: batchId,
-      brand: org.id,
-      model: m.id,
-      gtin: g,
-      quantity: serials.length,
-      idempotencyKey: `fixed-${randomBytes(6).toString('hex')}`,
-      requestHash: '0'.repeat(64),
-      lot,
-      site: null,
-      carrier: 'QR',
-      destinationMarkets: [],
-    });
-    const now = new Date();
-    const made = new Date(MADE_FIXED);
-    const events: (EventDraft & { id: string; hash: string })[] = [];
-    for (const serial of serials) {
-      const id = uuidv7();
-      const draft: EventDraft = {
-        passportId: id,
-        seq: 1,
-        type: 'MINTED',
-        occurredAt: now,
-        recordedAt: now,
-        actorId: org.id,
-        payload: { batchId, gtin: g, serial, lot, site: null, carrier: 'QR' },
-        prevHash: null,
-      };
-      const hash = eventHash(draft);
-      tx.create(Passport, {
-        id,
-        gtin: g,
-        serial,
-        brand: org.id,
-        model: m.id,
-        batch: batchId,
-        lot,
-        site: null,
-        manufacturedAt: made,
-        carrier: 'QR',
-        destinationMarkets: [],
-        status: 'MINTED',
-        headHash: hash,
-        headSeq: 1,
-        claimCodeHash: randomBytes(32).toString('hex'),
-      });
-      events.push({ ...draft, id: uuidv7(), hash });
-      ids.push(id);
-    }
-    await tx.flush();
-    await insertEvents(tx, events);
-  });
-  await sign(server, org.key, ids);
-  return ids;
 }
 
 async function counts(server = s) {

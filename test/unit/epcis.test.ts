@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Hex } from '../../src/crypto/jcs.js';
 import { BadInputError } from '../../src/errors/app-error.js';
 import { sgtinUri } from '../../src/gs1/index.js';
 import {
@@ -19,6 +18,7 @@ import {
 import {
   EPCIS_CONTEXT,
   MAX_REPORTED_ISSUES,
+  eventHash,
   exportDocument,
   parseCaptureDocument,
   parseLgtin,
@@ -225,11 +225,13 @@ describe('parseCaptureDocument', () => {
     expect(events[0]).toMatchObject({ action: 'ADD', bizStep: 'commissioning', ilmd: { 'cbvmda:lotNumber': 'L42' } });
   });
 
-  it('reads times as instants: any offset, Z, lower case, sub-millisecond digits truncated', () => {
+  it('reads times as instants: any offset, Z, lower case, sub-millisecond digits rounded as the CBV event hash rounds them', () => {
     const times: Array<[string, string]> = [
       ['2005-04-03T20:33:31.116000-06:00', '2005-04-04T02:33:31.116Z'],
       ['2013-06-08T14:58:56.591Z', '2013-06-08T14:58:56.591Z'],
-      ['2024-02-29t23:59:59.9999z', '2024-02-29T23:59:59.999Z'],
+      ['2024-02-29t23:59:59.9994z', '2024-02-29T23:59:59.999Z'],
+      ['2024-02-29t23:59:59.9999z', '2024-03-01T00:00:00.000Z'],
+      ['2023-02-02T11:04:03.1415Z', '2023-02-02T11:04:03.142Z'],
       ['2024-01-01T00:00:00+14:00', '2023-12-31T10:00:00.000Z'],
       ['0099-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z'],
     ];
@@ -247,16 +249,18 @@ describe('parseCaptureDocument', () => {
     expect(events[0]!.namespaces).toEqual({ example: 'http://ns.example.com/epcis/' });
   });
 
-  it('derives a stable content-hash eventID when none is given', () => {
+  it('gives an event without eventID its CBV 2.0 event hash ID', () => {
     const { eventID: _omit, ...raw } = objectEvent();
-    const first = parseCaptureDocument(epcisDoc([raw])).events[0]!.eventID;
+    const doc = epcisDoc([raw]);
+    const first = parseCaptureDocument(doc).events[0]!.eventID;
     const again = parseCaptureDocument(epcisDoc([structuredClone(raw)])).events[0]!.eventID;
     expect(first).toMatch(/^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/);
-    expect(first).toBe(`ni:///sha-256;${sha256Hex(canonicalJson(raw))}?ver=CBV2.0`);
+    expect(first).toBe(eventHash(raw, { context: doc['@context'] }).id);
     expect(again).toBe(first);
-    // key order does not matter (RFC 8785), content does
+    // key order and recordTime do not matter, content does
     const reordered = Object.fromEntries(Object.entries(raw).reverse());
     expect(parseCaptureDocument(epcisDoc([reordered])).events[0]!.eventID).toBe(first);
+    expect(parseCaptureDocument(epcisDoc([{ ...raw, recordTime: '2030-01-01T00:00:00Z' }])).events[0]!.eventID).toBe(first);
     const other = parseCaptureDocument(epcisDoc([{ ...raw, bizStep: 'receiving' }])).events[0]!.eventID;
     expect(other).not.toBe(first);
   });

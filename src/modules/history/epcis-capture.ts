@@ -12,7 +12,8 @@ import {
   checkUri,
   checkVocab,
 } from './epcis-checks.js';
-import { type Json, OFFSET, contextNamespaces, derivedEventId, isPlainObject, kindOf, parseRfc3339 } from './epcis-json.js';
+import { type Json, OFFSET, contextNamespaces, isPlainObject, kindOf, parseRfc3339 } from './epcis-json.js';
+import { derivedEventId, eventNamespaces, hashInstant } from './event-hash.js';
 import { schemaIssues } from './epcis-schema.js';
 import {
   type CaptureAction,
@@ -74,7 +75,7 @@ interface EventResult {
   eventID?: string;
 }
 
-function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, report: Report): EventResult {
+function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, docContext: unknown, report: Report): EventResult {
   if (!isPlainObject(raw)) {
     report('', `event must be an object, got ${kindOf(raw)}`);
     return {};
@@ -114,7 +115,7 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   let eventID: string | undefined;
   if (raw.eventID === undefined) {
     try {
-      eventID = derivedEventId(raw);
+      eventID = derivedEventId(raw, docContext);
     } catch {
       fail('', 'event is not representable as JSON');
     }
@@ -122,9 +123,11 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
     eventID = checkUri(raw.eventID, 'eventID', fail);
   }
 
-  const eventTime = parseRfc3339(raw.eventTime);
+  const parsedTime = parseRfc3339(raw.eventTime);
   if (raw.eventTime === undefined) fail('eventTime', 'eventTime is required');
-  else if (typeof eventTime === 'string') fail('eventTime', `eventTime ${eventTime}`);
+  else if (typeof parsedTime === 'string') fail('eventTime', `eventTime ${parsedTime}`);
+  // Kept to the millisecond the way the event hash counts it, so the exported event hashes to the same id.
+  const eventTime = typeof parsedTime === 'string' ? parsedTime : (hashInstant(raw.eventTime as string) ?? parsedTime);
 
   const offset = raw.eventTimeZoneOffset;
   if (offset === undefined) fail('eventTimeZoneOffset', 'eventTimeZoneOffset is required (e.g. "+02:00")');
@@ -168,20 +171,10 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   const keptFields = Object.fromEntries(KEPT_EVENT_FIELDS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
   const kept = Object.keys(keptFields).length > 0 ? checkKept(keptFields, '', MAX_KEPT_BYTES, fail) : undefined;
 
-  let namespaces: Record<string, string> | undefined;
-  if (ext !== undefined) {
-    const ns = new Map(docNamespaces);
-    if (raw['@context'] !== undefined && !contextNamespaces(raw['@context'], ns)) {
-      fail('@context', '@context must be a URI, an object or an array of those');
-    }
-    for (const key of Object.keys(ext)) {
-      const prefix = key.slice(0, key.indexOf(':'));
-      const iri = ns.get(prefix);
-      if (iri !== undefined) (namespaces ??= {})[prefix] = iri;
-    }
-  } else if (raw['@context'] !== undefined && !contextNamespaces(raw['@context'], new Map())) {
+  if (raw['@context'] !== undefined && !contextNamespaces(raw['@context'], new Map())) {
     fail('@context', '@context must be a URI, an object or an array of those');
   }
+  const namespaces = usedNamespaces(raw, docNamespaces, docContext);
 
   if (!ok || eventID === undefined || typeof eventTime === 'string' || epcs === undefined) {
     return { eventID: eventID ?? givenId };
@@ -208,6 +201,40 @@ function parseEvent(raw: unknown, docNamespaces: ReadonlyMap<string, string>, re
   if (ext !== undefined) event.extensions = ext;
   if (namespaces !== undefined) event.namespaces = namespaces;
   return { event, eventID };
+}
+
+/**
+ * The declared prefixes (document or event @context) that the event writes in a key or at the start of a
+ * value, anywhere in it: the event hash expands them, so export must declare them again. The EPCIS context's
+ * own prefixes (cbv, gs1, ...) are left out unless the document rebinds them, since export names that context.
+ */
+function usedNamespaces(raw: Json, docNamespaces: ReadonlyMap<string, string>, docContext: unknown): Record<string, string> | undefined {
+  const declared = new Map(docNamespaces);
+  if (raw['@context'] !== undefined) contextNamespaces(raw['@context'], declared);
+  if (declared.size === 0) return undefined;
+  const standard = eventNamespaces({}, undefined);
+  const hashed = eventNamespaces(raw, docContext);
+  let out: Record<string, string> | undefined;
+  const note = (text: string) => {
+    const colon = text.indexOf(':');
+    const prefix = colon > 0 ? text.slice(0, colon) : '';
+    const iri = declared.get(prefix);
+    if (iri !== undefined && iri === hashed.get(prefix) && standard.get(prefix) !== iri) (out ??= {})[prefix] = iri;
+  };
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 64) return;
+    if (typeof v === 'string') note(v);
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (isPlainObject(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === '@context') continue;
+        note(k);
+        walk(x, depth + 1);
+      }
+    }
+  };
+  walk(raw, 0);
+  return out;
 }
 
 /**
@@ -309,7 +336,7 @@ export function parseCaptureDocument(doc: unknown): { events: CapturedObjectEven
   const firstIndexById = new Map<string, number>();
   (eventList ?? []).forEach((raw, index) => {
     const local: Array<{ path: string; message: string }> = [];
-    const { event, eventID } = parseEvent(raw, namespaces, (path, message) => local.push({ path, message }));
+    const { event, eventID } = parseEvent(raw, namespaces, doc['@context'], (path, message) => local.push({ path, message }));
     if (eventID !== undefined) {
       const first = firstIndexById.get(eventID);
       if (first !== undefined) local.push({ path: 'eventID', message: `duplicate eventID: same as event ${first}` });

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { canonicalJson } from '../../crypto/jcs.js';
 
 /** Plain-JSON helpers of EPCIS capture and export: object tests, URI and time syntax, @context namespaces. */
 
@@ -59,16 +59,6 @@ export function formatWithOffset(instant: Date, offset: string): string {
 export function jsonCopy(value: unknown): { copy: unknown; bytes: number } {
   const text = canonicalJson(value);
   return { copy: JSON.parse(text), bytes: Buffer.byteLength(text, 'utf8') };
-}
-
-/**
- * The eventID given to an event captured without one: `ni:///sha-256;<hex>?ver=CBV2.0` over the RFC 8785
- * form of the event as received. This is a plain content hash so the same event always gets the same id;
- * it is NOT the GS1 canonical event hash (EPCIS 2.0 section 8.9.2 / CBV 2.0 "event hash ID"), which
- * normalises identifiers, times and field order in its own pre-hash string and would give other digits.
- */
-export function derivedEventId(rawEvent: unknown): string {
-  return `ni:///sha-256;${sha256Hex(canonicalJson(rawEvent))}?ver=CBV2.0`;
 }
 
 /** Prefix → IRI entries of a JSON-LD @context (string items are remote contexts and contribute nothing here). */

@@ -77,7 +77,7 @@ export interface CapturedQuantity {
 export interface CapturedObjectEvent {
   /** As given, or derived from the event's content when absent (see {@link derivedEventId}). */
   eventID: string;
-  /** The instant; sub-millisecond digits are truncated. */
+  /** The instant, to the millisecond: sub-millisecond digits rounded as the CBV event hash rounds them (see hashInstant). */
   eventTime: Date;
   /** The `eventTimeZoneOffset` field (`+02:00`), which may differ from the offset written in eventTime. */
   eventTimeZoneOffset: string;

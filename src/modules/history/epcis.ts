@@ -4,7 +4,8 @@
  * capture (epcis-capture) and export (epcis-export). This module re-exports the public surface.
  */
 export * from './epcis-types.js';
-export { derivedEventId, parseRfc3339 } from './epcis-json.js';
+export { parseRfc3339 } from './epcis-json.js';
+export { derivedEventId, eventHash, type EventHash, type EventHashOptions } from './event-hash.js';
 export { formatLgtinDigitalLink, parseLgtin } from './epcis-checks.js';
 export { parseCaptureDocument } from './epcis-capture.js';
 export { exportDocument } from './epcis-export.js';
