@@ -158,13 +158,6 @@ function assertString(value: unknown, label: string): string {
   return trimmed;
 }
 
-function strict<T extends string>(vocab: Vocabulary<T>, value: unknown): T {
-  const s = assertString(value, vocab.label);
-  const term = bareTerm(vocab, s);
-  if (term === undefined) throw new BadInputError(`unknown CBV 2.0 ${vocab.label} "${s}"`, { value: s });
-  return term;
-}
-
 /** A CBV term in bare form, or a private (non-CBV) URI kept as given, as EPCIS 2.0 allows for these two lists. */
 function open<T extends string>(vocab: Vocabulary<T>, value: unknown): T | string {
   const s = assertString(value, vocab.label);

@@ -150,7 +150,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
     next(e);
   }
 
-  function redirect(req: Request, res: Response, href: string, query: URLSearchParams): void {
+  function redirect(res: Response, href: string, query: URLSearchParams): void {
     res.setHeader('cache-control', 'no-store');
     res.redirect(307, redirectTarget(href, query));
   }
@@ -188,10 +188,10 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
         const ctx: LinkContext = { base: root, productAnchor, productDescription: model.name, brandId: model.brand_id, brandLinks: model.links ?? [] };
         const levels = offeredLinks(ctx);
         if (wantsLinkset) return sendLinkset(res, 200, levels);
-        if (requested.kind === 'none') return redirect(req, res, productHref(root, productAnchor), params);
+        if (requested.kind === 'none') return redirect(res, productHref(root, productAnchor), params);
         const links = requested.kind === 'type' ? linksOfType(levels, requested.curie) : undefined;
         if (!links) return sendLinkset(res, 404, levels);
-        return redirect(req, res, chooseLink(links, req.headers.accept, (l) => req.acceptsLanguages(l)).href, params);
+        return redirect(res, chooseLink(links, req.headers.accept, (l) => req.acceptsLanguages(l)).href, params);
       }
 
       const serial = parsed.serial;
@@ -199,11 +199,11 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
       const result = verificationHref(root, anchor);
       res.append('link', linksetLink(anchor));
       // The default: the verification result, which records the scan; no lookup here, so it is never counted twice.
-      if (requested.kind === 'none' && !wantsLinkset) return redirect(req, res, result, params);
+      if (requested.kind === 'none' && !wantsLinkset) return redirect(res, result, params);
       const row = await readModel(em(), parsed.gtin, serial);
       if (!row?.status || !row.passport_id) {
         // A unit never minted has no links; its verification (verdict UNKNOWN, 404) is still its default.
-        if (requested.kind === 'type' && (requested.curie === 'gs1:defaultLink' || requested.curie === 'gs1:verificationService')) return redirect(req, res, result, params);
+        if (requested.kind === 'type' && (requested.curie === 'gs1:defaultLink' || requested.curie === 'gs1:verificationService')) return redirect(res, result, params);
         res.removeHeader('link');
         if (sameAs) res.setHeader('link', sameAsLink(sameAs));
         return sendError(res, 'json', 404, 'NOT_FOUND', 'No unit with this identity was ever registered, so no links are offered for it');
@@ -225,7 +225,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
       if (link.href !== result && req.method === 'GET') {
         await verificationService.verifyScan(scanContext(req, viewer), { digitalLink: `${root}${path}${query}` }, 'RESOLVER');
       }
-      return redirect(req, res, link.href, params);
+      return redirect(res, link.href, params);
     } catch (e) {
       fail(e, res, errorFormat, next);
     }
