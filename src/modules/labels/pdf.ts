@@ -72,8 +72,8 @@ function release(page: PDFKit.PDFKitReference | undefined): void {
 }
 
 /**
- * Writes a label sheet PDF to `out` page by page as the units arrive: the worker threads encode the next
- * page of units' symbols while this thread draws the current one (so at most two pages of units are held),
+ * Writes a label sheet PDF to `out` page by page as the units arrive: the worker threads encode the symbols
+ * of the next read of units (500) while this thread draws the current one (so at most two reads are held),
  * PDF pages are handed on as they are finished, and this waits whenever `out` is full, so memory stays flat
  * however large the batch.
  */
