@@ -171,4 +171,20 @@ describe('GET /labels/batches/<id>.csv|.pdf', () => {
     }
     expect((await get(`/labels/batches/${batchId}.pdf?layout=letter`, brand.key)).status).toBe(400);
   }, 180_000);
+
+  it('the PDF label sheet in Data Matrix decodes to the units\' Digital Links (pdftoppm + dmtxread)', async () => {
+    if (!pdftoppm || !dmtxread) return;
+    const res = await get(`/labels/batches/${batchId}.pdf?layout=single&symbology=datamatrix`, brand.key);
+    expect(res.status).toBe(200);
+    const pdf = join(dir, 'dm.pdf');
+    writeFileSync(pdf, Buffer.from(await res.arrayBuffer()));
+    // One label a page: the first four pages are enough to show the symbols are the units' own.
+    await run(pdftoppm, ['-r', '200', '-f', '1', '-l', '4', '-png', pdf, join(dir, 'dm-page')]);
+    const pages = readdirSync(dir).filter((f) => f.startsWith('dm-page')).sort();
+    expect(pages).toHaveLength(4);
+    const decoded = await Promise.all(pages.map(async (page) => (await run(dmtxread!, ['-N1', join(dir, page)])).stdout.trim()));
+    // Labels come in unit id order (the PDF's order), each symbol encoded on a worker thread.
+    const first = [...units].sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, 4);
+    expect(decoded).toEqual(first.map((u) => u.digitalLink));
+  }, 120_000);
 });
