@@ -1,7 +1,7 @@
 // Worker thread body for the label encoder pool: encodes a chunk of texts to their modules, packed into
 // one transferable buffer. Plain, erasable TypeScript, so Node runs it as is from src/ and from dist/.
 import { move } from 'piscina';
-import type { EcLevel, Symbology } from './symbol.js';
+import type { EcLevel, Symbology } from './encoder.js';
 
 // Relative modules are .ts under the test runner (Node strips the types) and .js compiled.
 const { encodeModules } = (await import(`./encoder.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`)) as typeof import('./encoder.js');

@@ -2,7 +2,12 @@
 // with no relative imports at run time, so Node runs it as is from src/ (tests) and from dist/ (compiled).
 import bwipjs from 'bwip-js';
 import { correction, generate, mode } from 'lean-qr';
-import type { EcLevel, Symbology } from './symbol.js';
+
+/** QR (ISO/IEC 18004), or Data Matrix (ISO/IEC 16022) holding the same Digital Link URI, or a GS1 element-string Data Matrix (FNC1). */
+export const SYMBOLOGIES = ['qr', 'datamatrix', 'gs1datamatrix'] as const;
+export type Symbology = (typeof SYMBOLOGIES)[number];
+export const EC_LEVELS = ['L', 'M', 'Q', 'H'] as const;
+export type EcLevel = (typeof EC_LEVELS)[number];
 
 /** A symbol's modules without its quiet zone: `modules[y * width + x]` is 1 where dark. */
 export type Modules = { width: number; height: number; modules: Uint8Array };

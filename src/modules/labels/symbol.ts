@@ -1,13 +1,8 @@
 import { BadInputError } from '../../errors/app-error.js';
-import { encodeModules, type Modules } from './encoder.js';
+import { EC_LEVELS, type EcLevel, encodeModules, type Modules, SYMBOLOGIES, type Symbology } from './encoder.js';
 
-export { encoderOptions } from './encoder.js';
+export { EC_LEVELS, type EcLevel, encoderOptions, SYMBOLOGIES, type Symbology } from './encoder.js';
 
-/** QR (ISO/IEC 18004), or Data Matrix (ISO/IEC 16022) holding the same Digital Link URI, or a GS1 element-string Data Matrix (FNC1). */
-export const SYMBOLOGIES = ['qr', 'datamatrix', 'gs1datamatrix'] as const;
-export type Symbology = (typeof SYMBOLOGIES)[number];
-export const EC_LEVELS = ['L', 'M', 'Q', 'H'] as const;
-export type EcLevel = (typeof EC_LEVELS)[number];
 /** ISO/IEC 18004 and 16022 both ask for a quiet zone; four modules is QR's, and more than Data Matrix's one. */
 export const QUIET_ZONE = 4;
 
