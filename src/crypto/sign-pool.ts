@@ -30,7 +30,9 @@ export class SignPool {
   private start(): Piscina<SignJob, Uint8Array> {
     // From src/ under the test runner the module is .ts (Node strips the types); compiled it is .js.
     const filename = new URL(`./sign-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
-    this.pool ??= new Piscina({ filename, minThreads: this.size, maxThreads: this.size, idleTimeout: Infinity });
+    // Up to 4 slices wait at each worker: the next batch's slices start the moment the current ones end,
+    // not when the main thread (busy hashing the batch before) next turns its event loop to dispatch them.
+    this.pool ??= new Piscina({ filename, minThreads: this.size, maxThreads: this.size, idleTimeout: Infinity, concurrentTasksPerWorker: 4 });
     return this.pool;
   }
 
