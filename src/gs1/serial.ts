@@ -1,8 +1,6 @@
+import { base32crockford } from '@scure/base';
 import { randomView } from '../crypto/random.js';
 import { Gs1Error } from './gtin.js';
-
-/** Crockford base32 symbols: digits and upper-case letters without I, L, O and U. */
-export const CROCKFORD_BASE32_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** Longest serial GS1 allows in AI (21). */
 export const SERIAL_MAX_LENGTH = 20;
@@ -15,20 +13,7 @@ const URL_SAFE = /^[A-Za-z0-9\-._]+$/;
  * Never sequential or time-based, so serials leak nothing about production volume or order.
  */
 export function generateSerial(): string {
-  const bytes = randomView(10);
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += CROCKFORD_BASE32_ALPHABET[(buffer >>> bits) & 31];
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  return out;
+  return base32crockford.encode(randomView(10));
 }
 
 /** True when every character of `s` is in GS1 AI encodable character set 82 (any length). */

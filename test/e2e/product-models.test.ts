@@ -113,6 +113,7 @@ describe('createProductModel', () => {
     [{ dpp: { materials: [{ name: 'steel', massPercent: 120 }] } }, 'dpp.materials[0].massPercent'],
     [{ dpp: { materials: [{ name: 'a', massPercent: 80 }, { name: 'b', massPercent: 30 }] } }, 'dpp.materials'],
     [{ dpp: { colour: 'red' } }, 'Unrecognized key: "colour"'],
+    [{ dpp: { documents: [{ title: 'Manual', url: 'https://brand.example/m.pdf', type: 'MANUAL', language: 'zz' }] } }, 'dpp.documents[0].language'],
     [{ dpp: { substancesOfConcern: [{ name: 'water', casNumber: '7732-18-4' }] } }, 'dpp.substancesOfConcern[0].casNumber'],
     [{ dpp: 'materials: steel' }, 'dpp'],
     [{ dpp: [1, 2] }, 'dpp'],

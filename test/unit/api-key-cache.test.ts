@@ -147,8 +147,8 @@ describe('organizationService.authenticate with a cache', () => {
 });
 
 describe('API key revocation listener', () => {
-  it('keeps the cache off while PostgreSQL cannot be reached, retrying with a doubling delay up to the cap, until closed', async () => {
-    const lines: { msg: string; retryInMs?: number }[] = [];
+  it('keeps the cache off while PostgreSQL cannot be reached, retrying with a doubling, jittered delay up to the cap, until closed', async () => {
+    const lines: { msg: string; backoffMs?: number; retryInMs?: number }[] = [];
     const log = pino(
       { level: 'debug' },
       new Writable({
@@ -165,9 +165,14 @@ describe('API key revocation listener', () => {
     expect(listener.listening).toBe(false);
     expect(cache.enabled).toBe(false);
     expect(cache.get('h1')).toBeUndefined();
-    const delays = () => lines.filter((l) => l.msg.includes('listener down')).map((l) => l.retryInMs);
-    for (const end = Date.now() + 5000; delays().length < 5 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
-    expect(delays().slice(0, 5)).toEqual([20, 40, 80, 80, 80]);
+    const downs = () => lines.filter((l) => l.msg.includes('listener down'));
+    for (const end = Date.now() + 5000; downs().length < 12 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    const seen12 = downs().slice(0, 12);
+    expect(seen12.map((l) => l.backoffMs)).toEqual([20, 40, ...Array(10).fill(80)]);
+    // Each wait lies between half the backoff and all of it, and varies (replicas do not reconnect in lockstep).
+    for (const l of seen12) expect(l.retryInMs).toBeGreaterThanOrEqual(l.backoffMs! / 2);
+    for (const l of seen12) expect(l.retryInMs).toBeLessThanOrEqual(l.backoffMs!);
+    expect(new Set(seen12.slice(2).map((l) => l.retryInMs)).size).toBeGreaterThan(1);
     expect(cache.enabled).toBe(false);
     await listener.close();
     const seen = lines.length;

@@ -53,6 +53,10 @@ describe('DPP schema', () => {
     });
     expect(d.materials?.[0]).toEqual({ name: 'steel', massPercent: 10, origin: 'DE' });
     expect(d.documents?.[0]?.language).toBe('fr');
+    // Real ISO 639-1 codes, whatever their case, including ones CLDR files under longer tags (tl, Tagalog).
+    for (const [typed, code] of [['EN', 'en'], ['de', 'de'], [' tl ', 'tl'], ['Zu', 'zu'], ['nb', 'nb']]) {
+      expect(parseDpp({ documents: [{ title: 't', url: 'https://x.example/m', type: 'MANUAL', language: typed }] }).documents?.[0]?.language).toBe(code);
+    }
   });
 
   it.each([
@@ -81,6 +85,8 @@ describe('DPP schema', () => {
     ['an unknown scope', { carbonFootprint: { kgCO2e: 1, scope: 'gate-to-gate' } }, 'dpp.carbonFootprint.scope:'],
     ['an unknown document type', { documents: [{ title: 't', url: 'https://x.example/a', type: 'BROCHURE' }] }, 'dpp.documents[0].type:'],
     ['a three-letter language', { documents: [{ title: 't', url: 'https://x.example/a', type: 'OTHER', language: 'eng' }] }, 'dpp.documents[0].language:'],
+    ['a two-letter code that is no language', { documents: [{ title: 't', url: 'https://x.example/a', type: 'OTHER', language: 'zz' }] }, 'dpp.documents[0].language: must be a two-letter ISO 639-1'],
+    ['a private-use language code', { documents: [{ title: 't', url: 'https://x.example/a', type: 'OTHER', language: 'qa' }] }, 'dpp.documents[0].language: must be a two-letter ISO 639-1'],
     ['a document without url', { documents: [{ title: 't', type: 'OTHER' }] }, 'dpp.documents[0].url:'],
     ['51 documents', { documents: Array.from({ length: 51 }, () => ({ title: 't', url: 'https://x.example/a', type: 'OTHER' })) }, 'dpp.documents:'],
   ])('refuses %s, naming its path', (_label, value, expected) => {

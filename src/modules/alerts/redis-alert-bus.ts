@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isUuid } from '../../db/ids.js';
 import { type AlertBus, type AlertFanOut, type AlertMessage, createLocalPubSub, type PassportEventNotice } from './alert-bus.js';
 
 export const ALERT_CHANNEL = 'dpp:fraud-alerts';
@@ -20,8 +21,6 @@ function parse(raw: string): AlertMessage | undefined {
   return m as AlertMessage;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A batch of passport event notices, `{ events: [[passportId, eventId], …] }`: delivered only if every pair is two ids. */
 function parseNotices(raw: string): PassportEventNotice[] | undefined {
   let value: unknown;
@@ -34,7 +33,7 @@ function parseNotices(raw: string): PassportEventNotice[] | undefined {
   if (!Array.isArray(events)) return undefined;
   const out: PassportEventNotice[] = [];
   for (const pair of events) {
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !UUID.test(pair[0]) || !UUID.test(pair[1])) return undefined;
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !isUuid(pair[0]) || !isUuid(pair[1])) return undefined;
     out.push({ passportId: pair[0], eventId: pair[1] });
   }
   return out;

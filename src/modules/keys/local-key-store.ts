@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { deriveKey } from '../../crypto/master-key.js';
-import { SignPool } from '../../crypto/sign-pool.js';
+import { SignPool, SignWorkerError } from '../../crypto/sign-pool.js';
+import { RETRY_AFTER_SECONDS } from '../../db/unavailable.js';
+import { AppError } from '../../errors/app-error.js';
 import type { KeyStore } from './key-store.js';
 
 const VERSION = 'v1';
@@ -15,7 +17,8 @@ export class LocalEncryptedKeyStore implements KeyStore {
   readonly name = 'local-aes-gcm';
   private readonly kek: Buffer;
   private readonly cache = new Map<string, KeyObject>();
-  private readonly pool = new SignPool();
+  /** Exposed for tests that make a worker die mid-batch. */
+  readonly pool = new SignPool();
 
   constructor(masterKey: Uint8Array) {
     this.kek = deriveKey(masterKey, 'signing-key-encryption');
@@ -35,7 +38,22 @@ export class LocalEncryptedKeyStore implements KeyStore {
 
   async sign(privateKeyRef: string, messages: readonly Uint8Array[]): Promise<Uint8Array[]> {
     const key = this.open(privateKeyRef);
-    if (messages.length >= POOL_THRESHOLD) return this.pool.sign(key, messages);
+    if (messages.length >= POOL_THRESHOLD) {
+      try {
+        return await this.pool.sign(key, messages);
+      } catch (e) {
+        // The caller's transaction rolls back; the same request (same idempotency key) may simply be sent again.
+        if (e instanceof SignWorkerError) {
+          const error = new AppError('SERVICE_UNAVAILABLE', 'Signing was interrupted (a signing worker stopped); nothing was written; retry', {
+            reason: 'SIGNING_INTERRUPTED',
+            retryAfterSeconds: RETRY_AFTER_SECONDS,
+          });
+          error.cause = e; // logged, never sent
+          throw error;
+        }
+        throw e;
+      }
+    }
     return messages.map((m) => sign(null, m, key));
   }
 

@@ -1,6 +1,7 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { canonicalBytes, fromBase64Url, sha256, toBase64Url } from '../../crypto/index.js';
+import { isUuid } from '../../db/ids.js';
 import { BadInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
 import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
@@ -9,7 +10,6 @@ import { setRevokedBits } from '../status-lists/status-list.service.js';
 import { type ISigningKey, SigningKey, type SigningKeyStatus } from './signing-key.entity.js';
 import type { RequestContext } from '../../context/request-context.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Kinds that may list every brand's keys (public data; the list shows statuses and revocation reasons). */
 const LIST_ALL_KINDS = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS']);
 /** A unique violation on the one-ACTIVE-key index means another request won a race; try again this often. */
@@ -92,7 +92,7 @@ export const signingKeyService = {
       const ref = k.privateKeyRef;
       return { kid: k.kid, sign: (messages) => services.keyStore.sign(ref, messages) };
     };
-    if (!UUID.test(brandId)) throw new NotFoundError('Brand', brandId);
+    if (!isUuid(brandId)) throw new NotFoundError('Brand', brandId);
     const existing = await findActive(em, brandId);
     if (existing) return signerOf(existing);
 
@@ -208,7 +208,7 @@ export const signingKeyService = {
    * publish. REVOKED keys are left out, so offline verifiers reject what they signed.
    */
   async publishedKeys(em: EntityManager, brandId?: string): Promise<PublicSigningKey[]> {
-    if (brandId !== undefined && !UUID.test(brandId)) return [];
+    if (brandId !== undefined && !isUuid(brandId)) return [];
     const rows = await em.find(
       SigningKey,
       { status: { $in: ['ACTIVE', 'RETIRED'] }, ...(brandId !== undefined ? { brand: brandId } : {}) },

@@ -2,13 +2,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Response, Router } from 'express';
 import type { Config } from '../../config/config.js';
 import { publicKeyToJwk } from '../../crypto/index.js';
+import { isUuid } from '../../db/ids.js';
 import { brandDid, type DidKey, didDocument, platformDid } from './did.js';
 import { signingKeyService } from './signing-key.service.js';
 
 /** Keys the platform itself controls and signs with; brands' keys live under their own DIDs. */
 const PLATFORM_KEYS: readonly DidKey[] = [];
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Public keys are public: any origin may read them, and caches may keep them for five minutes. */
 function sendPublic(res: Response, body: unknown): void {
@@ -39,7 +38,7 @@ export function wellKnownRouter(orm: MikroORM, config: Config): Router {
 
   router.get('/brands/:brandId/did.json', async (req, res) => {
     const { brandId } = req.params;
-    const keys = UUID.test(brandId) ? await signingKeyService.publishedKeys(orm.em.fork(), brandId) : [];
+    const keys = isUuid(brandId) ? await signingKeyService.publishedKeys(orm.em.fork(), brandId) : [];
     if (!keys.length) {
       res.status(404).json({ error: 'not found' });
       return;

@@ -9,7 +9,7 @@ export const API_KEY_REVOKED_CHANNEL = 'dpp_api_key_revoked';
 export const API_KEY_LISTENER_APPLICATION_NAME = 'dpp-api-key-listener';
 
 export type ApiKeyListenerOptions = {
-  /** First reconnect delay; doubles per failed attempt up to `maxRetryMs`. */
+  /** First reconnect backoff; doubles per failed attempt up to `maxRetryMs`. Each wait is a random time between half the backoff and all of it. */
   minRetryMs?: number;
   maxRetryMs?: number;
   /** A `select 1` on the connection this often; no answer within half of it counts as a lost connection. */
@@ -21,6 +21,14 @@ export type ApiKeyListener = {
   readonly listening: boolean;
   close(): Promise<void>;
 };
+
+/**
+ * "Equal jitter": half the backoff fixed, half random, so replicas that lost the database together (a
+ * restart) spread their reconnects instead of arriving in lockstep, and none retries sooner than half of it.
+ */
+function jittered(backoffMs: number): number {
+  return Math.round(backoffMs / 2 + Math.random() * (backoffMs / 2));
+}
 
 /**
  * One dedicated connection per process that LISTENs for revoked API keys and evicts them from `cache`.
@@ -51,8 +59,9 @@ export async function startApiKeyListener(url: string, cache: ApiKeyCache, log: 
     c.end().catch(() => undefined);
     if (closed) return;
     lost = true;
-    log.warn({ err: err instanceof Error ? err.message : err, retryInMs: retryMs }, 'API key revocation listener down; API key cache off until it reconnects');
-    retry = setTimeout(() => void connect(), retryMs);
+    const waitMs = jittered(retryMs);
+    log.warn({ err: err instanceof Error ? err.message : err, backoffMs: retryMs, retryInMs: waitMs }, 'API key revocation listener down; API key cache off until it reconnects');
+    retry = setTimeout(() => void connect(), waitMs);
     retry.unref();
     retryMs = Math.min(retryMs * 2, maxRetryMs);
   };

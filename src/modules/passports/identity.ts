@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { base32crockford } from '@scure/base';
 import { canonicalBytes } from '../../crypto/jcs.js';
 import { deriveKey } from '../../crypto/master-key.js';
-import { CROCKFORD_BASE32_ALPHABET } from '../../gs1/index.js';
 
 /**
  * What a passport's Ed25519 signature covers: only what a GS1 Digital Link carries, so a verifier
@@ -55,18 +55,28 @@ export function identityBytesViaJcs(p: { gtin: string; serial: string; lot?: str
  * four (`K7QM-2Z8H-T0PA-49XD`). Claim codes and transfer codes both look like this.
  */
 export function formatCode80(bytes: Uint8Array): string {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let out = '';
-  // Two 40-bit halves, each eight 5-bit symbols (numbers stay exact below 2^53).
-  for (const half of [b.readUIntBE(0, 5), b.readUIntBE(5, 5)]) {
-    for (let i = 7; i >= 0; i--) out += CROCKFORD_BASE32_ALPHABET[Math.floor(half / 2 ** (5 * i)) % 32];
-  }
+  const out = base32crockford.encode(bytes.subarray(0, 10));
   return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8, 12)}-${out.slice(12)}`;
 }
 
-/** A {@link formatCode80} code as a person typed it, normalised: case, spaces and dashes ignored; I/L→1, O→0 as Crockford reads. */
+/** A {@link formatCode80} code without its dashes: what is hashed (minting hashes 100,000 at a time). */
+const CANONICAL_CODE = /^[0-9A-HJKMNP-TV-Z]{16}$/;
+
+/**
+ * A {@link formatCode80} code as a person typed it, normalised: spaces and dashes dropped, then read as
+ * Crockford base32 does (any case; I and L are 1, O is 0). Input that is no 80-bit code comes back
+ * as typed (less spaces and dashes), so it never equals a real code's form.
+ */
 export function normaliseCode(code: string): string {
-  return code.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+  const compact = code.replace(/[\s-]/g, '');
+  if (CANONICAL_CODE.test(compact)) return compact;
+  try {
+    const bytes = base32crockford.decode(compact);
+    if (bytes.length === 10) return base32crockford.encode(bytes);
+  } catch {
+    // not Crockford base32: falls through
+  }
+  return compact;
 }
 
 /**

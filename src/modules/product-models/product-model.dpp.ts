@@ -28,12 +28,18 @@ const country = z
   .toUpperCase()
   .refine((c) => /^[A-Z]{2}$/.test(c) && countries.isValid(c), 'must be an ISO 3166-1 alpha-2 country code');
 
-/** ISO 639-1 style two-letter language code, normalised to lower case. */
+/** English language names from the runtime's CLDR data; `fallback: 'none'` answers undefined for a code it does not know. */
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' });
+
+/**
+ * ISO 639-1 two-letter language code, normalised to lower case, known to CLDR: every current code, and
+ * the few withdrawn ones CLDR still names (iw, in, ji, jw, mo, sh, bh); `zz` and the like are refused.
+ */
 const language = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[a-z]{2}$/, 'must be a two-letter ISO 639-1 language code');
+  .refine((c) => /^[a-z]{2}$/.test(c) && languageNames.of(c) !== undefined, 'must be a two-letter ISO 639-1 language code');
 
 /**
  * True when `cas` is a CAS Registry Number (2-7 digits, 2 digits, check digit) whose check digit
