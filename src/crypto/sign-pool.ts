@@ -15,7 +15,8 @@ export class SignWorkerError extends Error {
 /**
  * Ed25519 signing spread over worker threads (piscina), so a 100,000-unit batch uses every core while
  * the main thread talks to the database. Workers start on first use and never keep the process alive.
- * A worker that exits or throws fails the batch it held at once, and piscina starts a replacement.
+ * A worker that exits or throws fails every batch it held a slice of at once, and piscina starts a
+ * replacement.
  */
 export class SignPool {
   private pool: Piscina<SignJob, Uint8Array> | null = null;
@@ -32,7 +33,12 @@ export class SignPool {
     const filename = new URL(`./sign-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
     // Up to 4 slices wait at each worker: the next batch's slices start the moment the current ones end,
     // not when the main thread (busy hashing the batch before) next turns its event loop to dispatch them.
-    this.pool ??= new Piscina({ filename, minThreads: this.size, maxThreads: this.size, idleTimeout: Infinity, concurrentTasksPerWorker: 4 });
+    if (!this.pool) {
+      this.pool = new Piscina({ filename, minThreads: this.size, maxThreads: this.size, idleTimeout: Infinity, concurrentTasksPerWorker: 4 });
+      // A worker that fails while idle is already replaced; piscina reports it as an 'error' event, which
+      // with no listener would crash the process.
+      this.pool.on('error', () => undefined);
+    }
     return this.pool;
   }
 

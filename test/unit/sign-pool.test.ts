@@ -43,6 +43,17 @@ describe('SignPool', () => {
     expect(verify(null, m[4999]!, publicKey, sigs[4999]!)).toBe(true);
   });
 
+  it('replaces a worker that fails while idle, without crashing the process', async () => {
+    const pool = newPool(2);
+    await pool.sign(privateKey, messages(10));
+    const [failing] = pool.threads;
+    failing!.emit('error', new Error('worker crashed while idle')); // what a worker's uncaught exception raises here
+    expect(pool.threads).toHaveLength(2);
+    expect(pool.threads).not.toContain(failing);
+    const m = messages(100);
+    expect(verify(null, m[99]!, publicKey, (await pool.sign(privateKey, m))[99]!)).toBe(true);
+  });
+
   it('terminates every worker on close, and starts afresh if used again', async () => {
     const pool = newPool(2);
     await pool.sign(privateKey, messages(100));
