@@ -54,7 +54,7 @@ type Row = {
   condition: Record<string, unknown> | null;
 };
 
-/** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(b)). */
+/** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(c)). */
 function statusOf(row: Pick<Row, 'battery_status' | 'status'>): BatteryStatus {
   if (row.status === 'END_OF_LIFE' || row.status === 'RECYCLED') return 'WASTE';
   return row.battery_status ?? 'ORIGINAL';

@@ -7,7 +7,7 @@ import { ProductModel } from '../product-models/product-model.entity.js';
 /** GraphQL `BatteryCategory`: Art. 2 categories (STATIONARY_STORAGE is an industrial battery for energy storage). */
 export const BATTERY_CATEGORIES = ['EV', 'LMT', 'INDUSTRIAL', 'STATIONARY_STORAGE', 'PORTABLE', 'SLI'] as const;
 export type BatteryCategory = (typeof BATTERY_CATEGORIES)[number];
-/** GraphQL `BatteryStatus`: Annex XIII 4(b). */
+/** GraphQL `BatteryStatus`: Annex XIII 4(c). */
 export const BATTERY_STATUSES = ['ORIGINAL', 'REPURPOSED', 'REUSED', 'REMANUFACTURED', 'WASTE'] as const;
 export type BatteryStatus = (typeof BATTERY_STATUSES)[number];
 
