@@ -7,6 +7,7 @@ import { mayReadAt, RequireTier, passportTier, tierAtLeast } from './passport.ac
 import type { Context } from '../../context/request-context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
+import { loadPublicBatteryPart } from '../batteries/battery-public.js';
 import { passportCredential } from './credential.js';
 import { secureAs } from './credential-securing.js';
 import { untpPassportCredential } from './untp.js';
@@ -165,9 +166,10 @@ export class PassportResolver {
     if (!brand || !model) return null;
     const signer = await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brand.id);
     const config = ctx.services.config;
+    const battery = await loadPublicBatteryPart(ctx.em, p.id, config.resolverHost);
     if (profile === CredentialProfile.NATIVE) {
-      return secureAs(config, brand.id, signer, passportCredential(config, p.entity, model, brand), securing ?? 'DATA_INTEGRITY');
+      return secureAs(config, brand.id, signer, passportCredential(config, p.entity, model, brand, battery), securing ?? 'DATA_INTEGRITY');
     }
-    return secureAs(config, brand.id, signer, untpPassportCredential(config, p.entity, model, brand, full ? 'full' : 'public'), securing ?? 'JOSE');
+    return secureAs(config, brand.id, signer, untpPassportCredential(config, p.entity, model, brand, full ? 'full' : 'public', battery), securing ?? 'JOSE');
   }
 }
