@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANNEX_XIII } from '../../src/modules/batteries/annex-xiii.js';
 import { createModel, gtinFor, mintSigned, ok, type Org, sell } from '../support/battery-fixtures.js';
 import { exampleCondition, modelData } from '../support/battery-pass.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { describeVectors } from '../unit/vectors.js';
+import { describeVectors, vectorsDir } from '../unit/vectors.js';
 
 let s: TestServer;
 let brand: Org;
@@ -66,6 +70,24 @@ describeVectors('battery passport on the Digital Link resolver (?linkType=batter
     const pub = await get(`${link}?linkType=batteryPass`);
     expect(pub.body.circularity.dismantlingAndRemovalInformation).toBeUndefined();
     expect(pub.body.labeling.resultOfTestReport).toBeUndefined();
+  });
+
+  it('lists its link type in /.well-known/gs1resolver, and answers it as a CURIE and as the full IRI', async () => {
+    const res = await fetch(`${s.url}/.well-known/gs1resolver`);
+    expect(res.status).toBe(200);
+    const description = (await res.json()) as { supportedLinkType: { namespace: string; prefix: string }[] };
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormatsModule.default(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(join(vectorsDir!, 'gs1-resolver', 'gs1-description-file-schema-1.2.0.json'), 'utf8')));
+    expect(validate(description), JSON.stringify(validate.errors)).toBe(true);
+    const ours = description.supportedLinkType.find((t) => t.prefix === 'dpp:');
+    expect(ours).toBeDefined();
+    const pub = ok(await s.gql<{ passport: { batteryPass: unknown } }>('query($id: ID!) { passport(id: $id) { batteryPass } }', { id: unit })).passport.batteryPass;
+    for (const type of [`${ours!.prefix}batteryPass`, `${ours!.namespace}batteryPass`]) {
+      const r = await get(`${link}?linkType=${encodeURIComponent(type)}`);
+      expect(r.status, type).toBe(200);
+      expect(r.body, type).toEqual(pub);
+    }
   });
 
   it('leaves every other request to the Digital Link resolver', async () => {

@@ -12,15 +12,11 @@ import { createAuditRecorder } from '../audit/audit.service.js';
 import { AUDIENCE_POINTS, filterBatteryPass } from './annex-xiii.js';
 import { batteryAudience } from './battery.access.js';
 import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
+import { BATTERY_PASS_LINK_TYPES } from './battery-link.js';
 import { plainBatteryPass } from './battery-plain.js';
 import { publicBatteryPart } from './battery-public.js';
 import { batteryPage, errorPage } from '../verification/resolver.pages.js';
 
-/**
- * `?linkType=` values that answer a battery's Digital Link with its battery passport. `batteryPass` is this
- * resolver's own link type (GS1's web vocabulary has none for it yet); the full IRI form is accepted too.
- */
-export const BATTERY_PASS_LINK_TYPES: ReadonlySet<string> = new Set(['batteryPass', 'dpp:batteryPass']);
 
 export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; anonLimiter: RateLimiterAbstract; log: Logger; authenticate: Authenticate };
 
