@@ -119,6 +119,7 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     for (const a of ['expectedLifetime', 'cRate', 'ratedEnergy']) expect(pass.performance.batteryTechicalProperties[a], a).toBeUndefined();
     // Critical raw materials are public (1(b)); the rest of the detailed composition is not (2(a)).
     expect(pass.materialComposition.batteryMaterials.map((m: any) => m.batteryMaterialName)).toEqual(['Lithium']);
+    expect(Object.keys(pass.materialComposition.batteryMaterials[0]).sort()).toEqual(['batteryMaterialIdentifier', 'batteryMaterialName', 'isCriticalRawMaterial']);
     expect(pass.carbonFootprint).toEqual(modelData().carbonFootprint);
     expect(pass.supplyChainDueDiligence).toEqual(modelData().supplyChainDueDiligence);
   });

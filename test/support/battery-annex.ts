@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ANNEX_XIII } from '../../src/modules/batteries/annex-xiii.js';
+import { ANNEX_XIII, openedPart } from '../../src/modules/batteries/annex-xiii.js';
 
 function at(doc: Record<string, any> | undefined, path: string): unknown {
   return path.split('.').reduce<any>((cur, k) => (cur && typeof cur === 'object' && Object.hasOwn(cur, k) ? cur[k] : undefined), doc);
@@ -19,10 +19,15 @@ export function expectPublicOnly(shown: Record<string, any>, full: Record<string
     const got = at(shown[r.aspect], r.path);
     const label = `${r.aspect}.${r.path} ${r.point}(${r.letter})`;
     if (r.point === 1) {
-      expect(got, label).toEqual(r.items ? (have as unknown[]).filter(r.items) : have);
+      expect(got, label).toEqual(r.items ? (have as unknown[]).filter(r.items).map((item) => openedPart(r, item)) : have);
       shownCount++;
     } else if (r.items) {
-      expect(((got ?? []) as unknown[]).filter(r.items), label).toEqual([]);
+      // Of the items this row covers, only the fields a point 1 row opens may show (none at all if no such row).
+      for (const item of ((got ?? []) as Record<string, unknown>[]).filter(r.items)) {
+        const open = ANNEX_XIII.filter((x) => x.point === 1 && x.aspect === r.aspect && x.path === r.path && x.items?.(item)).flatMap((x) => x.fields ?? []);
+        expect(Object.keys(item).filter((k) => !open.includes(k)), label).toEqual([]);
+        expect(open.length, label).toBeGreaterThan(0);
+      }
       hidden++;
     } else {
       expect(got, label).toBeUndefined();

@@ -69,6 +69,16 @@ describeVectors('Annex XIII table (annex-xiii.ts) against the Battery Pass 1.2.0
     expect(new Set(ANNEX_XIII.filter((r) => r.point === 4).map((r) => r.letter))).toEqual(new Set(['a', 'b', 'c', 'd']));
   });
 
+  it('shows the public only which critical raw materials are present, not where or how much (2(a))', () => {
+    const full = fullPass();
+    const lithium = (full.materialComposition as any).batteryMaterials.find((m: any) => m.isCriticalRawMaterial);
+    expect(lithium).toMatchObject({ batteryMaterialLocation: expect.anything(), batteryMaterialMass: expect.anything() });
+    const materials = (points: keyof typeof AUDIENCE_POINTS) => (filterBatteryPass(full, AUDIENCE_POINTS[points]).materialComposition as any).batteryMaterials;
+    expect(materials('PUBLIC')).toEqual([{ batteryMaterialName: lithium.batteryMaterialName, batteryMaterialIdentifier: lithium.batteryMaterialIdentifier, isCriticalRawMaterial: true }]);
+    expect(materials('OWNER')).toEqual(materials('PUBLIC'));
+    for (const group of ['LEGITIMATE_INTEREST', 'AUTHORITY'] as const) expect(materials(group), group).toEqual((full.materialComposition as any).batteryMaterials);
+  });
+
   it('keeps the calendar lifetime, the C-rate and the rated energy from the public', () => {
     const full = fullPass();
     const tech = (points: keyof typeof AUDIENCE_POINTS) => (filterBatteryPass(full, AUDIENCE_POINTS[points]).performance as any).batteryTechicalProperties;

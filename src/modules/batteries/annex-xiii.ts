@@ -25,18 +25,27 @@ export type AnnexRow = {
   covers: string;
   /** For a list attribute split between points: which items this row covers. */
   items?: (item: unknown) => boolean;
+  /** With `items`: the only fields of those items this row opens (another row opens the rest); all when absent. */
+  fields?: readonly string[];
 };
 
 const isCritical = (item: unknown): boolean => (item as { isCriticalRawMaterial?: unknown })?.isCriticalRawMaterial === true;
 
-const row = (aspect: Aspect, path: string, point: AnnexPoint, letter: string, covers: string, items?: AnnexRow['items']): AnnexRow => ({
+const row = (aspect: Aspect, path: string, point: AnnexPoint, letter: string, covers: string, items?: AnnexRow['items'], fields?: AnnexRow['fields']): AnnexRow => ({
   aspect,
   path,
   point,
   letter,
   covers,
   ...(items ? { items } : {}),
+  ...(fields ? { fields } : {}),
 });
+
+/** Of a list item a row covers, what the row opens: the fields it names, or all of it. */
+export function openedPart(r: AnnexRow, item: unknown): unknown {
+  if (!r.fields || item === null || typeof item !== 'object') return item;
+  return Object.fromEntries(Object.entries(item).filter(([k]) => r.fields!.includes(k)));
+}
 
 const G = 'generalProductInformation';
 const PT = 'performance';
@@ -75,7 +84,13 @@ export const ANNEX_XIII: readonly AnnexRow[] = [
 
   row('materialComposition', 'batteryChemistry', 1, 'b', 'chemistry'),
   row('materialComposition', 'hazardousSubstances', 1, 'b', 'hazardous substances other than mercury, cadmium or lead'),
-  row('materialComposition', 'batteryMaterials', 1, 'b', 'critical raw materials (the items with isCriticalRawMaterial true)', isCritical),
+  // 1(b) makes public which critical raw materials are present; where they sit and how much is detailed composition, 2(a).
+  row('materialComposition', 'batteryMaterials', 1, 'b', 'critical raw materials present: name and identifier only', isCritical, [
+    'batteryMaterialName',
+    'batteryMaterialIdentifier',
+    'isCriticalRawMaterial',
+  ]),
+  row('materialComposition', 'batteryMaterials', 2, 'a', 'detailed composition: location and mass of the critical raw materials', isCritical),
   row('materialComposition', 'batteryMaterials', 2, 'a', 'detailed composition: the other materials (cathode, anode, electrolyte…)', (item) => !isCritical(item)),
 
   row('labeling', 'labels', 1, 'q', 'labelling and marking, Art. 13(3) and (4)'),
@@ -158,10 +173,20 @@ function setPath(doc: Json, path: string[], value: unknown): void {
     if (!Object.hasOwn(cur, k)) cur[k] = {};
     cur = cur[k] as Json;
   }
-  const last = path[path.length - 1]!;
-  // Two rows splitting one list (batteryMaterials) add their items to one array, in the document's order.
-  if (Array.isArray(value) && Array.isArray(cur[last])) cur[last] = [...(cur[last] as unknown[]), ...value];
-  else cur[last] = value;
+  cur[path[path.length - 1]!] = value;
+}
+
+/**
+ * A list split between rows (batteryMaterials), as `points` opens it, in the document's order: an item is
+ * whole when an open row covers all of it, else the union of the fields its open rows name, else left out.
+ */
+function openList(list: unknown[], rows: readonly AnnexRow[], points: ReadonlySet<AnnexPoint>): unknown[] {
+  return list.flatMap((item) => {
+    const open = rows.filter((r) => points.has(r.point) && r.items!(item));
+    if (open.length === 0) return [];
+    if (open.some((r) => !r.fields)) return [structuredClone(item)];
+    return [structuredClone(Object.assign({}, ...open.map((r) => openedPart(r, item))))];
+  });
 }
 
 /**
@@ -170,20 +195,24 @@ function setPath(doc: Json, path: string[], value: unknown): void {
  */
 export function filterBatteryPass(full: Readonly<Record<string, Json | undefined>>, points: ReadonlySet<AnnexPoint>): Record<string, Json> {
   const out: Record<string, Json> = {};
+  const listsDone = new Set<string>();
   for (const r of ANNEX_XIII) {
-    if (!points.has(r.point)) continue;
     const doc = full[r.aspect];
     if (!doc) continue;
     const path = r.path.split('.');
     let value = getPath(doc, path);
     if (value === undefined) continue;
     if (r.items) {
-      if (!Array.isArray(value)) continue;
-      value = value.filter(r.items);
+      // All rows of a split list at once, at its first row.
+      const key = `${r.aspect}.${r.path}`;
+      if (listsDone.has(key) || !Array.isArray(value)) continue;
+      listsDone.add(key);
+      value = openList(value, ANNEX_XIII.filter((x) => x.aspect === r.aspect && x.path === r.path), points);
       if ((value as unknown[]).length === 0) continue;
-    }
+    } else if (!points.has(r.point)) continue;
+    else value = structuredClone(value);
     out[r.aspect] ??= {};
-    setPath(out[r.aspect]!, path, structuredClone(value));
+    setPath(out[r.aspect]!, path, value);
   }
   // In the document's aspect order, not the table's.
   return Object.fromEntries(Object.keys(full).flatMap((a) => (out[a] ? [[a, out[a]!]] : [])));

@@ -1,4 +1,4 @@
-import { ANNEX_XIII } from './annex-xiii.js';
+import { ANNEX_XIII, openedPart } from './annex-xiii.js';
 import type { Aspect } from './battery-schemas.js';
 
 /** One section of the battery page: an aspect's plain title and its attributes as label and text. */
@@ -96,7 +96,7 @@ export function plainBatteryPass(pub: Readonly<Record<string, Record<string, unk
   for (const r of ANNEX_XIII) {
     if (r.point !== 1) continue;
     let value = at(pub[r.aspect], r.path);
-    if (r.items && Array.isArray(value)) value = value.filter(r.items);
+    if (r.items && Array.isArray(value)) value = value.filter(r.items).map((item) => openedPart(r, item));
     if (r.path === 'batteryCategory' && typeof value === 'string') value = CATEGORIES[value] ?? value;
     const text = plain(value);
     if (text === '') continue;
