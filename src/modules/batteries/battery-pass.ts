@@ -34,6 +34,8 @@ export type BatteryUnitFacts = {
   putIntoService: Date | null;
   /** The newest recorded `batteryCondition`, null before the first record. */
   condition: Record<string, unknown> | null;
+  /** The unit's own weight (kg) given at mint, null when its model's applies. */
+  batteryMass: number | null;
 };
 
 type Row = {
@@ -52,6 +54,7 @@ type Row = {
   successor_id: string | null;
   put_into_service: Date | string | null;
   condition: Record<string, unknown> | null;
+  mass_kg: number | string | null;
 };
 
 /** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(c)). */
@@ -77,6 +80,7 @@ function toFacts(row: Row): BatteryUnitFacts {
     successorId: row.successor_id,
     putIntoService: row.put_into_service === null ? null : new Date(row.put_into_service),
     condition: row.condition,
+    batteryMass: row.mass_kg === null ? null : Number(row.mass_kg),
   };
 }
 
@@ -91,7 +95,7 @@ export async function loadBatteryFactsMany(em: EntityManager, passportIds: reado
   const rows = await rawQuery<Row>(
     em,
     `select p.id, p.brand_id, p.gtin, p.serial, p.lot, p.site, p.status, p.manufactured_at, bm.category, bm.data,
-       bu.status as battery_status, bu.predecessor_id, bu.successor_id,
+       bu.status as battery_status, bu.predecessor_id, bu.successor_id, um.mass_kg,
        (select e.occurred_at from lifecycle_event e where e.passport_id = p.id
           and (e.type in ('SOLD', 'OWNERSHIP_CLAIMED') or (e.type = 'CUSTODY' and lower(e.payload->>'bizStep') like '%retail_selling'))
           order by e.seq limit 1) as put_into_service,
@@ -100,6 +104,7 @@ export async function loadBatteryFactsMany(em: EntityManager, passportIds: reado
      from passport p
      join battery_model bm on bm.model_id = p.model_id
      left join battery_unit bu on bu.passport_id = p.id
+     left join battery_unit_mass um on um.passport_id = p.id
      where p.id = any($1::uuid[])`,
     [passportIds],
   );
@@ -136,6 +141,7 @@ export function assembleBatteryPass(facts: BatteryUnitFacts, resolverHost: strin
     batteryStatus: PASS_STATUS[facts.batteryStatus],
     ...(facts.putIntoService ? { puttingIntoService: facts.putIntoService.toISOString() } : {}),
     ...d.generalProductInformation,
+    ...(facts.batteryMass !== null ? { batteryMass: facts.batteryMass } : {}),
   };
   const out: Record<string, Record<string, unknown>> = {};
   for (const aspect of ASPECTS) {

@@ -46,3 +46,13 @@ export const BatteryUnit = defineEntity({
   },
 });
 export type IBatteryUnit = InferEntity<typeof BatteryUnit>;
+
+/** A battery unit's own weight, given when it was minted (Battery Pass `batteryMass`, kg); without a row, its model's. */
+export const BatteryUnitMass = defineEntity({
+  name: 'BatteryUnitMass',
+  tableName: 'battery_unit_mass',
+  properties: {
+    passport: () => p.oneToOne(Passport).ref().owner().primary(),
+    massKg: p.double(),
+  },
+});
