@@ -1,5 +1,5 @@
 import { FraudAlert, OutboxMessage } from '../modules/alerts/fraud-alert.entity.js';
-import { BatteryModel, BatteryUnit } from '../modules/batteries/battery.entity.js';
+import { BatteryModel, BatteryUnit, BatteryUnitMass } from '../modules/batteries/battery.entity.js';
 import { AuditLog } from '../modules/audit/audit-log.entity.js';
 import { CapturedEpcisEvent, EpcisCapture } from '../modules/custody/epcis-capture.entity.js';
 import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
@@ -23,6 +23,7 @@ export const entities = [
   ProductModel,
   BatteryModel,
   BatteryUnit,
+  BatteryUnitMass,
   SigningKey,
   MintBatch,
   Passport,

@@ -115,8 +115,11 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     expect(Object.keys(pass.performance.batteryCondition)).toEqual(['roundTripEfficiencyat50PerCentCycleLife']);
     expect(pass.performance.batteryTechicalProperties.initialSelfDischarge).toBeUndefined();
     expect(pass.performance.batteryTechicalProperties.ratedCapacity).toBeDefined();
+    // Calendar lifetime and C-rate are 4(a), rated energy point 2 (README): not public.
+    for (const a of ['expectedLifetime', 'cRate', 'ratedEnergy']) expect(pass.performance.batteryTechicalProperties[a], a).toBeUndefined();
     // Critical raw materials are public (1(b)); the rest of the detailed composition is not (2(a)).
     expect(pass.materialComposition.batteryMaterials.map((m: any) => m.batteryMaterialName)).toEqual(['Lithium']);
+    expect(Object.keys(pass.materialComposition.batteryMaterials[0]).sort()).toEqual(['batteryMaterialIdentifier', 'batteryMaterialName', 'isCriticalRawMaterial']);
     expect(pass.carbonFootprint).toEqual(modelData().carbonFootprint);
     expect(pass.supplyChainDueDiligence).toEqual(modelData().supplyChainDueDiligence);
   });
@@ -168,6 +171,8 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     expect(pass.circularity.sparePartSources).toBeUndefined();
     expect(pass.labeling.resultOfTestReport).toBeUndefined();
     expect(pass.materialComposition.batteryMaterials).toHaveLength(1);
+    expect(pass.performance.batteryTechicalProperties).toMatchObject({ expectedLifetime: modelData().performance.batteryTechicalProperties.expectedLifetime });
+    expect(pass.performance.batteryTechicalProperties.ratedEnergy).toBeUndefined();
 
     const stranger = await registerOwner(s, authenticator(s), 'Sam Stranger');
     const other = (await batteryPass(s, minted.id, stranger.token))!;

@@ -1,8 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ANNEX_XIII } from '../../src/modules/batteries/annex-xiii.js';
 import { createModel, gtinFor, mintSigned, ok, type Org, sell } from '../support/battery-fixtures.js';
 import { exampleCondition, modelData } from '../support/battery-pass.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { describeVectors } from '../unit/vectors.js';
+import { describeVectors, vectorsDir } from '../unit/vectors.js';
 
 let s: TestServer;
 let brand: Org;
@@ -13,6 +18,12 @@ let gtin: string;
 let plainGtin: string;
 let unit: string;
 let link: string;
+
+const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+/** Every string and number inside a value, as text. */
+const leaves = (v: unknown): string[] =>
+  v === null || v === undefined ? [] : typeof v === 'object' ? Object.values(v as object).flatMap(leaves) : [String(v)];
 
 const CONDITION = 'mutation($i: BatteryConditionInput!) { recordBatteryCondition(input: $i) { seq } }';
 
@@ -61,6 +72,24 @@ describeVectors('battery passport on the Digital Link resolver (?linkType=batter
     expect(pub.body.labeling.resultOfTestReport).toBeUndefined();
   });
 
+  it('lists its link type in /.well-known/gs1resolver, and answers it as a CURIE and as the full IRI', async () => {
+    const res = await fetch(`${s.url}/.well-known/gs1resolver`);
+    expect(res.status).toBe(200);
+    const description = (await res.json()) as { supportedLinkType: { namespace: string; prefix: string }[] };
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormatsModule.default(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(join(vectorsDir!, 'gs1-resolver', 'gs1-description-file-schema-1.2.0.json'), 'utf8')));
+    expect(validate(description), JSON.stringify(validate.errors)).toBe(true);
+    const ours = description.supportedLinkType.find((t) => t.prefix === 'dpp:');
+    expect(ours).toBeDefined();
+    const pub = ok(await s.gql<{ passport: { batteryPass: unknown } }>('query($id: ID!) { passport(id: $id) { batteryPass } }', { id: unit })).passport.batteryPass;
+    for (const type of [`${ours!.prefix}batteryPass`, `${ours!.namespace}batteryPass`]) {
+      const r = await get(`${link}?linkType=${encodeURIComponent(type)}`);
+      expect(r.status, type).toBe(200);
+      expect(r.body, type).toEqual(pub);
+    }
+  });
+
   it('leaves every other request to the Digital Link resolver', async () => {
     // The resolver answers a plain resolve with a 307 to its verification page (GS1's redirect model).
     const res = await fetch(link, { headers: { accept: 'application/json' }, redirect: 'manual' });
@@ -73,15 +102,55 @@ describeVectors('battery passport on the Digital Link resolver (?linkType=batter
     expect(r.body.generalProductInformation).toBeUndefined();
   });
 
-  it('answers 404 for a unit that is not a battery, 406 without JSON, 410 once recycled (Art. 77(8))', async () => {
+  it('answers 404 for a unit that is not a battery, 406 without JSON or HTML, 410 once recycled (Art. 77(8))', async () => {
     const [plain] = await mintSigned(s, brand.key, plainGtin);
     expect((await get(`${await digitalLink(plain!)}?linkType=batteryPass`)).status).toBe(404);
-    expect((await get(`${link}?linkType=batteryPass`, undefined, 'text/html')).status).toBe(406);
+    expect((await get(`${link}?linkType=batteryPass`, undefined, 'image/png')).status).toBe(406);
 
     const [gone] = await mintSigned(s, brand.key, gtin);
     await sell(s, gone!, retailer.id);
     ok(await s.gql('mutation($id: ID!) { declareEndOfLife(passportId: $id, reason: "worn out") { id } }', { id: gone }, recycler.key));
     ok(await s.gql('mutation($i: RecyclingInput!) { recordRecycling(input: $i) { id } }', { i: { passportId: gone } }, recycler.key));
     expect((await get(`${await digitalLink(gone!)}?linkType=batteryPass`)).status).toBe(410);
+    const goneHtml = await get(`${await digitalLink(gone!)}?linkType=batteryPass`, undefined, BROWSER);
+    expect(goneHtml.status).toBe(410);
+    expect(goneHtml.type).toContain('text/html');
+  });
+
+  it('shows a browser the public part in plain words, and none of the restricted attributes, whoever asks', async () => {
+    const full = ok(await s.gql<{ passport: { batteryPass: Record<string, any> } }>('query($id: ID!) { passport(id: $id) { batteryPass } }', { id: unit }, brand.key)).passport.batteryPass;
+    const pub = JSON.stringify(ok(await s.gql<{ passport: { batteryPass: unknown } }>('query($id: ID!) { passport(id: $id) { batteryPass } }', { id: unit })).passport.batteryPass);
+    for (const key of [undefined, brand.key]) {
+      const r = await get(`${link}?linkType=batteryPass`, key, BROWSER);
+      expect(r.status).toBe(200);
+      expect(r.type).toContain('text/html');
+      const values = [...String(r.body).matchAll(/<dd>([^<]*)<\/dd>/g)].map((m) => unescape(m[1]!));
+      const text = values.join('\n');
+      const data = modelData();
+      // The public words: what a buyer can read.
+      for (const words of [
+        'Battery for a light means of transport (e-bike, e-scooter)',
+        data.materialComposition.batteryChemistry.clearName,
+        'Lithium',
+        'Water; Class D powder',
+        String(data.generalProductInformation.batteryMass),
+        data.labeling.declarationOfConformity,
+        data.circularity.endOfLifeInformation.separateCollection,
+      ]) {
+        expect(text, words).toContain(words);
+      }
+      for (const label of ['Rated capacity (Ah)', 'Weight (kg)', 'Manufacturer', 'Chemistry', 'Critical raw materials']) expect(String(r.body)).toContain(`<dt>${label}</dt>`);
+      // From the wrong side: no distinctive value of a restricted attribute (points 2 to 4) is on the page.
+      let checked = 0;
+      for (const row of ANNEX_XIII.filter((x) => x.point !== 1)) {
+        let value = row.path.split('.').reduce<any>((o, k) => o?.[k], full[row.aspect]);
+        if (row.items && Array.isArray(value)) value = value.filter(row.items);
+        for (const leaf of leaves(value).filter((l) => l.length >= 5 && !pub.includes(l))) {
+          expect(text.includes(leaf), `${row.aspect}.${row.path}: ${leaf}`).toBe(false);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(10);
+    }
   });
 });

@@ -5,8 +5,9 @@ import type { Aspect } from './battery-schemas.js';
  * 1 = public information on the battery model; 2 = model information for persons with a legitimate interest
  * and the Commission; 3 = model information for notified bodies, market surveillance authorities and the
  * Commission; 4 = information on the individual battery for persons with a legitimate interest.
- * The letters of point 1 were checked against the regulation's text; those of points 2 and 4 follow summaries
- * of it (the points themselves are certain): check them against EUR-Lex (CELEX 02023R1542) before quoting them.
+ * Points and letters follow the Annex as quoted by secondary sources (THI-CSI requirements, the OpenEPCIS
+ * vocabulary of the Commission's battery passport guidance, the Battery Pass 1.2.0 schemas; README lists them),
+ * not the Official Journal itself: re-check them against EUR-Lex (CELEX 02023R1542) before quoting them.
  */
 export type AnnexPoint = 1 | 2 | 3 | 4;
 
@@ -15,24 +16,36 @@ export type AnnexRow = {
   /** Attribute path inside the aspect, dot-separated (Battery Pass 1.2.0 property names, its spelling). */
   path: string;
   point: AnnexPoint;
-  /** The letter of the point (Annex XIII 1(a)…1(s), 2(a)…2(d), 4(a)…4(c)); '' where the point has none. */
+  /**
+   * The letter of the point (Annex XIII 1(a)…1(s), 2(a)…2(d), 4(a)…4(d)); '' where the point has none (3) or
+   * Annex XIII does not name the attribute, so that its point is our choice (README says why for each).
+   */
   letter: string;
   /** What Annex XIII says there, in a few words. */
   covers: string;
   /** For a list attribute split between points: which items this row covers. */
   items?: (item: unknown) => boolean;
+  /** With `items`: the only fields of those items this row opens (another row opens the rest); all when absent. */
+  fields?: readonly string[];
 };
 
 const isCritical = (item: unknown): boolean => (item as { isCriticalRawMaterial?: unknown })?.isCriticalRawMaterial === true;
 
-const row = (aspect: Aspect, path: string, point: AnnexPoint, letter: string, covers: string, items?: AnnexRow['items']): AnnexRow => ({
+const row = (aspect: Aspect, path: string, point: AnnexPoint, letter: string, covers: string, items?: AnnexRow['items'], fields?: AnnexRow['fields']): AnnexRow => ({
   aspect,
   path,
   point,
   letter,
   covers,
   ...(items ? { items } : {}),
+  ...(fields ? { fields } : {}),
 });
+
+/** Of a list item a row covers, what the row opens: the fields it names, or all of it. */
+export function openedPart(r: AnnexRow, item: unknown): unknown {
+  if (!r.fields || item === null || typeof item !== 'object') return item;
+  return Object.fromEntries(Object.entries(item).filter(([k]) => r.fields!.includes(k)));
+}
 
 const G = 'generalProductInformation';
 const PT = 'performance';
@@ -52,8 +65,8 @@ export const ANNEX_XIII: readonly AnnexRow[] = [
   row(G, 'batteryMass', 1, 'a', 'Annex VI Part A: weight'),
   row(G, 'operatorInformation', 1, 'a', 'Annex VI Part A: the economic operator responsible (Art. 77(4))'),
   row(G, 'warrentyPeriod', 1, 'm', 'period for which the commercial warranty for the calendar life applies'),
-  row(G, 'batteryStatus', 4, 'b', "status: 'original', 'repurposed', 're-used', 'remanufactured' or 'waste'"),
-  row(G, 'puttingIntoService', 4, 'c', 'information resulting from the use of the individual battery'),
+  row(G, 'batteryStatus', 4, 'c', "status: 'original', 'repurposed', 're-used', 'remanufactured' or 'waste'"),
+  row(G, 'puttingIntoService', 4, 'd', 'information and data resulting from the use of the individual battery'),
 
   row('carbonFootprint', 'batteryCarbonFootprint', 1, 'c', 'carbon footprint, Art. 7(1) and (2)'),
   row('carbonFootprint', 'carbonFootprintPerLifecycleStage', 1, 'c', 'carbon footprint, Art. 7(1) and (2)'),
@@ -71,7 +84,13 @@ export const ANNEX_XIII: readonly AnnexRow[] = [
 
   row('materialComposition', 'batteryChemistry', 1, 'b', 'chemistry'),
   row('materialComposition', 'hazardousSubstances', 1, 'b', 'hazardous substances other than mercury, cadmium or lead'),
-  row('materialComposition', 'batteryMaterials', 1, 'b', 'critical raw materials (the items with isCriticalRawMaterial true)', isCritical),
+  // 1(b) makes public which critical raw materials are present; where they sit and how much is detailed composition, 2(a).
+  row('materialComposition', 'batteryMaterials', 1, 'b', 'critical raw materials present: name and identifier only', isCritical, [
+    'batteryMaterialName',
+    'batteryMaterialIdentifier',
+    'isCriticalRawMaterial',
+  ]),
+  row('materialComposition', 'batteryMaterials', 2, 'a', 'detailed composition: location and mass of the critical raw materials', isCritical),
   row('materialComposition', 'batteryMaterials', 2, 'a', 'detailed composition: the other materials (cathode, anode, electrolyte…)', (item) => !isCritical(item)),
 
   row('labeling', 'labels', 1, 'q', 'labelling and marking, Art. 13(3) and (4)'),
@@ -83,42 +102,41 @@ export const ANNEX_XIII: readonly AnnexRow[] = [
   row('supplyChainDueDiligence', 'supplyChainIndicies', 1, 'd', 'responsible sourcing, Art. 52(3)'),
 
   row(PT, 'batteryTechicalProperties.ratedCapacity', 1, 'g', 'rated capacity (Ah)'),
-  row(PT, 'batteryTechicalProperties.ratedEnergy', 1, 'a', 'Annex VI Part A: capacity'),
+  row(PT, 'batteryTechicalProperties.ratedEnergy', 2, '', 'not an Annex XIII item: certified usable energy (UN GTR 22); DIN DKE SPEC 99100: legitimate interest'),
   row(PT, 'batteryTechicalProperties.minimumVoltage', 1, 'h', 'minimal voltage'),
   row(PT, 'batteryTechicalProperties.nominalVoltage', 1, 'h', 'nominal voltage'),
   row(PT, 'batteryTechicalProperties.maximumVoltage', 1, 'h', 'maximal voltage'),
   row(PT, 'batteryTechicalProperties.originalPowerCapability', 1, 'i', 'original power capability (W) and limits'),
   row(PT, 'batteryTechicalProperties.ratedMaximumPower', 1, 'i', 'original power capability (W) and limits'),
-  row(PT, 'batteryTechicalProperties.powerCapabilityRatio', 1, 'i', 'original power capability and limits'),
-  row(PT, 'batteryTechicalProperties.expectedLifetime', 1, 'j', 'expected lifetime'),
-  row(PT, 'batteryTechicalProperties.expectedNumberOfCycles', 1, 'j', 'expected lifetime in cycles'),
+  row(PT, 'batteryTechicalProperties.powerCapabilityRatio', 1, 'i', 'not named by Annex XIII: read as one of the power limits of 1(i)'),
+    row(PT, 'batteryTechicalProperties.expectedNumberOfCycles', 1, 'j', 'expected lifetime in cycles'),
   row(PT, 'batteryTechicalProperties.lifetimeReferenceTest', 1, 'j', 'reference test used for the expected lifetime'),
   row(PT, 'batteryTechicalProperties.capacityThresholdForExhaustion', 1, 'k', 'capacity threshold for exhaustion (EV batteries)'),
   row(PT, 'batteryTechicalProperties.temperatureRangeIdleState', 1, 'l', 'temperature range the battery withstands when not in use'),
   row(PT, 'batteryTechicalProperties.roundtripEfficiency', 1, 'n', 'initial round trip energy efficiency'),
   row(PT, 'batteryTechicalProperties.initialInternalResistance', 1, 'o', 'internal battery cell and pack resistance'),
   row(PT, 'batteryTechicalProperties.cRateLifeCycleTest', 1, 'p', 'C-rate of the relevant cycle-life test'),
-  row(PT, 'batteryTechicalProperties.cRate', 1, 'p', 'C-rate of the relevant cycle-life test'),
-  row(PT, 'batteryTechicalProperties.initialSelfDischarge', 4, 'a', 'performance and durability values when placed on the market'),
+    row(PT, 'batteryTechicalProperties.expectedLifetime', 4, 'a', 'performance and durability values: expected lifetime in calendar years (1(j) is cycles only)'),
+  row(PT, 'batteryTechicalProperties.cRate', 4, 'a', 'not an Annex XIII item: power/energy ratio, updated as 4(a) values are; DIN: legitimate interest'),
+  row(PT, 'batteryTechicalProperties.initialSelfDischarge', 4, 'b', 'state of health (Art. 14): the baseline of the evolution of self-discharging rates'),
 
   row(PT, 'batteryCondition.roundTripEfficiencyat50PerCentCycleLife', 1, 'n', 'round trip energy efficiency at 50 % of cycle life'),
+  ...(['capacityFade', 'powerFade', 'roundTripEfficiencyFade', 'internalResistanceIncrease'] as const).map((a) =>
+    row(PT, `batteryCondition.${a}`, 4, 'a', 'performance and durability values (Annex IV Part A) of the individual battery'),
+  ),
   ...(
     [
       'stateOfCertifiedEnergy',
-      'capacityFade',
       'remainingEnergy',
       'remainingCapacity',
       'remainingPowerCapability',
-      'powerFade',
-      'roundTripEfficiencyFade',
+      'remainingRoundTripEnergyEfficiency',
       'evolutionOfSelfDischarge',
       'currentSelfDischargingRate',
-      'internalResistanceIncrease',
-      'remainingRoundTripEnergyEfficiency',
     ] as const
-  ).map((a) => row(PT, `batteryCondition.${a}`, 4, 'a', 'state of health: performance and durability values of the individual battery (Art. 14)')),
+  ).map((a) => row(PT, `batteryCondition.${a}`, 4, 'b', 'state of health of the battery (Art. 14)')),
   ...(['energyThroughput', 'capacityThroughput', 'numberOfFullCycles', 'negativeEvents', 'temperatureInformation', 'stateOfCharge'] as const).map((a) =>
-    row(PT, `batteryCondition.${a}`, 4, 'c', 'use of the battery: cycles, negative events, operating conditions, state of charge'),
+    row(PT, `batteryCondition.${a}`, 4, 'd', 'data resulting from use: cycles, negative events, operating conditions, state of charge'),
   ),
 ];
 
@@ -155,10 +173,20 @@ function setPath(doc: Json, path: string[], value: unknown): void {
     if (!Object.hasOwn(cur, k)) cur[k] = {};
     cur = cur[k] as Json;
   }
-  const last = path[path.length - 1]!;
-  // Two rows splitting one list (batteryMaterials) add their items to one array, in the document's order.
-  if (Array.isArray(value) && Array.isArray(cur[last])) cur[last] = [...(cur[last] as unknown[]), ...value];
-  else cur[last] = value;
+  cur[path[path.length - 1]!] = value;
+}
+
+/**
+ * A list split between rows (batteryMaterials), as `points` opens it, in the document's order: an item is
+ * whole when an open row covers all of it, else the union of the fields its open rows name, else left out.
+ */
+function openList(list: unknown[], rows: readonly AnnexRow[], points: ReadonlySet<AnnexPoint>): unknown[] {
+  return list.flatMap((item) => {
+    const open = rows.filter((r) => points.has(r.point) && r.items!(item));
+    if (open.length === 0) return [];
+    if (open.some((r) => !r.fields)) return [structuredClone(item)];
+    return [structuredClone(Object.assign({}, ...open.map((r) => openedPart(r, item))))];
+  });
 }
 
 /**
@@ -167,20 +195,24 @@ function setPath(doc: Json, path: string[], value: unknown): void {
  */
 export function filterBatteryPass(full: Readonly<Record<string, Json | undefined>>, points: ReadonlySet<AnnexPoint>): Record<string, Json> {
   const out: Record<string, Json> = {};
+  const listsDone = new Set<string>();
   for (const r of ANNEX_XIII) {
-    if (!points.has(r.point)) continue;
     const doc = full[r.aspect];
     if (!doc) continue;
     const path = r.path.split('.');
     let value = getPath(doc, path);
     if (value === undefined) continue;
     if (r.items) {
-      if (!Array.isArray(value)) continue;
-      value = value.filter(r.items);
+      // All rows of a split list at once, at its first row.
+      const key = `${r.aspect}.${r.path}`;
+      if (listsDone.has(key) || !Array.isArray(value)) continue;
+      listsDone.add(key);
+      value = openList(value, ANNEX_XIII.filter((x) => x.aspect === r.aspect && x.path === r.path), points);
       if ((value as unknown[]).length === 0) continue;
-    }
+    } else if (!points.has(r.point)) continue;
+    else value = structuredClone(value);
     out[r.aspect] ??= {};
-    setPath(out[r.aspect]!, path, structuredClone(value));
+    setPath(out[r.aspect]!, path, value);
   }
   // In the document's aspect order, not the table's.
   return Object.fromEntries(Object.keys(full).flatMap((a) => (out[a] ? [[a, out[a]!]] : [])));

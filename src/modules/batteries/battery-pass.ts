@@ -34,6 +34,8 @@ export type BatteryUnitFacts = {
   putIntoService: Date | null;
   /** The newest recorded `batteryCondition`, null before the first record. */
   condition: Record<string, unknown> | null;
+  /** The unit's own weight (kg) given at mint, null when its model's applies. */
+  batteryMass: number | null;
 };
 
 type Row = {
@@ -52,37 +54,16 @@ type Row = {
   successor_id: string | null;
   put_into_service: Date | string | null;
   condition: Record<string, unknown> | null;
+  mass_kg: number | string | null;
 };
 
-/** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(b)). */
+/** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(c)). */
 function statusOf(row: Pick<Row, 'battery_status' | 'status'>): BatteryStatus {
   if (row.status === 'END_OF_LIFE' || row.status === 'RECYCLED') return 'WASTE';
   return row.battery_status ?? 'ORIGINAL';
 }
 
-/**
- * The facts of a battery unit, or null when its model is not a battery model (or there is no such unit).
- * Per-battery attributes are derived here, at read time, from the unit's row and history, so minting a
- * battery writes nothing more than minting any other unit. Each sub-select walks one passport's events by
- * the (passport_id, seq) unique index.
- */
-export async function loadBatteryFacts(em: EntityManager, passportId: string): Promise<BatteryUnitFacts | null> {
-  const [row] = await rawQuery<Row>(
-    em,
-    `select p.id, p.brand_id, p.gtin, p.serial, p.lot, p.site, p.status, p.manufactured_at, bm.category, bm.data,
-       bu.status as battery_status, bu.predecessor_id, bu.successor_id,
-       (select e.occurred_at from lifecycle_event e where e.passport_id = p.id
-          and (e.type in ('SOLD', 'OWNERSHIP_CLAIMED') or (e.type = 'CUSTODY' and lower(e.payload->>'bizStep') like '%retail_selling'))
-          order by e.seq limit 1) as put_into_service,
-       (select e.payload->'condition' from lifecycle_event e where e.passport_id = p.id and e.type = 'BATTERY_CONDITION'
-          order by e.seq desc limit 1) as condition
-     from passport p
-     join battery_model bm on bm.model_id = p.model_id
-     left join battery_unit bu on bu.passport_id = p.id
-     where p.id = $1`,
-    [passportId],
-  );
-  if (!row) return null;
+function toFacts(row: Row): BatteryUnitFacts {
   return {
     passportId: row.id,
     brandId: row.brand_id,
@@ -99,7 +80,40 @@ export async function loadBatteryFacts(em: EntityManager, passportId: string): P
     successorId: row.successor_id,
     putIntoService: row.put_into_service === null ? null : new Date(row.put_into_service),
     condition: row.condition,
+    batteryMass: row.mass_kg === null ? null : Number(row.mass_kg),
   };
+}
+
+/**
+ * The facts of battery units, by passport id, in one statement; a unit whose model is not a battery model (or
+ * that does not exist) is absent. Per-battery attributes are derived here, at read time, from the unit's row
+ * and history, so minting a battery writes nothing more than minting any other unit. Each sub-select walks one
+ * passport's events by the (passport_id, seq) unique index.
+ */
+export async function loadBatteryFactsMany(em: EntityManager, passportIds: readonly string[]): Promise<Map<string, BatteryUnitFacts>> {
+  if (passportIds.length === 0) return new Map();
+  const rows = await rawQuery<Row>(
+    em,
+    `select p.id, p.brand_id, p.gtin, p.serial, p.lot, p.site, p.status, p.manufactured_at, bm.category, bm.data,
+       bu.status as battery_status, bu.predecessor_id, bu.successor_id, um.mass_kg,
+       (select e.occurred_at from lifecycle_event e where e.passport_id = p.id
+          and (e.type in ('SOLD', 'OWNERSHIP_CLAIMED') or (e.type = 'CUSTODY' and lower(e.payload->>'bizStep') like '%retail_selling'))
+          order by e.seq limit 1) as put_into_service,
+       (select e.payload->'condition' from lifecycle_event e where e.passport_id = p.id and e.type = 'BATTERY_CONDITION'
+          order by e.seq desc limit 1) as condition
+     from passport p
+     join battery_model bm on bm.model_id = p.model_id
+     left join battery_unit bu on bu.passport_id = p.id
+     left join battery_unit_mass um on um.passport_id = p.id
+     where p.id = any($1::uuid[])`,
+    [passportIds],
+  );
+  return new Map(rows.map((r) => [r.id, toFacts(r)]));
+}
+
+/** The facts of one battery unit, or null when its model is not a battery model (or there is no such unit). */
+export async function loadBatteryFacts(em: EntityManager, passportId: string): Promise<BatteryUnitFacts | null> {
+  return (await loadBatteryFactsMany(em, [passportId])).get(passportId) ?? null;
 }
 
 /**
@@ -127,6 +141,7 @@ export function assembleBatteryPass(facts: BatteryUnitFacts, resolverHost: strin
     batteryStatus: PASS_STATUS[facts.batteryStatus],
     ...(facts.putIntoService ? { puttingIntoService: facts.putIntoService.toISOString() } : {}),
     ...d.generalProductInformation,
+    ...(facts.batteryMass !== null ? { batteryMass: facts.batteryMass } : {}),
   };
   const out: Record<string, Record<string, unknown>> = {};
   for (const aspect of ASPECTS) {

@@ -7,7 +7,7 @@ import { ProductModel } from '../product-models/product-model.entity.js';
 /** GraphQL `BatteryCategory`: Art. 2 categories (STATIONARY_STORAGE is an industrial battery for energy storage). */
 export const BATTERY_CATEGORIES = ['EV', 'LMT', 'INDUSTRIAL', 'STATIONARY_STORAGE', 'PORTABLE', 'SLI'] as const;
 export type BatteryCategory = (typeof BATTERY_CATEGORIES)[number];
-/** GraphQL `BatteryStatus`: Annex XIII 4(b). */
+/** GraphQL `BatteryStatus`: Annex XIII 4(c). */
 export const BATTERY_STATUSES = ['ORIGINAL', 'REPURPOSED', 'REUSED', 'REMANUFACTURED', 'WASTE'] as const;
 export type BatteryStatus = (typeof BATTERY_STATUSES)[number];
 
@@ -46,3 +46,13 @@ export const BatteryUnit = defineEntity({
   },
 });
 export type IBatteryUnit = InferEntity<typeof BatteryUnit>;
+
+/** A battery unit's own weight, given when it was minted (Battery Pass `batteryMass`, kg); without a row, its model's. */
+export const BatteryUnitMass = defineEntity({
+  name: 'BatteryUnitMass',
+  tableName: 'battery_unit_mass',
+  properties: {
+    passport: () => p.oneToOne(Passport).ref().owner().primary(),
+    massKg: p.double(),
+  },
+});

@@ -7,7 +7,8 @@ import { Passport } from '../passports/passport.entity.js';
 import { isCurrentOwner } from '../passports/passport.access.js';
 import { LifecycleEventType, PassportType } from '../passports/passport.types.js';
 import { AUDIENCE_POINTS, type BatteryAudience, filterBatteryPass } from './annex-xiii.js';
-import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
+import { assembleBatteryPass } from './battery-pass.js';
+import { batteryLoaders } from './battery.loaders.js';
 import { batteryAudience } from './battery.access.js';
 import { batteryService } from './battery.service.js';
 import { BatteryConditionInput, BatteryStatusChange, RepurposeBatteryInput } from './battery.types.js';
@@ -54,7 +55,8 @@ export class BatteryResolver {
       'the battery\'s own operator everything. Null for a unit that is not a battery, and once the battery is recycled (Art. 77(8)).',
   })
   async batteryPass(@Ctx() ctx: Context, @Root() p: PassportType): Promise<Record<string, unknown> | null> {
-    const facts = await loadBatteryFacts(ctx.em, p.id);
+    // Batched: a page of passports reads all their battery facts in one statement.
+    const facts = await batteryLoaders(ctx).factsByPassport.load(p.id);
     if (!facts || facts.status === 'RECYCLED') return null;
     const full = assembleBatteryPass(facts, ctx.services.config.resolverHost);
     const audience = await audienceOf(ctx, p, 'Passport.batteryPass');
@@ -75,6 +77,6 @@ export class BatteryResolver {
     if ((await audienceOf(ctx, p, `Passport.battery${which === 'predecessorId' ? 'Predecessor' : 'Successor'}`)) === 'PUBLIC') {
       throw new ForbiddenError('Battery links are not public');
     }
-    return (await loadBatteryFacts(ctx.em, p.id))?.[which] ?? null;
+    return (await batteryLoaders(ctx).factsByPassport.load(p.id))?.[which] ?? null;
   }
 }

@@ -12,17 +12,17 @@ import { createAuditRecorder } from '../audit/audit.service.js';
 import { AUDIENCE_POINTS, filterBatteryPass } from './annex-xiii.js';
 import { batteryAudience } from './battery.access.js';
 import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
+import { BATTERY_PASS_LINK_TYPES } from './battery-link.js';
+import { plainBatteryPass } from './battery-plain.js';
+import { publicBatteryPart } from './battery-public.js';
+import { batteryPage, errorPage } from '../verification/resolver.pages.js';
 
-/**
- * `?linkType=` values that answer a battery's Digital Link with its battery passport. `batteryPass` is this
- * resolver's own link type (GS1's web vocabulary has none for it yet); the full IRI form is accepted too.
- */
-export const BATTERY_PASS_LINK_TYPES: ReadonlySet<string> = new Set(['batteryPass', 'dpp:batteryPass']);
 
 export type BatteryPassRouterDeps = { orm: MikroORM; config: Config; anonLimiter: RateLimiterAbstract; log: Logger; authenticate: Authenticate };
 
-function fail(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message } });
+function fail(res: Response, status: number, code: string, message: string, html = false): void {
+  if (html) res.status(status).type('html').send(errorPage(code === 'GONE' ? 'Battery passport no longer exists' : 'Battery passport not available', message));
+  else res.status(status).json({ error: { code, message } });
 }
 
 /**
@@ -30,7 +30,8 @@ function fail(res: Response, status: number, code: string, message: string): voi
  * (`application/json`), with what the caller's Annex XIII group may read (API key or owner session in
  * `Authorization`, as on the GraphQL API). Not a scan: nothing is recorded but an authority's audited read.
  * Any other request falls through to the Digital Link resolver. 404 for an unknown unit or one that is not a
- * battery, 410 once the battery is recycled (Art. 77(8)), 406 when the client accepts no JSON.
+ * battery, 410 once the battery is recycled (Art. 77(8)), 406 when the client accepts neither JSON nor HTML.
+ * A client that prefers HTML (a browser) gets the public part (Annex XIII point 1) as a page in plain words.
  */
 export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
   const { orm, config, anonLimiter, log, authenticate } = deps;
@@ -49,12 +50,15 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('access-control-allow-origin', '*');
     try {
-      if (!req.accepts('application/json')) {
-        fail(res, 406, 'NOT_ACCEPTABLE', 'The battery passport is served as application/json');
+      const format = req.accepts(['application/json', 'text/html']);
+      if (!format) {
+        fail(res, 406, 'NOT_ACCEPTABLE', 'The battery passport is served as application/json or text/html');
         return;
       }
+      // A browser gets the public part in plain words, whoever it is: the page reads no credentials.
+      const html = format === 'text/html';
       let viewer: Viewer = { kind: 'ANONYMOUS' };
-      if (req.headers.authorization) viewer = await authenticate(req.headers.authorization);
+      if (req.headers.authorization && !html) viewer = await authenticate(req.headers.authorization);
       else {
         const wait = await consume(anonLimiter, req.ip ?? 'unknown');
         if (wait) {
@@ -68,7 +72,7 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
         parsed = parseDigitalLink(`${root}${req.originalUrl}`);
       } catch (e) {
         if (e instanceof Gs1Error) {
-          fail(res, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`);
+          fail(res, 400, 'BAD_USER_INPUT', `Not a valid GS1 Digital Link: ${e.message}`, html);
           return;
         }
         throw e;
@@ -77,11 +81,18 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
       const [unit] = await rawQuery<{ id: string }>(em, 'select id from passport where gtin = $1 and serial = $2', [parsed.gtin, parsed.serial]);
       const facts = unit ? await loadBatteryFacts(em, unit.id) : null;
       if (!facts) {
-        fail(res, 404, 'NOT_FOUND', 'No battery passport for this identifier');
+        fail(res, 404, 'NOT_FOUND', 'No battery passport for this identifier', html);
         return;
       }
       if (facts.status === 'RECYCLED') {
-        fail(res, 410, 'GONE', 'The battery was recycled: its battery passport ceased to exist (Regulation (EU) 2023/1542, Art. 77(8))');
+        fail(res, 410, 'GONE', 'The battery was recycled: its battery passport ceased to exist (Regulation (EU) 2023/1542, Art. 77(8))', html);
+        return;
+      }
+      const anchor = formatDigitalLink({ host: root, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot });
+      res.setHeader('link', `<${anchor}>; rel="anchor"`);
+      if (html) {
+        const sections = plainBatteryPass(publicBatteryPart(facts, config.resolverHost) ?? {});
+        res.status(200).type('html').send(batteryPage({ anchor, title: `serial number ${facts.serial}`, sections }));
         return;
       }
       const audience = await batteryAudience(viewer, facts.brandId, async () => {
@@ -91,8 +102,6 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
       });
       if (audience === 'AUTHORITY') await createAuditRecorder(em, viewer, String(res.locals.requestId ?? '')).recordRead(facts.passportId, 'batteryPass (resolver)');
       const full = assembleBatteryPass(facts, config.resolverHost);
-      const anchor = formatDigitalLink({ host: root, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot });
-      res.setHeader('link', `<${anchor}>; rel="anchor"`);
       res.status(200).json(audience === 'OPERATOR' ? full : filterBatteryPass(full, AUDIENCE_POINTS[audience]));
     } catch (e) {
       if (e instanceof AppError) {

@@ -124,7 +124,7 @@ export const batteryService = {
   },
 
   /**
-   * Changes a battery's status (Annex XIII 4(b)).
+   * Changes a battery's status (Annex XIII 4(c)).
    * - REPURPOSED, REMANUFACTURED: the calling BRAND becomes the economic operator of a new battery: a new passport
    *   under its own battery model (`gtin`, under its GS1 prefix), minted and signed, linked both ways to the original.
    * - REUSED: the same battery and passport; by its brand or a service partner the brand authorises.

@@ -22,7 +22,7 @@ export enum BatteryStatus {
   REMANUFACTURED = 'REMANUFACTURED',
   WASTE = 'WASTE',
 }
-registerEnumType(BatteryStatus, { name: 'BatteryStatus', description: 'Annex XIII 4(b): the status of an individual battery.' });
+registerEnumType(BatteryStatus, { name: 'BatteryStatus', description: 'Annex XIII 4(c): the status of an individual battery.' });
 
 @InputType({ description: 'The battery data of a product model (Battery Pass data model 1.2.0).' })
 export class BatteryModelInput {
@@ -42,7 +42,7 @@ export class BatteryConditionInput {
   @Field(() => GraphQLJSON) condition!: unknown;
 }
 
-@InputType({ description: 'A change of a battery\'s status (Art. 77(7); Annex XIII 4(b)).' })
+@InputType({ description: 'A change of a battery\'s status (Art. 77(7); Annex XIII 4(c)).' })
 export class RepurposeBatteryInput {
   @Field(() => ID) passportId!: string;
   @Field(() => BatteryStatus, { description: 'REPURPOSED or REMANUFACTURED (a new linked passport), REUSED, or WASTE (end of life, by a recycler).' })

@@ -25,6 +25,17 @@ export function dppContextUrl(config: Pick<Config, 'resolverHost'>): string {
   return new URL(DPP_CONTEXT_PATH, /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`).href;
 }
 
+/**
+ * The one term a battery unit's credential adds, `batteryPass`: the public part of its EU battery passport (Annex
+ * XIII point 1, Battery Pass 1.2.0 names) as a JSON literal (`@json`), so the consortium's names need no terms
+ * of their own. Inline, because v1 never changes; it only adds a term, so v1's protection is untouched.
+ */
+export const BATTERY_PASS_CONTEXT = {
+  '@version': 1.1,
+  '@protected': true,
+  batteryPass: { '@id': 'urn:uuid:ae8c843a-59ea-4a67-80e5-c6ebb4e22505#batteryPass', '@type': '@json' },
+} as const;
+
 /** A credential's `@context`: VC 2.0, then ours, which defines every other term the credential uses. */
 export function credentialContexts(config: Pick<Config, 'resolverHost'>): string[] {
   return [VC_V2_CONTEXT, dppContextUrl(config)];

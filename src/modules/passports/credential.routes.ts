@@ -1,8 +1,9 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { Router } from 'express';
 import type { Config } from '../../config/config.js';
 import { VC_JWT_MEDIA_TYPE } from '../../crypto/vc-jose.js';
 import { isUuid } from '../../db/ids.js';
+import { loadPublicBatteryPart } from '../batteries/battery-public.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { Organization } from '../organizations/organization.entity.js';
@@ -32,7 +33,8 @@ export function credentialRouter(orm: MikroORM, services: { config: Config; keyS
     }
     const [brand, model] = await Promise.all([em.findOneOrFail(Organization, { id: p.brand.id }), em.findOneOrFail(ProductModel, { id: p.model.id })]);
     const signer = await signingKeyService.activeSigner(em, services, brand.id);
-    const enveloped = await secureAs(services.config, brand.id, signer, untpPassportCredential(services.config, p, model, brand, 'public'), 'JOSE');
+    const battery = await loadPublicBatteryPart(em as EntityManager, p.id, services.config.resolverHost);
+    const enveloped = await secureAs(services.config, brand.id, signer, untpPassportCredential(services.config, p, model, brand, 'public', battery), 'JOSE');
     res.setHeader('cache-control', 'public, max-age=60');
     if (req.accepts(['application/json', VC_JWT_MEDIA_TYPE]) === VC_JWT_MEDIA_TYPE) {
       res.type(VC_JWT_MEDIA_TYPE).send(String(enveloped.id).slice(`data:${VC_JWT_MEDIA_TYPE},`.length));

@@ -6,7 +6,7 @@ import { brandDid, verificationMethodId } from '../keys/did.js';
 import type { Signer } from '../keys/signing-key.service.js';
 import type { IOrganization } from '../organizations/organization.entity.js';
 import type { IProductModel } from '../product-models/product-model.entity.js';
-import { credentialContexts } from './credential-context.js';
+import { BATTERY_PASS_CONTEXT, credentialContexts } from './credential-context.js';
 import { statusEntry } from '../status-lists/status-list.service.js';
 import type { IPassport } from './passport.entity.js';
 import { unitUris } from './unit-uris.js';
@@ -16,11 +16,12 @@ const seconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 /**
  * The unsecured W3C VC 2.0 document describing one unit. Every term is defined by VC 2.0 or by our
  * context (credential-context.ts), so it expands in JSON-LD safe mode; the proof signs the JSON (JCS).
+ * `battery`: a battery unit's public battery pass (Annex XIII point 1 only), carried as `batteryPass`.
  */
-export function passportCredential(config: AppServices['config'], p: IPassport, model: IProductModel, brand: IOrganization): JsonObject {
+export function passportCredential(config: AppServices['config'], p: IPassport, model: IProductModel, brand: IOrganization, battery?: JsonObject | null): JsonObject {
   const { sgtinUri } = unitUris(config, brand, p);
   return {
-    '@context': credentialContexts(config),
+    '@context': battery ? [...credentialContexts(config), BATTERY_PASS_CONTEXT] : credentialContexts(config),
     id: `urn:uuid:${p.id}`,
     type: ['VerifiableCredential', 'DigitalProductPassportCredential'],
     issuer: brandDid(config, brand.id),
@@ -39,6 +40,7 @@ export function passportCredential(config: AppServices['config'], p: IPassport, 
       model: { gtin: model.gtin, name: model.name, ...(model.category ? { category: model.category } : {}) },
       brand: { id: brandDid(config, brand.id), name: brand.name },
       ...(p.signature && p.kid ? { identitySignature: { kid: p.kid, algorithm: 'Ed25519', value: p.signature } } : {}),
+      ...(battery ? { batteryPass: battery } : {}),
     },
     // Units minted before status lists existed have no entry, and their credentials carry none.
     ...(p.statusListId && p.statusIndex != null

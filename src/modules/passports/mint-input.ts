@@ -4,6 +4,7 @@ import { BadInputError } from '../../errors/app-error.js';
 import { Gs1Error, isValidSerial, parseGtin } from '../../gs1/index.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { allocateEntries, packEntries } from '../status-lists/status-list.service.js';
+import { validBatteryMasses } from '../batteries/battery-mint.js';
 import { CARRIERS, type Carrier } from './passport.entity.js';
 
 export const MAX_MINT_QUANTITY = 100_000;
@@ -19,6 +20,8 @@ export type MintInput = {
   idempotencyKey: string;
   /** Sign every unit with the brand's ACTIVE key in the same transaction (MINTED and SIGNED events). */
   sign?: boolean | null;
+  /** Battery models only: each unit's own weight in kg, in mint order (batteries/battery-mint.ts). */
+  batteryMasses?: number[] | null;
 };
 
 /** A GTIN of 8 to 14 digits as GTIN-14, or BAD_USER_INPUT naming the field. */
@@ -50,7 +53,8 @@ export function validateMint(input: MintInput) {
     throw new BadInputError('manufacturedAt: a valid time, not in the future', { field: 'manufacturedAt' });
   }
   const destinationMarkets = normaliseMarkets(input.destinationMarkets, 'destinationMarkets');
-  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true };
+  const batteryMasses = validBatteryMasses(input.batteryMasses, input.quantity);
+  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true, batteryMasses };
 }
 
 /**

@@ -7,6 +7,8 @@ import { mayReadAt, RequireTier, passportTier, tierAtLeast } from './passport.ac
 import type { Context } from '../../context/request-context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
 import { ProductModelType } from '../product-models/product-model.types.js';
+import { batteryLoaders } from '../batteries/battery.loaders.js';
+import { publicBatteryPart } from '../batteries/battery-public.js';
 import { passportCredential } from './credential.js';
 import { secureAs } from './credential-securing.js';
 import { untpPassportCredential } from './untp.js';
@@ -161,13 +163,19 @@ export class PassportResolver {
     const full = await mayReadAt(ctx, p, 'LEGITIMATE_INTEREST', what);
     if (profile === CredentialProfile.NATIVE && !full) throw new ForbiddenError(`${what} (NATIVE) is not visible at the ${passportTier(ctx.viewer, p.brandId)} tier`);
     if (!p.entity.signature) return null;
-    const [brand, model] = await Promise.all([organizationLoaders(ctx).organizationById.load(p.brandId), productModelLoaders(ctx).productModelById.load(p.modelId)]);
+    // The battery facts load beside brand and model, before the signer's own read, so a page batches them too.
+    const [brand, model, facts] = await Promise.all([
+      organizationLoaders(ctx).organizationById.load(p.brandId),
+      productModelLoaders(ctx).productModelById.load(p.modelId),
+      batteryLoaders(ctx).factsByPassport.load(p.id),
+    ]);
     if (!brand || !model) return null;
     const signer = await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brand.id);
     const config = ctx.services.config;
+    const battery = publicBatteryPart(facts, config.resolverHost);
     if (profile === CredentialProfile.NATIVE) {
-      return secureAs(config, brand.id, signer, passportCredential(config, p.entity, model, brand), securing ?? 'DATA_INTEGRITY');
+      return secureAs(config, brand.id, signer, passportCredential(config, p.entity, model, brand, battery), securing ?? 'DATA_INTEGRITY');
     }
-    return secureAs(config, brand.id, signer, untpPassportCredential(config, p.entity, model, brand, full ? 'full' : 'public'), securing ?? 'JOSE');
+    return secureAs(config, brand.id, signer, untpPassportCredential(config, p.entity, model, brand, full ? 'full' : 'public', battery), securing ?? 'JOSE');
   }
 }

@@ -15,6 +15,7 @@ import { Organization } from '../organizations/organization.entity.js';
 import { ProductModel } from '../product-models/product-model.entity.js';
 import { STATUS_LIST_SIZE } from '../status-lists/bitstring.js';
 import { ClaimCodes, identityBytes } from './identity.js';
+import { assertBatteryModel, storeBatteryMasses } from '../batteries/battery-mint.js';
 import { gtin14, MAX_MINT_QUANTITY, type MintInput, statusEntriesFor, validateMint } from './mint-input.js';
 import { unitUriFormatter } from './unit-uris.js';
 import { type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
@@ -59,7 +60,7 @@ export const passportService = {
     const requestHash = sha256Hex(
       canonicalJson({ gtin: v.gtin, quantity: v.quantity, lot: v.lot, site: v.site, carrier: v.carrier, destinationMarkets: v.destinationMarkets, manufacturedAt: v.manufacturedAt?.toISOString() ?? null,
         // Only when set, so the hashes of batches minted before this option existed stay the same.
-        ...(v.sign ? { sign: true } : {}) }),
+        ...(v.sign ? { sign: true } : {}), ...(v.batteryMasses ? { batteryMasses: v.batteryMasses } : {}) }),
     );
     const claimCodes = new ClaimCodes(services.masterKey);
     const signer = v.sign ? await signingKeyService.activeSigner(em.fork(), services, brandId) : null;
@@ -70,6 +71,7 @@ export const passportService = {
       const model = await tx.findOne(ProductModel, { gtin: v.gtin });
       if (!model) throw new NotFoundError('ProductModel', v.gtin);
       if (model.brand.id !== brandId) throw new ForbiddenError('This GTIN belongs to another brand');
+      if (v.batteryMasses) await assertBatteryModel(tx as EntityManager, model.id);
 
       const conn = tx.getConnection();
       const trx = tx.getTransactionContext();
@@ -231,6 +233,7 @@ export const passportService = {
         await writing;
       }
       if (minted.length < v.quantity) throw new Error('could not allocate unique serials');
+      if (v.batteryMasses) await storeBatteryMasses(tx as EntityManager, minted.map((u) => u.id), v.batteryMasses);
       return { batchId, passports: minted, replayed: false };
     });
   },

@@ -1,5 +1,5 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Field, ID, InputType, Int, ObjectType, registerEnumType, UseMiddleware } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType, UseMiddleware } from 'type-graphql';
 import { RequireTier } from './passport.access.js';
 import { LIFECYCLE_EVENT_TYPES } from '../history/lifecycle-event.entity.js';
 import type { IPassport, PassportStatus as PassportStatusValue } from './passport.entity.js';
@@ -132,6 +132,11 @@ export class MintInput {
     description: "Also sign every unit with the brand's ACTIVE key in the same transaction (MINTED and SIGNED events; Digital Links carry ?sig=).",
   })
   sign?: boolean | null;
+  @Field(() => [Float], {
+    nullable: true,
+    description: "Battery models only: each unit's own weight in kg (Battery Pass `batteryMass`), one per unit in mint order; omitted, units show the model's.",
+  })
+  batteryMasses?: number[] | null;
 }
 
 @InputType()

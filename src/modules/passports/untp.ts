@@ -38,9 +38,9 @@ function recycledContent(materials: NonNullable<Dpp['materials']>): number | und
  * left out, never invented: no facility unless the site is itself an identifier (a URL), no country of
  * production, no emissions scorecard (UNTP requires a primary-sourced ratio we do not hold). The public
  * view leaves out what the public tier does not see: manufacture facts, material origins, repair and
- * disassembly instructions.
+ * disassembly instructions. A battery unit's `battery` (its public battery pass) goes in `product.characteristics`.
  */
-export function untpPassportCredential(config: Config, p: IPassport, model: IProductModel, brand: IOrganization, view: UntpView): JsonObject {
+export function untpPassportCredential(config: Config, p: IPassport, model: IProductModel, brand: IOrganization, view: UntpView, battery?: JsonObject | null): JsonObject {
   const dpp = (model.dpp ?? {}) as Dpp;
   const full = view === 'full';
   const productId = formatDigitalLink({ host: config.resolverHost, gtin: p.gtin, serial: p.serial, lot: p.lot ?? undefined });
@@ -57,6 +57,8 @@ export function untpPassportCredential(config: Config, p: IPassport, model: IPro
     ...site,
     ...(full ? { productionDate: p.manufacturedAt.toISOString().slice(0, 10) } : {}),
     ...(dpp.documents?.length ? { furtherInformation: dpp.documents.map((d) => link(d.url, d.title, d.type)) } : {}),
+    // UNTP's extension point for category-specific data: a battery's public battery pass (Annex XIII point 1 only, every view).
+    ...(battery ? { characteristics: { type: ['Characteristics'], batteryPass: battery } } : {}),
   };
   const materials = dpp.materials ?? [];
   const materialsProvenance = materials.map((m) => ({

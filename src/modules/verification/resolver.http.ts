@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import digitalLink from 'digital-link.js';
+import { DPP_LINK_PREFIX, DPP_LINK_TYPES } from '../batteries/battery-link.js';
 import { GS1_VOC } from '../product-models/product-model.links.js';
 import { UNTP_LINK_TYPES } from './resolver.links.js';
 
@@ -50,6 +51,8 @@ export function descriptionFile(root: string) {
     supportedLinkType: [
       { namespace: GS1_VOC, prefix: 'gs1:' },
       { namespace: UNTP_LINK_TYPES, prefix: 'untp:' },
+      // Ours: `dpp:batteryPass`, a battery's passport (batteries/battery.routes.ts).
+      { namespace: DPP_LINK_TYPES, prefix: DPP_LINK_PREFIX },
     ],
     linkTypeDefaultCanBeLinkset: false,
     supportedContextValuesEnumerated: [],

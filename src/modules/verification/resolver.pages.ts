@@ -160,6 +160,43 @@ ${links.length ? `<section aria-labelledby="links">\n<h2 id="links">From the bra
 `;
 }
 
+/** A battery's public passport page: the Annex XIII point 1 data, already in plain words, by section. */
+export type BatteryPageAnswer = {
+  anchor: string;
+  title: string;
+  sections: readonly { title: string; rows: readonly (readonly [string, string])[] }[];
+};
+
+/** The public part of a battery passport for people (`?linkType=batteryPass` in a browser); every text is escaped. */
+export function batteryPage(a: BatteryPageAnswer): string {
+  const sections = a.sections.map(
+    (s, i) =>
+      `<section aria-labelledby="s${i}">\n<h2 id="s${i}">${escapeHtml(s.title)}</h2>\n<dl>\n${s.rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('\n')}\n</dl>\n</section>`,
+  );
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Battery passport: ${escapeHtml(a.title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#111;background:#fff}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-word}
+</style>
+</head>
+<body>
+<main>
+<h1>Battery passport: ${escapeHtml(a.title)}</h1>
+<p>The information about this battery that EU law makes public (Regulation (EU) 2023/1542, Annex XIII point 1). Repairers, recyclers and authorities can read more with their own access.</p>
+<p><small>Battery: ${escapeHtml(a.anchor)}</small></p>
+${sections.join('\n')}
+</main>
+</body>
+</html>
+`;
+}
+
 /** A small error page (no scripts; the message is escaped). */
 export function errorPage(title: string, message: string): string {
   return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(title)}</title>\n</head>\n<body>\n<main>\n<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n</main>\n</body>\n</html>\n`;
