@@ -1,0 +1,45 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Access } from '../../context/access.js';
+import type { Context } from '../../context/request-context.js';
+import { webhookService } from './webhook.service.js';
+import { WebhookEndpointInput, WebhookEndpointType, WebhookEndpointUpdateInput, WebhookEndpointWithSecret } from './webhook.types.js';
+
+const withSecret = ({ endpoint, secret }: Awaited<ReturnType<typeof webhookService.create>>): WebhookEndpointWithSecret => ({ endpoint: WebhookEndpointType.from(endpoint), secret });
+
+@Resolver(() => WebhookEndpointType)
+export class WebhookResolver {
+  @Access('BRAND')
+  @Mutation(() => WebhookEndpointWithSecret, { description: 'A new endpoint of the calling brand; its secret is answered here once.' })
+  async createWebhookEndpoint(@Ctx() ctx: Context, @Arg('input', () => WebhookEndpointInput) input: WebhookEndpointInput): Promise<WebhookEndpointWithSecret> {
+    return withSecret(await webhookService.create(ctx, input));
+  }
+
+  @Access('BRAND')
+  @Mutation(() => WebhookEndpointType)
+  async updateWebhookEndpoint(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => WebhookEndpointUpdateInput) input: WebhookEndpointUpdateInput,
+  ): Promise<WebhookEndpointType> {
+    return WebhookEndpointType.from(await webhookService.update(ctx, id, input));
+  }
+
+  @Access('BRAND')
+  @Mutation(() => Boolean, { description: 'Deletes the endpoint and its delivery history.' })
+  async deleteWebhookEndpoint(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<boolean> {
+    return webhookService.delete(ctx, id);
+  }
+
+  @Access('BRAND')
+  @Mutation(() => WebhookEndpointWithSecret, { description: 'A new secret, answered once; the previous one keeps signing during the grace period (two `v1,` signatures).' })
+  async rotateWebhookSecret(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<WebhookEndpointWithSecret> {
+    return withSecret(await webhookService.rotateSecret(ctx, id));
+  }
+
+  @Access('BRAND')
+  @Query(() => [WebhookEndpointType], { description: "The calling brand's endpoints, oldest first." })
+  async webhookEndpoints(@Ctx() ctx: Context): Promise<WebhookEndpointType[]> {
+    return (await webhookService.list(ctx)).map(WebhookEndpointType.from);
+  }
+
+}
