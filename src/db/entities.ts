@@ -16,6 +16,7 @@ import { StatusList } from '../modules/status-lists/status-list.entity.js';
 import { ScanEvent } from '../modules/verification/scan-event.entity.js';
 import { WarrantyClaim } from '../modules/warranty/warranty-claim.entity.js';
 import { WebhookEndpoint } from '../modules/webhooks/webhook.entity.js';
+import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
 export const entities = [
@@ -47,4 +48,5 @@ export const entities = [
   NfcTag,
   StatusList,
   WebhookEndpoint,
+  WebhookDelivery,
 ];

@@ -60,3 +60,41 @@ export const WebhookEndpointsDocument = graphql(`
     }
   }
 `);
+
+export const WebhookDeliveriesDocument = graphql(`
+  query WebhookDeliveries($endpointId: ID!, $first: Int, $after: String) {
+    webhookDeliveries(endpointId: $endpointId, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          webhookId
+          eventType
+          status
+          attempts
+          responseCode
+          durationMs
+          error
+          createdAt
+          lastAttemptAt
+          nextAttemptAt
+          deliveredAt
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const RedeliverWebhookDocument = graphql(`
+  mutation RedeliverWebhook($deliveryId: ID!) {
+    redeliverWebhook(deliveryId: $deliveryId) {
+      id
+      webhookId
+      status
+    }
+  }
+`);

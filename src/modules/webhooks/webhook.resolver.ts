@@ -1,8 +1,9 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { Access } from '../../context/access.js';
 import type { Context } from '../../context/request-context.js';
+import { webhookDeliveryService } from './webhook-delivery.service.js';
 import { webhookService } from './webhook.service.js';
-import { WebhookEndpointInput, WebhookEndpointType, WebhookEndpointUpdateInput, WebhookEndpointWithSecret } from './webhook.types.js';
+import { WebhookDeliveryConnection, WebhookDeliveryType, WebhookEndpointInput, WebhookEndpointType, WebhookEndpointUpdateInput, WebhookEndpointWithSecret } from './webhook.types.js';
 
 const withSecret = ({ endpoint, secret }: Awaited<ReturnType<typeof webhookService.create>>): WebhookEndpointWithSecret => ({ endpoint: WebhookEndpointType.from(endpoint), secret });
 
@@ -42,4 +43,22 @@ export class WebhookResolver {
     return (await webhookService.list(ctx)).map(WebhookEndpointType.from);
   }
 
+  @Access('BRAND')
+  @Query(() => WebhookDeliveryConnection, { description: "Deliveries to one of the calling brand's endpoints, newest first; `after` is the last cursor seen." })
+  async webhookDeliveries(
+    @Ctx() ctx: Context,
+    @Arg('endpointId', () => ID) endpointId: string,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<WebhookDeliveryConnection> {
+    const page = await webhookDeliveryService.list(ctx, endpointId, first ?? 50, after);
+    const edges = page.items.map((d) => ({ cursor: d.id, node: WebhookDeliveryType.from(d) }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @Access('BRAND')
+  @Mutation(() => WebhookDeliveryType, { description: 'Sends the event of a delivery again, as a new delivery with the same webhook-id.' })
+  async redeliverWebhook(@Ctx() ctx: Context, @Arg('deliveryId', () => ID) deliveryId: string): Promise<WebhookDeliveryType> {
+    return WebhookDeliveryType.from(await webhookDeliveryService.redeliver(ctx, deliveryId));
+  }
 }

@@ -1,4 +1,6 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { PageInfo } from '../passports/passport.types.js';
+import { type IWebhookDelivery, WEBHOOK_DELIVERY_STATUSES, type WebhookDeliveryStatus as WebhookDeliveryStatusValue } from './webhook-delivery.entity.js';
 import { type IWebhookEndpoint, WEBHOOK_EVENT_TYPES } from './webhook.entity.js';
 
 export const WebhookEventType = Object.fromEntries(WEBHOOK_EVENT_TYPES.map((v) => [v, v])) as { [K in (typeof WEBHOOK_EVENT_TYPES)[number]]: K };
@@ -51,4 +53,52 @@ export class WebhookEndpointType {
 export class WebhookEndpointWithSecret {
   @Field(() => WebhookEndpointType) endpoint!: WebhookEndpointType;
   @Field(() => String, { description: '`whsec_` + base64 of 32 random bytes (Standard Webhooks); verify deliveries with it.' }) secret!: string;
+}
+
+export const WebhookDeliveryStatus = Object.fromEntries(WEBHOOK_DELIVERY_STATUSES.map((v) => [v, v])) as { [K in WebhookDeliveryStatusValue]: K };
+registerEnumType(WebhookDeliveryStatus, { name: 'WebhookDeliveryStatus', description: 'PENDING (waiting for an attempt), SENDING (an attempt in flight), DELIVERED (2xx), FAILED (410, or retries spent).' });
+
+@ObjectType('WebhookDelivery', { description: 'One event sent to one endpoint, with the outcome of its last attempt. Ordering between deliveries is not promised.' })
+export class WebhookDeliveryType {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'The `webhook-id` header: the same on every attempt and redelivery of the event.' }) webhookId!: string;
+  @Field(() => String, { description: 'The payload `type`, e.g. fraud_alert.raised.' }) eventType!: string;
+  @Field(() => WebhookDeliveryStatus) status!: WebhookDeliveryStatusValue;
+  @Field(() => Int) attempts!: number;
+  @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt; null when none answered.' }) responseCode?: number | null;
+  @Field(() => Int, { nullable: true, description: 'Duration of the last attempt in milliseconds.' }) durationMs?: number | null;
+  @Field(() => String, { nullable: true, description: 'Why the last attempt failed.' }) error?: string | null;
+  @Field(() => Date) createdAt!: Date;
+  @Field(() => Date, { nullable: true }) lastAttemptAt?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (PENDING only).' }) nextAttemptAt?: Date | null;
+  @Field(() => Date, { nullable: true }) deliveredAt?: Date | null;
+
+  static from(d: IWebhookDelivery): WebhookDeliveryType {
+    return Object.assign(new WebhookDeliveryType(), {
+      id: d.id,
+      webhookId: `msg_${d.eventId}`,
+      eventType: d.eventType,
+      status: d.status,
+      attempts: d.attempts,
+      responseCode: d.responseCode ?? null,
+      durationMs: d.durationMs ?? null,
+      error: d.error ?? null,
+      createdAt: d.createdAt,
+      lastAttemptAt: d.lastAttemptAt ?? null,
+      nextAttemptAt: d.status === 'PENDING' ? (d.nextAttemptAt ?? null) : null,
+      deliveredAt: d.deliveredAt ?? null,
+    });
+  }
+}
+
+@ObjectType()
+export class WebhookDeliveryEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => WebhookDeliveryType) node!: WebhookDeliveryType;
+}
+
+@ObjectType()
+export class WebhookDeliveryConnection {
+  @Field(() => [WebhookDeliveryEdge]) edges!: WebhookDeliveryEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
 }
