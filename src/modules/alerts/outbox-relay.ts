@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { OUTBOX_TOPICS, type OutboxTopic, onOutboxCommit } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
-import { enqueueWebhookEvents, type WebhookEvent } from '../webhooks/webhook-enqueue.js';
+import { enqueuePassportEventWebhooks, enqueueWebhookEvents, type WebhookEvent } from '../webhooks/webhook-enqueue.js';
 import type { AlertBus, AlertFanOut, AlertMessage } from './alert-bus.js';
 import { type AlertRow, alertColumns, alertFromRow } from './alert.service.js';
 
@@ -70,6 +70,7 @@ async function publishPassportEvents(tx: EntityManager, bus: AlertBus, owe: () =
   );
   if (!rows.length) return 0;
   for (const row of rows) bus.publishPassportEvents(noticesOf(row.events));
+  await enqueuePassportEventWebhooks(tx, rows.flatMap((r) => noticesOf(r.events)));
   const relayed = await announced(bus, (f) => Promise.all(rows.map((r) => f.passportEvents(noticesOf(r.events), f.replicaId))).then(() => undefined));
   await markDelivered(tx, bus, rows.map((r) => r.id), relayed, owe);
   return rows.length;

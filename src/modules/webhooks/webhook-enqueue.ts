@@ -59,3 +59,47 @@ export function onDeliveriesCommitted(orm: MikroORM, wake: () => void): () => vo
   set.add(wake);
   return () => set.delete(wake);
 }
+
+type EventRow = {
+  id: string;
+  passport_id: string;
+  brand_id: string;
+  seq: number;
+  type: string;
+  occurred_at: Date | string;
+  recorded_at: Date | string;
+  actor_id: string | null;
+  payload: Record<string, unknown>;
+  prev_hash: string | null;
+  hash: string;
+};
+
+/**
+ * Queues passport.event_appended for lifecycle events (as the outbox relay announces them) on units of brands
+ * with a subscribed endpoint; `data` is the event as the LifecycleEvent GraphQL type shows it. When no endpoint
+ * subscribes at all, this costs one small query (bulk signing appends an event per unit).
+ */
+export async function enqueuePassportEventWebhooks(tx: EntityManager, notices: readonly { passportId: string; eventId: string }[]): Promise<number> {
+  if (!notices.length) return 0;
+  const [any] = await rawQuery<{ yes: boolean }>(tx, "select exists (select 1 from webhook_endpoint where enabled and 'PASSPORT_EVENT_APPENDED' = any(events)) as yes", []);
+  if (!any?.yes) return 0;
+  const rows = await rawQuery<EventRow>(
+    tx,
+    `select e.id, e.passport_id, p.brand_id, e.seq, e.type::text as type, e.occurred_at, e.recorded_at, e.actor_id, e.payload, e.prev_hash, e.hash
+     from lifecycle_event e join passport p on p.id = e.passport_id
+     where e.id = any($1::uuid[])
+       and exists (select 1 from webhook_endpoint w where w.brand_id = p.brand_id and w.enabled and 'PASSPORT_EVENT_APPENDED' = any(w.events))`,
+    [notices.map((n) => n.eventId)],
+  );
+  const iso = (d: Date | string) => new Date(d).toISOString();
+  return enqueueWebhookEvents(
+    tx,
+    rows.map((e) => ({
+      eventId: e.id,
+      brandId: e.brand_id,
+      type: 'PASSPORT_EVENT_APPENDED',
+      occurredAt: iso(e.recorded_at),
+      data: { id: e.id, passportId: e.passport_id, seq: e.seq, type: e.type, occurredAt: iso(e.occurred_at), recordedAt: iso(e.recorded_at), actorId: e.actor_id, payload: e.payload, prevHash: e.prev_hash, hash: e.hash },
+    })),
+  );
+}
