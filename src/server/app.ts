@@ -106,7 +106,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     // Publishes anything a previous run committed but did not publish, then keeps up.
     services.outbox = startOutboxRelay(db.orm, services.alertBus, log);
     // Sends what the relay queued for brands' webhook endpoints (and what a previous run left pending).
-    services.webhooks = startWebhookWorker(db.orm, config, masterKey, log);
+    services.webhooks = startWebhookWorker(db.orm, config, masterKey, log, metrics.webhookAttempt);
+    metrics.webhookQueueDepth(() => services.webhooks!.queueDepth());
     const retention = startRetentionJob(db.orm, config.retention, log);
     log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');
 

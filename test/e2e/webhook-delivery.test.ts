@@ -19,6 +19,14 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let prefixNo = 0;
 
 const code = (r: GqlResponse<unknown>) => r.errors?.[0]?.extensions?.code;
+const METRICS_TOKEN = 'webhook-metrics-token-0123456789';
+
+/** The value of one series in /metrics, or undefined. */
+async function metric(series: string): Promise<number | undefined> {
+  const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
 
 /** A brand with its own company prefix, a signed unit, and a way to forge scans of it. */
 async function brandWithUnit() {
@@ -55,7 +63,7 @@ async function deliveries(key: string, endpointId: string) {
 beforeAll(async () => {
   receiver = await startReceiver();
   // Retries after 0.2 s each (±20 % jitter) instead of the 75-hour production schedule.
-  s = await startTestServer({ DPP_WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2,0.2', DPP_WEBHOOK_POLL_MS: '100', DPP_WEBHOOK_CONCURRENCY: '2' });
+  s = await startTestServer({ DPP_WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2,0.2', DPP_WEBHOOK_POLL_MS: '100', DPP_WEBHOOK_CONCURRENCY: '2', DPP_METRICS_TOKEN: METRICS_TOKEN });
 });
 afterAll(async () => {
   await s?.stop();
@@ -120,6 +128,10 @@ describe('webhook delivery', () => {
     const [d] = await deliveries(org.key, ep.id);
     expect(d).toMatchObject({ status: 'DELIVERED', attempts: 4, responseCode: 200, error: null, nextAttemptAt: null });
     expect(d!.deliveredAt).not.toBeNull();
+    expect(await metric(`dpp_webhook_attempts_total{endpoint="${ep.id}",outcome="retry"}`)).toBe(3);
+    expect(await metric(`dpp_webhook_attempts_total{endpoint="${ep.id}",outcome="delivered"}`)).toBe(1);
+    expect(await metric(`dpp_webhook_attempt_duration_seconds_count{endpoint="${ep.id}"}`)).toBe(4);
+    expect(await metric(`dpp_webhook_queue_depth{endpoint="${ep.id}"}`)).toBeUndefined();
   });
 
   it('during a rotation every delivery carries two v1 signatures, one under each secret', async () => {
@@ -148,6 +160,7 @@ describe('webhook delivery', () => {
     await receiver.waitFor('/gone', 1);
     const [d] = await deliveries(org.key, ep.id);
     expect(d).toMatchObject({ status: 'FAILED', attempts: 1, responseCode: 410 });
+    expect(await metric(`dpp_webhook_attempts_total{endpoint="${ep.id}",outcome="gone"}`)).toBe(1);
     const mine = (await s.gql(WebhookEndpointsDocument, {}, org.key)).data!.webhookEndpoints.find((e) => e.id === ep.id);
     expect(mine?.enabled).toBe(false);
     await forgedScan(kit, unit);
@@ -163,6 +176,7 @@ describe('webhook delivery', () => {
     await receiver.waitFor('/down', 5, 5000);
     const [d] = await deliveries(org.key, ep.id);
     expect(d).toMatchObject({ status: 'FAILED', attempts: 5, responseCode: 500, error: 'HTTP 500', nextAttemptAt: null });
+    expect(await metric(`dpp_webhook_attempts_total{endpoint="${ep.id}",outcome="failed"}`)).toBe(1);
   });
 
   it('holds at most DPP_WEBHOOK_CONCURRENCY attempts in flight per endpoint', async () => {

@@ -34,7 +34,7 @@ const sql = <T>(q: string, params: unknown[] = []) => s.db.orm.em.fork().getConn
 
 beforeAll(async () => {
   receiver = await startReceiver();
-  s = await startTestServer({ DPP_WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2', DPP_WEBHOOK_POLL_MS: '100', DPP_WEBHOOK_CONCURRENCY: '3' });
+  s = await startTestServer({ DPP_WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2', DPP_WEBHOOK_POLL_MS: '100', DPP_WEBHOOK_CONCURRENCY: '3', DPP_METRICS_TOKEN: 'webhook-metrics-token-0123456789' });
 });
 afterAll(async () => {
   await s?.stop();
@@ -50,6 +50,8 @@ describe('webhook delivery across restarts and replicas', () => {
     expect(receiver.of('/restart')).toHaveLength(0);
     const pending = await sql<{ id: string }>("select id from webhook_delivery where endpoint_id = ? and status = 'PENDING' order by id", [endpoint]);
     expect(pending).toHaveLength(4);
+    const scrape = await (await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer webhook-metrics-token-0123456789' } })).text();
+    expect(scrape).toContain(`dpp_webhook_queue_depth{endpoint="${endpoint}"} 4`);
     // One of them was being sent when the process was killed: claimed (SENDING, one attempt) and its claim now expired.
     await sql("update webhook_delivery set status = 'SENDING', attempts = 1, next_attempt_at = now() - interval '1 second' where id = ?", [pending[0]!.id]);
 

@@ -70,7 +70,12 @@ export function retryDelayMs(scheduleMs: readonly number[], attempts: number, ra
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** What the worker reports per attempt (the server wires it to Prometheus). */
+export type WebhookObserver = (endpointId: string, outcome: 'delivered' | 'retry' | 'failed' | 'gone', seconds: number) => void;
+
 export type WebhookWorker = {
+  /** Deliveries pending or in flight per endpoint. */
+  queueDepth(): Promise<{ endpointId: string; due: number }[]>;
   /** Look for due deliveries now (after a commit that wrote some, or a redelivery). */
   kick(): void;
   /** Waits for the attempts in flight. */
@@ -83,7 +88,7 @@ export type WebhookWorker = {
  * and records each attempt: 2xx delivered; 410 disables the endpoint; anything else is retried on the
  * configured schedule, then FAILED. Polls, and wakes at once when a commit wrote deliveries.
  */
-export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uint8Array, log: Logger): WebhookWorker {
+export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uint8Array, log: Logger, observe?: WebhookObserver): WebhookWorker {
   const cfg = config.webhooks;
   const box = secretBox(masterKey);
   const agents = createAgents();
@@ -110,6 +115,7 @@ export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uin
       );
       if (gone) await rawQuery(tx, "update webhook_endpoint set enabled = false, disabled_reason = 'GONE', updated_at = now() where id = $1", [d.endpoint_id]);
     });
+    observe?.(d.endpoint_id, ok ? 'delivered' : gone ? 'gone' : delay === null ? 'failed' : 'retry', r.durationMs / 1000);
     if (gone) log.warn({ endpointId: d.endpoint_id }, 'webhook endpoint answered 410 Gone: disabled');
   };
 
@@ -170,6 +176,14 @@ export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uin
   kick();
   return {
     kick,
+    async queueDepth() {
+      const rows = await rawQuery<{ endpoint_id: string; n: number }>(
+        orm.em.fork(),
+        "select endpoint_id, count(*)::int as n from webhook_delivery where status in ('PENDING', 'SENDING') group by endpoint_id",
+        [],
+      );
+      return rows.map((r) => ({ endpointId: r.endpoint_id, due: r.n }));
+    },
     async idle() {
       await running;
       await Promise.all([...inFlight]);
