@@ -4,8 +4,12 @@ import { fromBase64Url, toBase64Url } from '../../src/crypto/ed25519.js';
 import { scanKit, type ScanUnit } from '../support/scans.js';
 import { startTestServer, type GqlResponse, type TestServer } from '../support/server.js';
 import { startReceiver, verifyDelivery } from '../support/webhook-receiver.js';
+import { newId } from '../../src/crypto/random.js';
+import { enqueueWebhookEvents } from '../../src/modules/webhooks/webhook-enqueue.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   CreateWebhookEndpointDocument,
+  DeleteWebhookEndpointDocument,
   RedeliverWebhookDocument,
   RotateWebhookSecretDocument,
   WebhookDeliveriesDocument,
@@ -206,5 +210,23 @@ describe('webhook delivery', () => {
     expect(both[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
     expect(verifyDelivery(ep.secret, both[1]!).data).toEqual(verifyDelivery(ep.secret, first!).data);
     expect((await deliveries(org.key, ep.id)).map((x) => x.status)).toEqual(['DELIVERED', 'DELIVERED']);
+  });
+
+  it("one endpoint's backlog does not starve another endpoint", async () => {
+    const { org } = await brandWithUnit();
+    receiver.plan('/backlog', [200], 1500);
+    const slow = await endpoint(org.key, '/backlog', ['FRAUD_ALERT_RAISED']);
+    // 200 events queued straight into the delivery table (as the relay would), far more than one claim takes.
+    const events = (n: number) => Array.from({ length: n }, (_, i) => ({ eventId: newId(), brandId: org.id, type: 'FRAUD_ALERT_RAISED' as const, occurredAt: new Date().toISOString(), data: { n: i } }));
+    await (s.db.orm.em.fork() as EntityManager).transactional((tx) => enqueueWebhookEvents(tx as EntityManager, events(200)));
+    await receiver.waitFor('/backlog', 2, 2000).catch(() => undefined);
+    const fresh = await endpoint(org.key, '/fresh', ['FRAUD_ALERT_RAISED']);
+    const queuedAt = Date.now();
+    await (s.db.orm.em.fork() as EntityManager).transactional((tx) => enqueueWebhookEvents(tx as EntityManager, events(1)));
+    const [got] = await receiver.waitFor('/fresh', 1, 1000);
+    expect(got!.at - queuedAt).toBeLessThan(1000);
+    verifyDelivery(fresh.secret, got!);
+    expect(receiver.maxInFlight('/backlog')).toBe(2);
+    expect((await s.gql(DeleteWebhookEndpointDocument, { id: slow.id }, org.key)).data?.deleteWebhookEndpoint).toBe(true);
   });
 });

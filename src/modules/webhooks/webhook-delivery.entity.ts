@@ -16,7 +16,7 @@ export const WebhookDelivery = defineEntity({
   tableName: 'webhook_delivery',
   indexes: [
     { properties: ['endpoint', 'id'] },
-    { name: 'webhook_delivery_due', properties: ['nextAttemptAt'], where: "status in ('PENDING', 'SENDING')" },
+    { name: 'webhook_delivery_due', properties: ['endpoint', 'nextAttemptAt'], where: "status in ('PENDING', 'SENDING')" },
   ],
   properties: {
     id: p.uuid().primary().onCreate(() => newId()),

@@ -24,18 +24,27 @@ type Claimed = {
 };
 
 /**
- * Claims due deliveries, at most `concurrency` in flight per endpoint over every replica: the candidate rows
- * are locked `for update skip locked` (no two replicas take one), then their endpoints in id order
+ * Claims due deliveries, at most `concurrency` in flight per endpoint over every replica. Candidates are taken
+ * per endpoint (endpoints in random order, each up to its free slots), so one endpoint's backlog never fills a
+ * claim and starves the others; they are locked `for update skip locked` (no two replicas take one), then their endpoints in id order
  * (`for no key update`, so claims for one endpoint are serialised without blocking new deliveries' foreign
  * keys), and only the free slots are marked SENDING; the rest stay due for the next cycle.
  */
 async function claim(tx: EntityManager, limit: number, concurrency: number, claimMs: number): Promise<Claimed[]> {
   const due = await rawQuery<{ id: string; endpoint_id: string }>(
     tx,
-    `select d.id, d.endpoint_id from webhook_delivery d join webhook_endpoint e on e.id = d.endpoint_id
-     where d.status in ('PENDING', 'SENDING') and d.next_attempt_at <= now() and e.enabled
-     order by d.next_attempt_at limit $1 for update of d skip locked`,
-    [limit],
+    `select d.id, d.endpoint_id
+     from (select e.id from webhook_endpoint e where e.enabled and exists (
+             select 1 from webhook_delivery x where x.endpoint_id = e.id and x.status in ('PENDING', 'SENDING') and x.next_attempt_at <= now())
+           order by random()) e
+     cross join lateral (
+       select d.id, d.endpoint_id from webhook_delivery d
+       where d.endpoint_id = e.id and d.status in ('PENDING', 'SENDING') and d.next_attempt_at <= now()
+       order by d.next_attempt_at
+       limit greatest(0, $2::int - (select count(*) from webhook_delivery b where b.endpoint_id = e.id and b.status = 'SENDING' and b.next_attempt_at > now()))
+       for update of d skip locked) d
+     limit $1`,
+    [limit, concurrency],
   );
   if (!due.length) return [];
   const endpoints = [...new Set(due.map((d) => d.endpoint_id))].sort();
