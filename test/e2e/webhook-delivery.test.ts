@@ -10,6 +10,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   CreateWebhookEndpointDocument,
   DeleteWebhookEndpointDocument,
+  UpdateWebhookEndpointDocument,
   RedeliverWebhookDocument,
   RotateWebhookSecretDocument,
   WebhookDeliveriesDocument,
@@ -172,7 +173,7 @@ describe('webhook delivery', () => {
     expect(receiver.of('/gone')).toHaveLength(1);
   });
 
-  it('gives up after the schedule: FAILED with the last status', async () => {
+  it('gives up after the schedule: FAILED with the last status, and the endpoint disabled', async () => {
     const { org, kit, unit } = await brandWithUnit();
     receiver.plan('/down', [500]);
     const ep = await endpoint(org.key, '/down');
@@ -181,6 +182,8 @@ describe('webhook delivery', () => {
     const [d] = await deliveries(org.key, ep.id);
     expect(d).toMatchObject({ status: 'FAILED', attempts: 5, responseCode: 500, error: 'HTTP 500', nextAttemptAt: null });
     expect(await metric(`dpp_webhook_attempts_total{endpoint="${ep.id}",outcome="failed"}`)).toBe(1);
+    const mine = (await s.gql(UpdateWebhookEndpointDocument, { id: ep.id, input: {} }, org.key)).data!.updateWebhookEndpoint;
+    expect(mine).toMatchObject({ enabled: false, disabledReason: 'FAILING' });
   });
 
   it('holds at most DPP_WEBHOOK_CONCURRENCY attempts in flight per endpoint', async () => {

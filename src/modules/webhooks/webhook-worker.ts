@@ -122,10 +122,13 @@ export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uin
          where id = $1::uuid and attempts = $2::int and status = 'SENDING'`,
         [d.id, d.attempts, status, r.status, r.durationMs, ok ? null : (r.error ?? `HTTP ${r.status}`), delay],
       );
-      if (gone) await rawQuery(tx, "update webhook_endpoint set enabled = false, disabled_reason = 'GONE', updated_at = now() where id = $1", [d.endpoint_id]);
+      // 410: the receiver asked to stop. Retries spent (75 h by default): the endpoint has failed repeatedly; stop too.
+      if (status === 'FAILED') {
+        await rawQuery(tx, 'update webhook_endpoint set enabled = false, disabled_reason = $2, updated_at = now() where id = $1 and enabled', [d.endpoint_id, gone ? 'GONE' : 'FAILING']);
+      }
     });
     observe?.(d.endpoint_id, ok ? 'delivered' : gone ? 'gone' : delay === null ? 'failed' : 'retry', r.durationMs / 1000);
-    if (gone) log.warn({ endpointId: d.endpoint_id }, 'webhook endpoint answered 410 Gone: disabled');
+    if (status === 'FAILED') log.warn({ endpointId: d.endpoint_id, gone }, gone ? 'webhook endpoint answered 410 Gone: disabled' : 'webhook delivery failed after every retry: endpoint disabled');
   };
 
   const attempt = async (d: Claimed): Promise<void> => {

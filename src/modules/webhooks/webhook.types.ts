@@ -31,7 +31,7 @@ export class WebhookEndpointType {
   @Field(() => [WebhookEventType]) events!: string[];
   @Field(() => Boolean) enabled!: boolean;
   @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true, description: 'Why delivery stopped, e.g. GONE (the receiver answered 410).' }) disabledReason?: string | null;
+  @Field(() => String, { nullable: true, description: 'Why delivery stopped: GONE (the receiver answered 410) or FAILING (a delivery failed after every retry); null when paused by the brand.' }) disabledReason?: string | null;
   @Field(() => Date, { nullable: true, description: 'Until when the previous secret also signs, after a rotation.' }) previousSecretExpiresAt?: Date | null;
   @Field(() => Date) createdAt!: Date;
 
