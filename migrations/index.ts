@@ -15,7 +15,9 @@ import { Migration20261207172255_identity_links } from './Migration2026120717225
 import { Migration20261207173016_custody_event_id } from './Migration20261207173016_custody_event_id.js';
 import { Migration20261207180321_batteries } from './Migration20261207180321_batteries.js';
 import { Migration20261207181657_privacy } from './Migration20261207181657_privacy.js';
+import { Migration20261207214609_webhook_endpoints } from './Migration20261207214609_webhook_endpoints.js';
 import { Migration20261207220928_battery_unit_mass } from './Migration20261207220928_battery_unit_mass.js';
+import { Migration20261207221818_webhook_deliveries } from './Migration20261207221818_webhook_deliveries.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -35,5 +37,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207173016_custody_event_id', class: Migration20261207173016_custody_event_id },
   { name: 'Migration20261207180321_batteries', class: Migration20261207180321_batteries },
   { name: 'Migration20261207181657_privacy', class: Migration20261207181657_privacy },
+  { name: 'Migration20261207214609_webhook_endpoints', class: Migration20261207214609_webhook_endpoints },
   { name: 'Migration20261207220928_battery_unit_mass', class: Migration20261207220928_battery_unit_mass },
+  { name: 'Migration20261207221818_webhook_deliveries', class: Migration20261207221818_webhook_deliveries },
 ];

@@ -58,6 +58,16 @@ const schema = z.object({
   DPP_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   DPP_METRICS_PORT: int(0, 65535).optional(),
   DPP_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  DPP_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .transform((s) => s.split(',').map((v) => Number(v.trim())))
+    .refine((a) => a.length >= 1 && a.length <= 30 && a.every((n) => Number.isFinite(n) && n >= 0 && n <= 7 * 86_400), 'comma-separated seconds, 1 to 30 of them, each at most 7 days')
+    .optional(),
+  DPP_WEBHOOK_CONNECT_TIMEOUT_MS: int(10, 60_000).default(5_000),
+  DPP_WEBHOOK_TIMEOUT_MS: int(10, 120_000).default(15_000),
+  DPP_WEBHOOK_CONCURRENCY: int(1, 100).default(4),
+  DPP_WEBHOOK_ROTATION_GRACE_SECONDS: int(0, 30 * 86_400).default(86_400),
+  DPP_WEBHOOK_POLL_MS: int(10, 60_000).default(1_000),
   DPP_MASTER_KEY: z
     .string()
     .transform((s) => Buffer.from(s.trim(), /^[0-9a-fA-F]{64}$/.test(s.trim()) ? 'hex' : 'base64url'))
@@ -134,7 +144,24 @@ export type Config = {
    * bearer `token`. With neither, metrics are not served at all (they name operations and reveal load).
    */
   metrics: { token?: string; port?: number; host: string };
+  webhooks: {
+    /** Production: https only, and no loopback, link-local or private address (also after DNS resolution). */
+    strictUrls: boolean;
+    /** Delay in ms before each retry after the first attempt; its length is the number of retries (default spans 75 h). */
+    retryScheduleMs: number[];
+    connectTimeoutMs: number;
+    /** Whole attempt, connect to last response byte. */
+    timeoutMs: number;
+    /** Attempts in flight per endpoint, across replicas. */
+    concurrency: number;
+    /** How long the previous secret keeps signing after a rotation. */
+    rotationGraceSeconds: number;
+    pollMs: number;
+  };
 };
+
+/** Standard Webhooks' example schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (75 h in all). */
+const WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400];
 
 /** Thrown when the environment does not describe a startable server; lists every bad variable. */
 export class ConfigError extends Error {
@@ -201,5 +228,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: e.DPP_MASTER_KEY,
     retention: { scanDays: e.DPP_SCAN_RETENTION_DAYS, auditDays: e.DPP_AUDIT_RETENTION_DAYS, intervalMs: e.DPP_RETENTION_INTERVAL_MS },
     metrics: { token: e.DPP_METRICS_TOKEN, port: e.DPP_METRICS_PORT, host: e.DPP_METRICS_HOST },
+    webhooks: {
+      strictUrls: e.NODE_ENV === 'production',
+      retryScheduleMs: (e.DPP_WEBHOOK_RETRY_SCHEDULE ?? WEBHOOK_RETRY_SECONDS).map((s) => Math.round(s * 1000)),
+      connectTimeoutMs: e.DPP_WEBHOOK_CONNECT_TIMEOUT_MS,
+      timeoutMs: e.DPP_WEBHOOK_TIMEOUT_MS,
+      concurrency: e.DPP_WEBHOOK_CONCURRENCY,
+      rotationGraceSeconds: e.DPP_WEBHOOK_ROTATION_GRACE_SECONDS,
+      pollMs: e.DPP_WEBHOOK_POLL_MS,
+    },
   };
 }

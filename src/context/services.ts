@@ -4,6 +4,7 @@ import type { AlertBus } from '../modules/alerts/alert-bus.js';
 import type { OutboxRelay } from '../modules/alerts/outbox-relay.js';
 import type { KeyStore } from '../modules/keys/key-store.js';
 import type { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
+import type { WebhookWorker } from '../modules/webhooks/webhook-worker.js';
 
 /** Process-wide collaborators that services need besides the database. */
 export type AppServices = {
@@ -15,6 +16,8 @@ export type AppServices = {
   alertBus: AlertBus;
   /** Set once the server runs; kicked after commits that wrote outbox rows. */
   outbox?: OutboxRelay;
+  /** Set once the server runs: sends webhook deliveries; kicked after a redelivery. */
+  webhooks?: WebhookWorker;
   /** WebAuthn relying party as the server runs it (origins follow the bound port when WEBAUTHN_ORIGINS is unset). */
   webauthn: { rpId: string; rpName: string; origins: string[] };
   /** Wrong claim codes per unit (Redis-backed when REDIS_URL is set, so every replica counts together). */

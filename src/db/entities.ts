@@ -15,6 +15,8 @@ import { ServiceAuthorization, ServiceRecord } from '../modules/service/service.
 import { StatusList } from '../modules/status-lists/status-list.entity.js';
 import { ScanEvent } from '../modules/verification/scan-event.entity.js';
 import { WarrantyClaim } from '../modules/warranty/warranty-claim.entity.js';
+import { WebhookEndpoint } from '../modules/webhooks/webhook.entity.js';
+import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
 export const entities = [
@@ -46,4 +48,6 @@ export const entities = [
   WarrantyClaim,
   NfcTag,
   StatusList,
+  WebhookEndpoint,
+  WebhookDelivery,
 ];

@@ -21,11 +21,12 @@ import { NfcTagResolver } from '../modules/nfc-tags/nfc-tag.resolver.js';
 import { HistoryResolver } from '../modules/history/history.resolver.js';
 import { BatchLabelsResolver, PassportLabelResolver } from '../modules/labels/label.resolver.js';
 import { BatteryResolver } from '../modules/batteries/battery.resolver.js';
+import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { assertDenyByDefault, authChecker } from '../context/access.js';
 
 /** Every feature's resolvers; the order does not matter. */
 const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, TraceabilityResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
-  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver] as const;
+  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver, WebhookResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

@@ -9,6 +9,7 @@ import type { AppServices } from '../context/services.js';
 import { getSchema } from '../graphql/schema.js';
 import { type AlertBus, createInProcessAlertBus } from '../modules/alerts/alert-bus.js';
 import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
+import { startWebhookWorker } from '../modules/webhooks/webhook-worker.js';
 import { startRetentionJob } from '../modules/privacy/retention.service.js';
 import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
 import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
@@ -104,6 +105,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     if (config.webauthn.originsDefaulted) services.webauthn.origins = [`http://localhost:${port}`];
     // Publishes anything a previous run committed but did not publish, then keeps up.
     services.outbox = startOutboxRelay(db.orm, services.alertBus, log);
+    // Sends what the relay queued for brands' webhook endpoints (and what a previous run left pending).
+    services.webhooks = startWebhookWorker(db.orm, config, masterKey, log, metrics.webhookAttempt);
+    metrics.webhookQueueDepth(() => services.webhooks!.queueDepth());
     const retention = startRetentionJob(db.orm, config.retention, log);
     log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');
 
@@ -123,6 +127,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           await retention.stop();
           await services.outbox?.flush();
           await services.outbox?.stop();
+          await services.webhooks?.stop(); // after the relay's last flush queued its deliveries
           await services.alertBus.close?.().catch(() => undefined); // after the last flush has published
           await services.keyStore.close?.();
           await apiKeyListener?.close();

@@ -42,6 +42,32 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const webhookAttempts = new Counter({
+    name: 'dpp_webhook_attempts_total',
+    help: 'Webhook delivery attempts by endpoint and outcome (delivered, retry, failed, gone)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [registry],
+  });
+  const webhookAttemptDuration = new Histogram({
+    name: 'dpp_webhook_attempt_duration_seconds',
+    help: 'Webhook attempt latency (connect to last response byte) by endpoint',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  let webhookDepth: (() => Promise<{ endpointId: string; due: number }[]>) | undefined;
+  new Gauge({
+    name: 'dpp_webhook_queue_depth',
+    help: 'Webhook deliveries pending or in flight, by endpoint (read from the database at scrape time)',
+    labelNames: ['endpoint'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = (await webhookDepth?.().catch(() => undefined)) ?? [];
+      this.reset();
+      for (const r of rows) this.set({ endpoint: r.endpointId }, r.due);
+    },
+  });
+
   /** Operation names are client-chosen: keep the label set bounded. */
   const label = (name: string | null | undefined) => (name && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'anonymous');
 
@@ -75,6 +101,15 @@ export function createMetrics() {
     countHttp,
     rateLimitFallback: (limiter: string) => rateLimitFallbacks.inc({ limiter }),
     rateLimitDegraded: (limiter: string, degraded: boolean) => rateLimitDegraded.set({ limiter }, degraded ? 1 : 0),
+    /** One webhook attempt's outcome and duration. */
+    webhookAttempt(endpointId: string, outcome: string, seconds: number) {
+      webhookAttempts.inc({ endpoint: endpointId, outcome });
+      webhookAttemptDuration.observe({ endpoint: endpointId }, seconds);
+    },
+    /** Where the queue-depth gauge reads from (the running webhook worker). */
+    webhookQueueDepth(read: () => Promise<{ endpointId: string; due: number }[]>) {
+      webhookDepth = read;
+    },
     /** graphql-ws operations are counted here, since Apollo never sees them. */
     recordWs(operation: string | null | undefined, type: string, ok: boolean, seconds: number) {
       graphqlRequests.inc({ operation: label(operation), type, outcome: ok ? 'ok' : 'error', transport: 'ws' });

@@ -79,7 +79,7 @@ export function alertUpsertFrom(firings: string, topic: string): string {
        returning fraud_alert.*
      ), announced as (
        insert into outbox_message (id, topic, payload, created_at)
-       select g.outbox_id, ${topic}, jsonb_build_object('alertId', u.id, 'brandId', u.brand_id), now()
+       select g.outbox_id, ${topic}, jsonb_build_object('alertId', u.id, 'brandId', u.brand_id, 'raised', u.count = g.fired), now()
        from upserted u join grouped g on g.subject = u.subject and g.kind = u.kind
      )`;
 }

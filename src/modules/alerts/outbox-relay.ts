@@ -2,10 +2,29 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { OUTBOX_TOPICS, type OutboxTopic, onOutboxCommit } from '../../db/outbox.js';
 import { rawQuery } from '../../db/raw.js';
-import type { AlertBus, AlertFanOut } from './alert-bus.js';
+import { enqueuePassportEventWebhooks, enqueueWebhookEvents, type WebhookEvent } from '../webhooks/webhook-enqueue.js';
+import type { AlertBus, AlertFanOut, AlertMessage } from './alert-bus.js';
 import { type AlertRow, alertColumns, alertFromRow } from './alert.service.js';
 
-type Row = AlertRow & { outbox_id: string; published_by?: string };
+type Row = AlertRow & { outbox_id: string; published_by?: string; raised?: boolean | null };
+
+/** An alert as a webhook event: `data` is what the FraudAlert GraphQL type shows the brand; raised when the row was new, updated when its count grew. */
+function alertWebhookEvent(eventId: string, m: AlertMessage, raised: boolean): WebhookEvent {
+  const data = {
+    id: m.id,
+    kind: m.kind,
+    severity: m.severity,
+    status: m.status,
+    passportId: m.passportId,
+    gtin: m.gtin,
+    count: m.count,
+    createdAt: m.firstSeenAt,
+    lastSeenAt: m.lastSeenAt,
+    acknowledgedAt: null,
+    evidence: m.evidence,
+  };
+  return { eventId, brandId: m.brandId, type: raised ? 'FRAUD_ALERT_RAISED' : 'FRAUD_ALERT_UPDATED', occurredAt: m.lastSeenAt, data };
+}
 
 /** Outbox rows of history events claimed per transaction; each names up to 10,000 events (one insert chunk). */
 const EVENT_ROWS_PER_CYCLE = 20;
@@ -51,6 +70,7 @@ async function publishPassportEvents(tx: EntityManager, bus: AlertBus, owe: () =
   );
   if (!rows.length) return 0;
   for (const row of rows) bus.publishPassportEvents(noticesOf(row.events));
+  await enqueuePassportEventWebhooks(tx, rows.flatMap((r) => noticesOf(r.events)));
   const relayed = await announced(bus, (f) => Promise.all(rows.map((r) => f.passportEvents(noticesOf(r.events), f.replicaId))).then(() => undefined));
   await markDelivered(tx, bus, rows.map((r) => r.id), relayed, owe);
   return rows.length;
@@ -60,7 +80,7 @@ async function publishPassportEvents(tx: EntityManager, bus: AlertBus, owe: () =
 async function publishAlerts(tx: EntityManager, bus: AlertBus, owe: () => void): Promise<number> {
   const rows = await rawQuery<Row>(
     tx,
-    `select o.id as outbox_id, ${alertColumns('a')}
+    `select o.id as outbox_id, (o.payload->>'raised')::boolean as raised, ${alertColumns('a')}
      from outbox_message o join fraud_alert a on a.id = (o.payload->>'alertId')::uuid
      where o.published_at is null and o.topic = $1
      order by o.id limit $2 for update of o skip locked`,
@@ -69,6 +89,8 @@ async function publishAlerts(tx: EntityManager, bus: AlertBus, owe: () => void):
   if (!rows.length) return 0;
   const messages = rows.map(alertFromRow);
   for (const m of messages) bus.publish(m);
+  // Webhook deliveries are written with the mark below: a row is queued for endpoints exactly once.
+  await enqueueWebhookEvents(tx, rows.map((r, i) => alertWebhookEvent(r.outbox_id, messages[i]!, r.raised ?? r.count === 1)));
   const relayed = await announced(bus, (f) => f.alerts(messages, f.replicaId));
   await markDelivered(tx, bus, rows.map((r) => r.outbox_id), relayed, owe);
   return rows.length;

@@ -15,6 +15,7 @@ import { effectiveMarkets } from '../verification/rules.js';
 import type { WarrantyClaimStatus } from './warranty-claim.entity.js';
 import { assessWarrantyClaim, REPEATED_ISSUE_DAYS, type Signal } from './warranty.scoring.js';
 import type { RequestContext } from '../../context/request-context.js';
+import { enqueueWebhookEvents } from '../webhooks/webhook-enqueue.js';
 
 export const MAX_ISSUE_LENGTH = 2000;
 export const MAX_DECISION_NOTE = 1000;
@@ -97,6 +98,12 @@ function brandOf(viewer: Viewer): string {
  * fraud from the unit's history (see warranty.scoring.ts), listed and decided by the unit's brand.
  * Knows nothing of GraphQL.
  */
+/** A claim as the WarrantyClaim GraphQL type shows it to the unit's brand (signals included): a webhook's `data`. */
+function claimWebhookData(c: WarrantyClaimRecord): Record<string, unknown> {
+  const { id, passportId, status, riskScore, reasons, issue, signals, createdAt, decidedAt, decisionNote } = c;
+  return { id, passportId, status, riskScore, reasons, issue, signals, createdAt: createdAt.toISOString(), decidedAt: decidedAt?.toISOString() ?? null, decisionNote };
+}
+
 export const warrantyService = {
   /**
    * Files a claim in one transaction: lock the unit, consume the assertion's challenge, check that the
@@ -181,12 +188,15 @@ export const warrantyService = {
         const [open] = await rawQuery<{ id: string }>(tx, `select id from warranty_claim where passport_id = $1 and issue_key = $2 and status = 'OPEN'`, [unit.id, key]);
         throw new ConflictError('This unit already has an open claim for this issue; it must be decided before another is filed', { reason: 'OPEN_CLAIM_EXISTS', claimId: open?.id ?? null });
       }
+      const claim = toClaim(row);
+      // warranty_claim.filed, in this transaction: queued exactly when the claim exists.
+      await enqueueWebhookEvents(tx, [{ eventId: id, brandId: unit.brand_id, type: 'WARRANTY_CLAIM_FILED', occurredAt: at.toISOString(), data: claimWebhookData(claim) }]);
       if (assessment.highRisk) {
         await raiseAlerts(tx, { brandId: unit.brand_id, passportId: unit.id, gtin: unit.gtin, at }, [
           { kind: 'WARRANTY_FRAUD_RISK', severity: 'MEDIUM', evidence: { claimId: id, riskScore: assessment.score, reasons: assessment.reasons } },
         ]);
       }
-      return toClaim(row!);
+      return claim;
     });
   },
 
