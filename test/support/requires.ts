@@ -15,7 +15,7 @@ const truthy = (v: string | undefined) => v === '1' || v?.toLowerCase() === 'tru
 
 /** Why a missing need must fail here, or undefined when skipping is allowed. */
 function requiredBecause(need: Need, alsoRequiredBy?: string): string | undefined {
-  if (truthy(process.env.CI)) return 'CI=true';
+  if (truthy(process.env.CI) && need.requireVar !== 'DPP_REQUIRE_VECTORS') return 'CI=true';
   if (truthy(process.env[need.requireVar])) return `${need.requireVar}=1`;
   return alsoRequiredBy;
 }
@@ -25,7 +25,7 @@ function settle(need: Need, missing: string | undefined, alsoRequiredBy?: string
   if (missing === undefined) return true;
   const because = requiredBecause(need, alsoRequiredBy);
   if (because) throw new Error(`${need.what} cannot run: ${missing}; ${because} requires it. To run: ${need.howTo}.`);
-  console.warn(`SKIPPED ${need.what}: ${missing}. To run: ${need.howTo} (CI=true or ${need.requireVar}=1 makes this a failure).`);
+  console.warn(`SKIPPED ${need.what}: ${missing}. To run: ${need.howTo} (${need.requireVar === 'DPP_REQUIRE_VECTORS' ? '' : 'CI=true or '}${need.requireVar}=1 makes this a failure).`);
   return false;
 }
 
@@ -66,14 +66,19 @@ export async function redisFor(what: string): Promise<string | undefined> {
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const sharedVectors = path.resolve(repoRoot, '..', 'shared', 'vectors');
+// DPP_VECTORS_DIR when set (.ci/run sets it when the folder is beside the clone's origin rather than the clone).
+const sharedVectors = process.env.DPP_VECTORS_DIR || path.resolve(repoRoot, '..', 'shared', 'vectors');
 let vectorsChecked: string | undefined | null = null;
 
-/** The shared public test vectors folder (../shared/vectors beside the clone), or undefined to skip; checked once per file. */
+/**
+ * The shared public test vectors folder (../shared/vectors beside the clone), or undefined to skip; checked once
+ * per file. Not the machine's to install: CI=true alone does not require it (.ci/run does, with
+ * DPP_REQUIRE_VECTORS=1, whenever it finds the folder).
+ */
 export function vectorsFor(what: string): string | undefined {
   if (vectorsChecked !== null) return vectorsChecked;
   const missing = existsSync(sharedVectors) ? undefined : `the shared vectors folder ${sharedVectors} is absent`;
-  const need = { what, requireVar: 'DPP_REQUIRE_VECTORS', howTo: `put the public vectors (Wycheproof, W3C, RFC 8785, GS1 EPCIS) at ${sharedVectors}` };
+  const need = { what, requireVar: 'DPP_REQUIRE_VECTORS', howTo: `put the public vectors (Wycheproof, W3C, RFC 8785, GS1 EPCIS, UNTP, Battery Pass) at ${sharedVectors}, or set DPP_VECTORS_DIR` };
   vectorsChecked = settle(need, missing) ? sharedVectors : undefined;
   return vectorsChecked;
 }
