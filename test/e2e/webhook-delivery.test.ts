@@ -139,6 +139,18 @@ describe('webhook delivery', () => {
     expect(await metric(`dpp_webhook_queue_depth{endpoint="${ep.id}"}`)).toBeUndefined();
   });
 
+  it("a 429 with Retry-After waits as long as the receiver asked, not the schedule's 0.2 s", async () => {
+    const { org, kit, unit } = await brandWithUnit();
+    receiver.plan('/busy', [429, 200], 0, { 'retry-after': '1' });
+    const ep = await endpoint(org.key, '/busy');
+    await forgedScan(kit, unit);
+    const [first, second] = await receiver.waitFor('/busy', 2, 5000);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+    const [d] = await deliveries(org.key, ep.id);
+    expect(d).toMatchObject({ status: 'DELIVERED', attempts: 2 });
+  });
+
   it('during a rotation every delivery carries two v1 signatures, one under each secret', async () => {
     const { org, kit, unit } = await brandWithUnit();
     const ep = await endpoint(org.key, '/rotated');

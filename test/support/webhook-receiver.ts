@@ -11,7 +11,7 @@ export type Received = { path: string; headers: IncomingHttpHeaders; body: strin
  */
 export async function startReceiver() {
   const received: Received[] = [];
-  const plans = new Map<string, { statuses: number[]; holdMs: number }>();
+  const plans = new Map<string, { statuses: number[]; holdMs: number; headers: Record<string, string> }>();
   let inFlight = new Map<string, number>();
   const maxInFlight = new Map<string, number>();
   const waiters = new Set<() => void>();
@@ -23,11 +23,11 @@ export async function startReceiver() {
       received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       inFlight.set(path, (inFlight.get(path) ?? 0) + 1);
       maxInFlight.set(path, Math.max(maxInFlight.get(path) ?? 0, inFlight.get(path)!));
-      const plan = plans.get(path) ?? { statuses: [200], holdMs: 0 };
+      const plan = plans.get(path) ?? { statuses: [200], holdMs: 0, headers: {} };
       const status = plan.statuses.length > 1 ? plan.statuses.shift()! : plan.statuses[0]!;
       setTimeout(() => {
         inFlight.set(path, inFlight.get(path)! - 1);
-        res.writeHead(status, status >= 300 && status < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {}).end('ok');
+        res.writeHead(status, { ...(status >= 300 && status < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {}), ...(status >= 400 ? plan.headers : {}) }).end('ok');
         for (const w of waiters) w();
       }, plan.holdMs);
     });
@@ -37,8 +37,9 @@ export async function startReceiver() {
   return {
     received,
     url: (path: string) => `${base}${path}`,
-    plan(path: string, statuses: number[], holdMs = 0) {
-      plans.set(path, { statuses: [...statuses], holdMs });
+    /** `headers` go with every error answer (e.g. a Retry-After). */
+    plan(path: string, statuses: number[], holdMs = 0, headers: Record<string, string> = {}) {
+      plans.set(path, { statuses: [...statuses], holdMs, headers });
     },
     maxInFlight: (path: string) => maxInFlight.get(path) ?? 0,
     of: (path: string) => received.filter((r) => r.path === path),

@@ -3,7 +3,18 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { guardedLookup, isPublicAddress } from './webhook-url.js';
 
-export type AttemptResult = { status: number | null; durationMs: number; error: string | null };
+/** `retryAfterMs`: the receiver's Retry-After (seconds or an HTTP date) as a delay from now, when it sent one. */
+export type AttemptResult = { status: number | null; durationMs: number; error: string | null; retryAfterMs?: number | null };
+
+/** A Retry-After value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) as milliseconds from `now`; null when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
+  if (value === undefined) return null;
+  const v = value.trim();
+  if (/^\d{1,9}$/.test(v)) return Number(v) * 1000;
+  // An HTTP-date names a weekday and month; bare numbers and signs are not dates here.
+  const at = /^[A-Za-z]{3},? /.test(v) ? Date.parse(v) : Number.NaN;
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
 export type PostOptions = { connectTimeoutMs: number; timeoutMs: number; strict: boolean };
 
 /** Keep-alive agents of one worker: a busy endpoint reuses its connections; destroyed when the worker stops. */
@@ -49,7 +60,7 @@ export function postWebhook(agents: ReturnType<typeof createAgents>, url: string
     req.on('response', (res) => {
       // The answer's body is not kept: read and drop it (so the connection can be reused), within the total timeout.
       res.on('data', () => undefined);
-      res.on('end', () => done({ status: res.statusCode ?? null, error: null }));
+      res.on('end', () => done({ status: res.statusCode ?? null, error: null, retryAfterMs: retryAfterMs(res.headers['retry-after']) }));
       res.on('error', (err) => done({ status: res.statusCode ?? null, error: err.message }));
     });
     req.on('error', (err) => done({ status: null, error: err.message.slice(0, 500) }));

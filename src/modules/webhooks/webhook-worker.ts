@@ -79,6 +79,12 @@ export function retryDelayMs(scheduleMs: readonly number[], attempts: number, ra
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** A receiver's Retry-After on 429 or 503 postpones the next attempt (never brings it forward), at most 6 hours. */
+export function honourRetryAfter(delay: number | null, r: Pick<AttemptResult, 'status' | 'retryAfterMs'>): number | null {
+  if (delay === null || (r.status !== 429 && r.status !== 503) || r.retryAfterMs == null) return delay;
+  return Math.max(delay, Math.min(r.retryAfterMs, 6 * 3_600_000));
+}
+
 /** What the worker reports per attempt (the server wires it to Prometheus). */
 export type WebhookObserver = (endpointId: string, outcome: 'delivered' | 'retry' | 'failed' | 'gone', seconds: number) => void;
 
@@ -110,7 +116,7 @@ export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uin
     const em = orm.em.fork();
     const ok = r.status !== null && r.status >= 200 && r.status < 300;
     const gone = r.status === 410;
-    const delay = ok || gone ? null : retryDelayMs(cfg.retryScheduleMs, d.attempts);
+    const delay = ok || gone ? null : honourRetryAfter(retryDelayMs(cfg.retryScheduleMs, d.attempts), r);
     const status = ok ? 'DELIVERED' : delay === null ? 'FAILED' : 'PENDING';
     await em.transactional(async (tx) => {
       // Only while the claim is still ours: a claim that expired may have been taken again.
