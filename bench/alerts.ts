@@ -12,7 +12,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { gtinCheckDigit } from '../src/gs1/index.js';
-import { line, machineLine, percentile, startBenchServer, withDatabase } from './harness.js';
+import { benchDatabaseUrl, forgedLink, line, machineLine, percentile, startBenchServer, withDatabase } from './harness.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 500);
 const SCANS = Number(process.env.BENCH_SCANS ?? 50);
@@ -67,24 +67,12 @@ async function subscribers(job: Job) {
 if (!isMainThread) {
   void subscribers(workerData as Job);
 } else {
-  const base = process.env.DATABASE_URL;
-  if (!base) {
-    process.stderr.write('bench:alerts needs DATABASE_URL (a PostgreSQL server; a fresh database is created on it)\n');
-    process.exit(2);
-  }
-  main(base).catch((e: unknown) => {
+  main(benchDatabaseUrl('bench:alerts')).catch((e: unknown) => {
     process.stderr.write(`${(e as Error).stack ?? e}\n`);
     process.exit(1);
   });
 }
 
-function forged(link: string): string {
-  const url = new URL(link);
-  const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
-  sig[3]! ^= 1;
-  url.searchParams.set('sig', sig.toString('base64url'));
-  return url.toString();
-}
 
 async function main(base: string) {
   machineLine();
@@ -116,7 +104,7 @@ async function main(base: string) {
       // Forged scans (anonymous, as a counterfeiter's would be), 100 ms apart; the response time of each.
       const responded = new Map<string, number>();
       for (const link of links) {
-        const r = await gql<{ verifyScan: { verdict: string; alerts: { id: string }[] } }>('mutation($i: ScanInput!) { verifyScan(input: $i) { verdict alerts { id } } }', { i: { digitalLink: forged(link) } });
+        const r = await gql<{ verifyScan: { verdict: string; alerts: { id: string }[] } }>('mutation($i: ScanInput!) { verifyScan(input: $i) { verdict alerts { id } } }', { i: { digitalLink: forgedLink(link) } });
         const t = now();
         const alert = r.verifyScan.alerts[0];
         if (r.verifyScan.verdict !== 'COUNTERFEIT' || !alert) throw new Error(`unexpected scan result ${JSON.stringify(r)}`);

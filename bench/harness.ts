@@ -6,6 +6,15 @@ import { loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { startServer } from '../src/server/app.js';
 
+/** The unit's signed Digital Link with one bit of its signature flipped: a forged copy that raises an alert. */
+export function forgedLink(link: string): string {
+  const url = new URL(link);
+  const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
+  sig[3]! ^= 1;
+  url.searchParams.set('sig', sig.toString('base64url'));
+  return url.toString();
+}
+
 /** DATABASE_URL, or a clear exit: benchmarks measure the real PostgreSQL, never the embedded one. */
 export function benchDatabaseUrl(name: string): string {
   const base = process.env.DATABASE_URL;

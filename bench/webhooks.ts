@@ -14,7 +14,7 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { gtinCheckDigit } from '../src/gs1/index.js';
-import { line, machineLine, percentile, startBenchServer, withDatabase } from './harness.js';
+import { benchDatabaseUrl, forgedLink, line, machineLine, percentile, startBenchServer, withDatabase } from './harness.js';
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 20);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
@@ -52,24 +52,12 @@ function receiver() {
 if (!isMainThread) {
   receiver();
 } else {
-  const base = process.env.DATABASE_URL;
-  if (!base) {
-    process.stderr.write('bench:webhooks needs DATABASE_URL (a PostgreSQL server; a fresh database is created on it)\n');
-    process.exit(2);
-  }
-  main(base).catch((e: unknown) => {
+  main(benchDatabaseUrl('bench:webhooks')).catch((e: unknown) => {
     process.stderr.write(`${(e as Error).stack ?? e}\n`);
     process.exit(1);
   });
 }
 
-function forged(link: string): string {
-  const url = new URL(link);
-  const sig = Buffer.from(url.searchParams.get('sig')!, 'base64url');
-  sig[3]! ^= 1;
-  url.searchParams.set('sig', sig.toString('base64url'));
-  return url.toString();
-}
 
 async function main(base: string) {
   machineLine();
@@ -87,7 +75,7 @@ async function main(base: string) {
       const m = await gql<{ mintPassports: { id: string } }>('mutation($i: MintInput!) { mintPassports(input: $i) { id } }', { i: { gtin, quantity: UNITS, idempotencyKey: 'bench' } }, key);
       await gql('mutation($b: ID!) { signPassports(input: { batchId: $b }) { signed } }', { b: m.mintPassports.id }, key);
       const page = await gql<{ passports: { edges: { node: { digitalLink: string } }[] } }>('query($n: Int) { passports(first: $n) { edges { node { digitalLink } } } }', { n: UNITS }, key);
-      const links = page.passports.edges.map((e) => forged(e.node.digitalLink));
+      const links = page.passports.edges.map((e) => forgedLink(e.node.digitalLink));
 
       worker = new Worker(fileURLToPath(import.meta.url));
       const w = worker;

@@ -27,6 +27,35 @@ const WHAT_TO_DO =
   'Do not rely on this product being genuine. Keep the product and its packaging and receipt, do not pay or hand over personal details ' +
   'to anyone because of this code, and contact the seller or the brand through its official website to report where you bought it.';
 
+/** A page of ours: `title` already escaped, `css` after the common body rule, `main` the content of <main>. */
+function page(title: string, css: readonly string[], main: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${title}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#111;background:#fff}
+${css.join('\n')}
+</style>
+</head>
+<body>
+<main>
+${main}
+</main>
+</body>
+</html>
+`;
+}
+
+const dlCss = (wordBreak: 'break-all' | 'break-word') =>
+  `dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;word-break:${wordBreak}}`;
+
+/** Label and value rows of a <dl>, escaped. */
+const definitions = (rows: readonly (readonly [string, string])[]) => rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('\n');
+
 /** The verification as JSON, for API clients: the verdict, why, and the unit (`revoked` says whether its brand withdrew it). */
 export function jsonBody(a: Answer) {
   const { result } = a;
@@ -66,24 +95,12 @@ export function htmlPage(a: Answer): string {
   rows.push(['Checked at', result.scannedAt.toISOString()]);
   const warn = result.verdict !== 'AUTHENTIC';
   const heading = result.model ? `${result.model.name}` : 'Product verification';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${escapeHtml(v.title)}: ${escapeHtml(heading)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#111;background:#fff}
-.verdict{border:3px solid ${v.colour};border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
-.verdict h2{margin:0;color:${v.colour}}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
-.todo{border-left:4px solid ${v.colour};padding-left:1rem}
-</style>
-</head>
-<body>
-<main>
-<h1>${escapeHtml(heading)}</h1>
+  return page(`${escapeHtml(v.title)}: ${escapeHtml(heading)}`, [
+    `.verdict{border:3px solid ${v.colour};border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}`,
+    `.verdict h2{margin:0;color:${v.colour}}`,
+    dlCss('break-all'),
+    `.todo{border-left:4px solid ${v.colour};padding-left:1rem}`,
+  ], `<h1>${escapeHtml(heading)}</h1>
 <section class="verdict" aria-labelledby="verdict">
 <h2 id="verdict">Verdict: ${escapeHtml(v.title)}</h2>
 <p>${escapeHtml(v.summary)}</p>
@@ -91,7 +108,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-we
 <section aria-labelledby="details">
 <h2 id="details">Details</h2>
 <dl>
-${rows.map(([k, val]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(val)}</dd>`).join('\n')}
+${definitions(rows)}
 </dl>
 </section>
 ${
@@ -105,11 +122,7 @@ ${result.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('\n')}
     : ''
 }
 ${warn ? `<section class="todo" aria-labelledby="todo">\n<h2 id="todo">What to do</h2>\n<p>${escapeHtml(WHAT_TO_DO)}</p>\n</section>` : ''}
-<p><small>This check was recorded to help the brand detect counterfeits. No app or account is needed.</small></p>
-</main>
-</body>
-</html>
-`;
+<p><small>This check was recorded to help the brand detect counterfeits. No app or account is needed.</small></p>`);
 }
 
 
@@ -131,33 +144,15 @@ export function productPage(a: ProductAnswer): string {
   rows.push(['Brand', a.brand.name], ['GTIN', a.gtin]);
   if (a.lot) rows.push(['Lot', a.lot]);
   const links = a.brandLinks.map((l) => `<li><a href="${escapeHtml(l.href)}" rel="noopener noreferrer">${escapeHtml(l.title)}</a></li>`);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${escapeHtml(a.model.name)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#111;background:#fff}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
-</style>
-</head>
-<body>
-<main>
-<h1>${escapeHtml(a.model.name)}</h1>
+  return page(escapeHtml(a.model.name), [dlCss('break-all')], `<h1>${escapeHtml(a.model.name)}</h1>
 <p>This code names a product, not a single unit, so it cannot show whether a particular item is genuine: scan the code on the item itself for that.</p>
 <section aria-labelledby="details">
 <h2 id="details">Details</h2>
 <dl>
-${rows.map(([k, val]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(val)}</dd>`).join('\n')}
+${definitions(rows)}
 </dl>
 </section>
-${links.length ? `<section aria-labelledby="links">\n<h2 id="links">From the brand</h2>\n<ul>\n${links.join('\n')}\n</ul>\n</section>` : ''}
-</main>
-</body>
-</html>
-`;
+${links.length ? `<section aria-labelledby="links">\n<h2 id="links">From the brand</h2>\n<ul>\n${links.join('\n')}\n</ul>\n</section>` : ''}`);
 }
 
 /** A battery's public passport page: the Annex XIII point 1 data, already in plain words, by section. */
@@ -171,30 +166,12 @@ export type BatteryPageAnswer = {
 export function batteryPage(a: BatteryPageAnswer): string {
   const sections = a.sections.map(
     (s, i) =>
-      `<section aria-labelledby="s${i}">\n<h2 id="s${i}">${escapeHtml(s.title)}</h2>\n<dl>\n${s.rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('\n')}\n</dl>\n</section>`,
+      `<section aria-labelledby="s${i}">\n<h2 id="s${i}">${escapeHtml(s.title)}</h2>\n<dl>\n${definitions(s.rows)}\n</dl>\n</section>`,
   );
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Battery passport: ${escapeHtml(a.title)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#111;background:#fff}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-word}
-</style>
-</head>
-<body>
-<main>
-<h1>Battery passport: ${escapeHtml(a.title)}</h1>
+  return page(`Battery passport: ${escapeHtml(a.title)}`, [dlCss('break-word')], `<h1>Battery passport: ${escapeHtml(a.title)}</h1>
 <p>The information about this battery that EU law makes public (Regulation (EU) 2023/1542, Annex XIII point 1). Repairers, recyclers and authorities can read more with their own access.</p>
 <p><small>Battery: ${escapeHtml(a.anchor)}</small></p>
-${sections.join('\n')}
-</main>
-</body>
-</html>
-`;
+${sections.join('\n')}`);
 }
 
 /** A small error page (no scripts; the message is escaped). */
