@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CompiledQuery } from 'kysely';
 
-type Executor = { executeQuery(q: CompiledQuery): Promise<{ rows: unknown[] }> };
+type Executor = { executeQuery(q: CompiledQuery): Promise<{ rows: unknown[]; numAffectedRows?: bigint }> };
 
 /**
  * Runs SQL with real bind parameters ($1, $2, …) on the entity manager's transaction (or pool).
@@ -13,6 +13,13 @@ export async function rawQuery<R = Record<string, unknown>>(em: EntityManager, s
   const executor = (em.getTransactionContext() ?? em.getConnection().getClient()) as unknown as Executor;
   const result = await executor.executeQuery(CompiledQuery.raw(sql, params as unknown[]));
   return result.rows as R[];
+}
+
+/** {@link rawQuery} for a write whose rows are not wanted back: answers how many rows it inserted, updated or deleted. */
+export async function rawWrite(em: EntityManager, sql: string, params: readonly unknown[]): Promise<number> {
+  const executor = (em.getTransactionContext() ?? em.getConnection().getClient()) as unknown as Executor;
+  const result = await executor.executeQuery(CompiledQuery.raw(sql, params as unknown[]));
+  return Number(result.numAffectedRows ?? 0);
 }
 
 /** What {@link packList} joins with (U+001F) and writes for null (U+001E): no id, serial, hash, date or JSON text contains either raw. */

@@ -10,6 +10,7 @@ import { base58 } from '@scure/base';
 import {
   canonicalBytes,
   canonicalJson,
+  canonicalTemplate,
   createProof,
   createProofConfig,
   fromBase64Url,
@@ -122,6 +123,24 @@ describe('jcs', () => {
     }
     // Outside the shortcut (non-integers, nesting, arrays) the library answers.
     expect(canonicalJson({ b: 1.5, a: { y: [2, 1] } })).toBe('{"a":{"y":[2,1]},"b":1.5}');
+  });
+
+  it('fills a template with one open member exactly as canonicalJson writes the whole object', () => {
+    const bases: Record<string, unknown>[] = [
+      { batchId: 'b', gtin: '00614141000012', lot: null, site: 'Köln "A"', carrier: 'QR' },
+      { kid: 'k1', algorithm: 'Ed25519' },
+      {},
+      { a: { nested: [1, 2.5] }, z: '\u0000dpp-template-0.5' },
+    ];
+    const values = ['0123456789ABCDEF', '', 'ünïcødé 😀', 'line\nbreak "quoted" \\', '\u2028'];
+    for (const base of bases) {
+      for (const key of ['serial', 'signature', 'a', 'z', '']) {
+        const fill = canonicalTemplate(base, key);
+        for (const value of values) expect(fill(value)).toBe(canonicalJson({ ...base, [key]: value }));
+      }
+    }
+    // A lone surrogate has no RFC 8785 form: the template throws as canonicalJson does.
+    expect(() => canonicalTemplate({ a: 1 }, 'b')('\ud800')).toThrow();
   });
 
   it('hashes with SHA-256 (FIPS 180-2 "abc")', () => {

@@ -44,4 +44,14 @@ describe('claim codes', () => {
     expect(codes.hash(typed)).toBe(codes.hash(code));
     expect(codes.hash(code)).not.toBe(codes.hash(code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A')));
   });
+
+  it('issue (the minting path) answers codeFor and the hash a claim compares with', () => {
+    for (let i = 0; i < 50; i++) {
+      const id = `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`;
+      const { code, hash } = codes.issue(id);
+      expect(code).toBe(codes.codeFor(id));
+      expect(hash).toBe(codes.hash(code));
+      expect(hash).toBe(codes.hash(code.toLowerCase().replace(/-/g, ' ')));
+    }
+  });
 });

@@ -14,6 +14,8 @@ export type EventDraft = {
   recordedAt: Date;
   actorId: string | null;
   payload: Record<string, unknown>;
+  /** The payload's RFC 8785 text when the caller already has it (minting builds it from a template). */
+  payloadText?: string;
   prevHash: string | null;
 };
 
@@ -42,7 +44,7 @@ export function hashedText(e: EventDraft): string {
   const str = JSON.stringify;
   return (
     `{"actorId":${e.actorId === null ? 'null' : str(e.actorId)},"occurredAt":"${isoOf(e.occurredAt)}",` +
-    `"passportId":${str(e.passportId)},"payload":${canonicalJson(e.payload)},"prevHash":${e.prevHash === null ? 'null' : str(e.prevHash)},` +
+    `"passportId":${str(e.passportId)},"payload":${e.payloadText ?? canonicalJson(e.payload)},"prevHash":${e.prevHash === null ? 'null' : str(e.prevHash)},` +
     `"recordedAt":"${isoOf(e.recordedAt)}","seq":${e.seq},"type":${str(e.type)}}`
   );
 }
@@ -109,7 +111,7 @@ export async function insertEvents(
       packList(isoList(chunk.map((e) => e.occurredAt))),
       packList(isoList(chunk.map((e) => e.recordedAt))),
       packList(chunk.map((e) => e.actorId)),
-      packList(chunk.map((e) => JSON.stringify(e.payload))),
+      packList(chunk.map((e) => e.payloadText ?? JSON.stringify(e.payload))),
       packList(chunk.map((e) => e.prevHash)),
       packList(chunk.map((e) => e.hash)),
     ];

@@ -55,9 +55,10 @@ export function identityBytesViaJcs(p: { gtin: string; serial: string; lot?: str
  * four (`K7QM-2Z8H-T0PA-49XD`). Claim codes and transfer codes both look like this.
  */
 export function formatCode80(bytes: Uint8Array): string {
-  const out = base32crockford.encode(bytes.subarray(0, 10));
-  return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8, 12)}-${out.slice(12)}`;
+  return dashed(base32crockford.encode(bytes.subarray(0, 10)));
 }
+
+const dashed = (compact: string) => `${compact.slice(0, 4)}-${compact.slice(4, 8)}-${compact.slice(8, 12)}-${compact.slice(12)}`;
 
 /** A {@link formatCode80} code without its dashes: what is hashed (minting hashes 100,000 at a time). */
 const CANONICAL_CODE = /^[0-9A-HJKMNP-TV-Z]{16}$/;
@@ -95,7 +96,17 @@ export class ClaimCodes {
   }
 
   codeFor(passportId: string): string {
-    return formatCode80(createHmac('sha256', this.deriveKey).update(passportId).digest());
+    return dashed(this.compactCode(passportId));
+  }
+
+  /** A new unit's code and its keyed hash, hashing the code's canonical form directly (minting makes 100,000 at a time). */
+  issue(passportId: string): { code: string; hash: string } {
+    const compact = this.compactCode(passportId);
+    return { code: dashed(compact), hash: createHmac('sha256', this.hashKey).update(compact).digest('hex') };
+  }
+
+  private compactCode(passportId: string): string {
+    return base32crockford.encode(createHmac('sha256', this.deriveKey).update(passportId).digest().subarray(0, 10));
   }
 
   /** Keyed hash of a code as typed by a person (case, spaces and dashes ignored; I/L→1, O→0 as Crockford reads). */

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { newId } from '../../crypto/random.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { toBase64Url } from '../../crypto/ed25519.js';
-import { canonicalJson, sha256Hex } from '../../crypto/jcs.js';
+import { canonicalJson, canonicalTemplate, sha256Hex } from '../../crypto/jcs.js';
 import { isUuid } from '../../db/ids.js';
-import { packList, rawQuery, unpack } from '../../db/raw.js';
+import { packList, rawQuery, rawWrite, unpack } from '../../db/raw.js';
 import { BadInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, generateSerial, isValidSerial, parseIdentifier } from '../../gs1/index.js';
@@ -121,12 +121,15 @@ export const passportService = {
           draft.signatures.catch(() => undefined); // awaited by build(); never an unhandled rejection if a write fails first
         }
         for (const id of draft.ids) {
-          const claimCode = claimCodes.codeFor(id);
-          draft.claimCodes.push(claimCode);
-          draft.claimHashes.push(claimCodes.hash(claimCode));
+          const { code, hash } = claimCodes.issue(id);
+          draft.claimCodes.push(code);
+          draft.claimHashes.push(hash);
         }
         return draft;
       };
+      // A batch's payloads differ in one member each: their canonical text is joined, not rebuilt, per unit.
+      const mintedText = canonicalTemplate({ batchId, gtin: v.gtin, lot: v.lot, site: v.site, carrier: v.carrier }, 'serial');
+      const signedText = canonicalTemplate({ kid, algorithm: 'Ed25519' }, 'signature');
       /** The chunk's history: MINTED, and SIGNED linked to it when signing. */
       const build = async (draft: Draft): Promise<Rows> => {
         const signatures = draft.signatures ? await draft.signatures : null;
@@ -142,6 +145,7 @@ export const passportService = {
             recordedAt: now,
             actorId: brandId,
             payload: { batchId, gtin: v.gtin, serial, lot: v.lot, site: v.site, carrier: v.carrier },
+            payloadText: mintedText(serial),
             prevHash: null,
           };
           let head = eventHash(mintedEvent);
@@ -156,6 +160,7 @@ export const passportService = {
               recordedAt: now,
               actorId: brandId,
               payload: { kid, algorithm: 'Ed25519', signature: value },
+              payloadText: signedText(value),
               prevHash: head,
             };
             head = eventHash(signed);
@@ -170,7 +175,7 @@ export const passportService = {
       };
       const write = async ({ draft, heads, values, events, units }: Rows) => {
         // Per-unit columns travel as arrays; batch-wide values are single parameters.
-        const result = await rawQuery<{ id: string }>(
+        const written = await rawWrite(
           tx,
           `insert into passport (id, serial, head_hash, claim_code_hash, signature, gtin, brand_id, model_id, batch_id, lot, site,
              manufactured_at, carrier, destination_markets, status, head_seq, kid, signed_at, created_at, updated_at, status_list_id, status_index)
@@ -178,8 +183,7 @@ export const passportService = {
              $15::passport_status, $16, $17, $18, $19, $19, ($21::uuid[])[u.status / ${STATUS_LIST_SIZE} + 1], u.status % ${STATUS_LIST_SIZE}
            from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'text')}, ${unpack(3, 'text')}, ${unpack(4, 'text')}, ${unpack(5, 'text')}, ${unpack(20, 'int')})
              as u(id, serial, head_hash, claim_code_hash, signature, status)
-           on conflict (gtin, serial) do nothing
-           returning id`,
+           on conflict (gtin, serial) do nothing`,
           [
             packList(draft.ids),
             packList(draft.serials),
@@ -204,8 +208,9 @@ export const passportService = {
             status.listIds,
           ],
         );
-        const all = result.length === draft.ids.length;
-        const inserted = new Set(result.map((r) => r.id));
+        // Every row written is the rule; only a serial collision makes us ask which ones were.
+        const all = written === draft.ids.length;
+        const inserted = all ? new Set<string>() : new Set((await rawQuery<{ id: string }>(tx, `select id from passport where id = any($1::uuid[])`, [draft.ids])).map((r) => r.id));
         // A unit lost to a serial collision gives its status entry back to the retry.
         for (let i = 0; !all && i < draft.ids.length; i++) {
           const code = draft.statusCodes[i];
