@@ -144,6 +144,9 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: config.limits.maxTokens },
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handler would stop only itself, then re-raise the signal and
+    // kill the process before the database, workers and outbox have closed (exit 143, no "server stopped").
+    stopOnTerminationSignals: false,
     validationRules: armor.validationRules,
     formatError,
     plugins: [
