@@ -121,7 +121,9 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
             const mapped = mapError({ message: error.message, extensions: error.extensions }, error);
-            if (mapped.code === 'SERVICE_UNAVAILABLE') (contextValue?.log ?? log).warn({ err: error.originalError ?? error }, 'database unavailable');
+            // An outage of the database, or one a service names (a signing worker stopped, a key token failed).
+            const reason = typeof mapped.extensions.reason === 'string' ? mapped.extensions.reason : null;
+            if (mapped.code === 'SERVICE_UNAVAILABLE') (contextValue?.log ?? log).warn({ err: error.originalError ?? error, reason }, reason ? 'service unavailable' : 'database unavailable');
             if (mapped.internal) (contextValue?.log ?? log).error({ err: error.originalError ?? error }, 'unexpected error');
           }
         },
