@@ -21,13 +21,19 @@ export function passportIdOf(id: string): string {
 
 export type Unit = { id: string; brand_id: string; status: PassportStatus; battery: boolean; battery_status: BatteryStatus | null; successor_id: string | null };
 
-/** The unit (locked for update in the caller's transaction) and whether its model is a battery model. */
+/**
+ * The unit (locked for update in the caller's transaction) and whether its model is a battery model. Two
+ * statements on purpose: under READ COMMITTED, a statement that waited for the lock re-reads the locked row but
+ * not the rows it joined, so the battery row is read after the lock, by a statement that sees the winner's insert.
+ */
 export async function lockUnit(tx: EntityManager, id: string): Promise<Unit> {
+  const [locked] = await rawQuery<{ id: string }>(tx, 'select id from passport where id = $1 for update', [id]);
+  if (!locked) throw new NotFoundError('Passport', id);
   const [unit] = await rawQuery<Unit>(
     tx,
     `select p.id, p.brand_id, p.status, bm.id is not null as battery, bu.status as battery_status, bu.successor_id
        from passport p left join battery_model bm on bm.model_id = p.model_id left join battery_unit bu on bu.passport_id = p.id
-      where p.id = $1 for update of p`,
+      where p.id = $1`,
     [id],
   );
   if (!unit) throw new NotFoundError('Passport', id);

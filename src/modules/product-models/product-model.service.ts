@@ -113,7 +113,7 @@ export const productModelService = {
         const brand = await tx.findOneOrFail(Organization, { id: viewer.organizationId });
         if (!brand.gs1CompanyPrefixes.some((prefix) => gtinHasCompanyPrefix(data.gtin, prefix))) {
           const held = brand.gs1CompanyPrefixes.length ? brand.gs1CompanyPrefixes.join(', ') : 'none';
-          throw new ForbiddenError(`gtin: ${data.gtin} is not under any GS1 company prefix of this organisation (held: ${held})`);
+          throw new ForbiddenError(`gtin: ${data.gtin} is not under any GS1 company prefix of this ${viewer.orgKind === 'BRAND' ? 'brand' : 'service partner'} (held: ${held})`);
         }
         // The usual answer to a duplicate; under a race the unique index on gtin decides (caught below).
         if (await tx.count(ProductModel, { gtin: data.gtin })) throw duplicate(data.gtin);
