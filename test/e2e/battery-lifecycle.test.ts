@@ -15,6 +15,7 @@ let regulator: Org;
 let retailer: Org;
 let gtin: string;
 let secondLifeGtin: string;
+let remanGtin: string;
 
 const CONDITION = 'mutation($i: BatteryConditionInput!) { recordBatteryCondition(input: $i) { seq type actorId payload } }';
 const REPURPOSE = `mutation($i: RepurposeBatteryInput!) { repurposeBattery(input: $i) {
@@ -54,10 +55,12 @@ describeVectors('battery passport: condition, repurposing and end of life (Art. 
     retailer = await s.org('RETAILER');
     gtin = gtinFor('0614141', '21001');
     secondLifeGtin = gtinFor('0700000', '21002');
+    remanGtin = gtinFor('0614141', '21003');
     ok(await createModel(s, brand.key, gtin, { category: 'EV', data: modelData() }));
     const stationary = modelData();
     stationary.generalProductInformation.operatorInformation = { ...stationary.generalProductInformation.operatorInformation, contactName: 'Second Life Storage' };
     ok(await createModel(s, repurposer.key, secondLifeGtin, { category: 'STATIONARY_STORAGE', data: stationary }));
+    ok(await createModel(s, brand.key, remanGtin, { category: 'STATIONARY_STORAGE', data: stationary }));
     ok(await s.gql('mutation($p: ID!) { authoriseServicePartner(partnerId: $p) { id } }', { p: partner.id }, brand.key));
   });
   afterAll(async () => {
@@ -101,17 +104,17 @@ describeVectors('battery passport: condition, repurposing and end of life (Art. 
     expect((await s.gql(CONDITION, { i: { passportId: id, condition: missing } }, brand.key)).errors![0]!.extensions).toMatchObject({ pointer: '/capacityFade', rule: 'required' });
   });
 
-  it('repurposes: a new passport under the operator, linked both ways, the original status changed and its history kept', async () => {
+  it('repurposes by its own brand: a new passport under its own battery model, linked both ways, the original status changed and its history kept', async () => {
     const id = await soldBattery();
     ok(await s.gql(CONDITION, { i: { passportId: id, condition: condition(900) } }, brand.key));
-    const r = ok(await s.gql<any>(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: secondLifeGtin, reason: 'home storage' } }, repurposer.key)).repurposeBattery;
+    const r = ok(await s.gql<any>(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: remanGtin, reason: 'home storage' } }, brand.key)).repurposeBattery;
     expect(r.status).toBe('REPURPOSED');
     expect(r.original).toMatchObject({ id, brandId: brand.id });
-    expect(r.successor).toMatchObject({ gtin: secondLifeGtin, brandId: repurposer.id, status: 'SIGNED' });
+    expect(r.successor).toMatchObject({ gtin: remanGtin, brandId: brand.id, status: 'SIGNED' });
     const next = r.successor.id as string;
 
     expect((await batteryPass(s, id, brand.key))!.generalProductInformation.batteryStatus).toBe('Repurposed');
-    const successorPass = (await batteryPass(s, next, repurposer.key))!;
+    const successorPass = (await batteryPass(s, next, brand.key))!;
     expect(successorPass.generalProductInformation).toMatchObject({ batteryStatus: 'Repurposed', batteryCategory: 'stationary' });
     expect(successorPass.generalProductInformation.operatorInformation.contactName).toBe('Second Life Storage');
 
@@ -122,28 +125,32 @@ describeVectors('battery passport: condition, repurposing and end of life (Art. 
 
     const h = await history(id);
     expect(h.historyVerification.valid).toBe(true);
-    expect(h.history.edges.at(-1)!.node).toMatchObject({ type: 'BATTERY_STATUS_CHANGED', actorId: repurposer.id, payload: { from: 'ORIGINAL', to: 'REPURPOSED', successorPassportId: next } });
+    expect(h.history.edges.at(-1)!.node).toMatchObject({ type: 'BATTERY_STATUS_CHANGED', actorId: brand.id, payload: { from: 'ORIGINAL', to: 'REPURPOSED', successorPassportId: next } });
     expect(h.history.edges.some((e) => e.node.type === 'BATTERY_CONDITION')).toBe(true);
-    expect((await history(next, repurposer.key)).history.edges.at(-1)!.node.payload).toMatchObject({ predecessorPassportId: id });
+    expect((await history(next, brand.key)).history.edges.at(-1)!.node.payload).toMatchObject({ predecessorPassportId: id });
 
     // Once only; and a second try does not mint another battery.
-    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REMANUFACTURED', gtin: secondLifeGtin } }, repurposer.key))).toBe('CONFLICT');
+    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REMANUFACTURED', gtin: remanGtin } }, brand.key))).toBe('CONFLICT');
   });
 
-  it('refuses repurposing without the operator\'s own battery model, or by a non-brand, minting nothing', async () => {
+  it('refuses repurposing by another brand, without the operator\'s own battery model or prefix, minting nothing', async () => {
     const id = await soldBattery();
-    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED' } }, repurposer.key))).toBe('BAD_USER_INPUT');
-    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin } }, repurposer.key))).toBe('BAD_USER_INPUT');
-    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, partner.key))).toBe('FORBIDDEN');
+    // Another brand, even with a battery model of its own, may not take over this brand's battery.
+    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, repurposer.key))).toBe('FORBIDDEN');
+    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED' } }, brand.key))).toBe('BAD_USER_INPUT');
+    expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, brand.key))).toBe('BAD_USER_INPUT');
+    // An authorised partner without a GS1 company prefix of its own cannot place a new battery on the market.
+    const noPrefix = await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, partner.key);
+    expect(noPrefix.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'gs1CompanyPrefixes' });
     expect(code(await s.gql(REPURPOSE, { i: { passportId: id, newStatus: 'ORIGINAL' } }, brand.key))).toBe('BAD_USER_INPUT');
     expect(ok(await s.gql<any>(LINKS, { id }, brand.key)).passport.batterySuccessor).toBeNull();
 
     // A battery whose passport takes no status change (here: minted, never signed) is refused before anything is minted.
     const unsigned = ok(await s.gql<any>('mutation($i: MintInput!) { mintPassports(input: $i) { passports { id } } }', { i: { gtin, quantity: 1, idempotencyKey: 'unsigned-1' } }, brand.key))
       .mintPassports.passports[0].id;
-    const count = async () => ok(await s.gql<any>('query($g: String!) { passports(first: 100, filter: { gtin: $g }) { edges { node { id } } } }', { g: secondLifeGtin }, repurposer.key)).passports.edges.length;
+    const count = async () => ok(await s.gql<any>('query($g: String!) { passports(first: 100, filter: { gtin: $g }) { edges { node { id } } } }', { g: remanGtin }, brand.key)).passports.edges.length;
     const before = await count();
-    expect(code(await s.gql(REPURPOSE, { i: { passportId: unsigned, newStatus: 'REPURPOSED', gtin: secondLifeGtin } }, repurposer.key))).toBe('CONFLICT');
+    expect(code(await s.gql(REPURPOSE, { i: { passportId: unsigned, newStatus: 'REPURPOSED', gtin: remanGtin } }, brand.key))).toBe('CONFLICT');
     expect(await count()).toBe(before);
   });
 

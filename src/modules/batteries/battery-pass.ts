@@ -30,6 +30,11 @@ export type BatteryUnitFacts = {
   batteryStatus: BatteryStatus;
   predecessorId: string | null;
   successorId: string | null;
+  /**
+   * Whether the battery passport ceased to exist (Art. 77(8)): the unit was recycled, or a battery later made from it
+   * by repurposing or remanufacturing was (it is the same battery, recycled in its later life).
+   */
+  ceased: boolean;
   /** When the unit was first sold or claimed (Battery Pass `puttingIntoService`), null before. */
   putIntoService: Date | null;
   /** The newest recorded `batteryCondition`, null before the first record. */
@@ -52,6 +57,7 @@ type Row = {
   battery_status: BatteryStatus | null;
   predecessor_id: string | null;
   successor_id: string | null;
+  successor_recycled: boolean;
   put_into_service: Date | string | null;
   condition: Record<string, unknown> | null;
   mass_kg: number | string | null;
@@ -78,6 +84,7 @@ function toFacts(row: Row): BatteryUnitFacts {
     batteryStatus: statusOf(row),
     predecessorId: row.predecessor_id,
     successorId: row.successor_id,
+    ceased: row.status === 'RECYCLED' || row.successor_recycled === true,
     putIntoService: row.put_into_service === null ? null : new Date(row.put_into_service),
     condition: row.condition,
     batteryMass: row.mass_kg === null ? null : Number(row.mass_kg),
@@ -88,7 +95,8 @@ function toFacts(row: Row): BatteryUnitFacts {
  * The facts of battery units, by passport id, in one statement; a unit whose model is not a battery model (or
  * that does not exist) is absent. Per-battery attributes are derived here, at read time, from the unit's row
  * and history, so minting a battery writes nothing more than minting any other unit. Each sub-select walks one
- * passport's events by the (passport_id, seq) unique index.
+ * passport's events by the (passport_id, seq) unique index; only a unit made into a new battery walks its
+ * successors (one or two rows), to know whether its later life ended in recycling.
  */
 export async function loadBatteryFactsMany(em: EntityManager, passportIds: readonly string[]): Promise<Map<string, BatteryUnitFacts>> {
   if (passportIds.length === 0) return new Map();
@@ -96,6 +104,12 @@ export async function loadBatteryFactsMany(em: EntityManager, passportIds: reado
     em,
     `select p.id, p.brand_id, p.gtin, p.serial, p.lot, p.site, p.status, p.manufactured_at, bm.category, bm.data,
        bu.status as battery_status, bu.predecessor_id, bu.successor_id, um.mass_kg,
+       case when bu.successor_id is null then false else exists (
+         with recursive later(id) as (
+           select bu.successor_id
+           union
+           select b.successor_id from battery_unit b join later l on b.passport_id = l.id where b.successor_id is not null)
+         select 1 from later l join passport q on q.id = l.id where q.status = 'RECYCLED') end as successor_recycled,
        (select e.occurred_at from lifecycle_event e where e.passport_id = p.id
           and (e.type in ('SOLD', 'OWNERSHIP_CLAIMED') or (e.type = 'CUSTODY' and lower(e.payload->>'bizStep') like '%retail_selling'))
           order by e.seq limit 1) as put_into_service,

@@ -4,10 +4,10 @@ import { assembleBatteryPass, type BatteryUnitFacts, loadBatteryFacts } from './
 
 /**
  * The public part (Annex XIII point 1) of a unit's battery pass, for the signed credentials and the resolver
- * page; null for a unit that is not a battery, and once the battery is recycled (Art. 77(8)).
+ * page; null for a unit that is not a battery, and once the battery (or one later made from it) is recycled (Art. 77(8)).
  */
 export function publicBatteryPart(facts: BatteryUnitFacts | null, resolverHost: string): Record<string, Record<string, unknown>> | null {
-  if (!facts || facts.status === 'RECYCLED') return null;
+  if (!facts || facts.ceased) return null;
   return filterBatteryPass(assembleBatteryPass(facts, resolverHost), AUDIENCE_POINTS.PUBLIC);
 }
 

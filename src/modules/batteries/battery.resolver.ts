@@ -39,7 +39,9 @@ export class BatteryResolver {
 
   @Access(ANY_ORG)
   @Mutation(() => BatteryStatusChange, {
-    description: 'Changes a battery\'s status: REPURPOSED/REMANUFACTURED make a new passport under the calling brand, linked both ways; REUSED keeps the passport; WASTE is end of life (recyclers).',
+    description:
+      "Changes a battery's status, by its operator or a service partner that operator authorises: REPURPOSED/REMANUFACTURED make a new passport under the caller " +
+      '(its own battery model, GS1 prefix and signing key), linked both ways; REUSED keeps the passport; WASTE is end of life (recyclers).',
   })
   async repurposeBattery(@Ctx() ctx: Context, @Arg('input', () => RepurposeBatteryInput) input: RepurposeBatteryInput): Promise<BatteryStatusChange> {
     const r = await batteryService.changeStatus(ctx, input);
@@ -52,23 +54,29 @@ export class BatteryResolver {
     description:
       'The EU battery passport (Battery Pass 1.2.0: one object per aspect), with what the caller\'s Annex XIII group may read: the public point 1; ' +
       'authorities (regulators, customs, the platform) points 1-3; recyclers and service partners points 1, 2 and 4; the current owner points 1 and 4; ' +
-      'the battery\'s own operator everything. Null for a unit that is not a battery, and once the battery is recycled (Art. 77(8)).',
+      'the battery\'s own operator everything. Null for a unit that is not a battery, and once the battery (or a battery later made from it) is recycled (Art. 77(8)).',
   })
   async batteryPass(@Ctx() ctx: Context, @Root() p: PassportType): Promise<Record<string, unknown> | null> {
     // Batched: a page of passports reads all their battery facts in one statement.
     const facts = await batteryLoaders(ctx).factsByPassport.load(p.id);
-    if (!facts || facts.status === 'RECYCLED') return null;
+    if (!facts || facts.ceased) return null;
     const full = assembleBatteryPass(facts, ctx.services.config.resolverHost);
     const audience = await audienceOf(ctx, p, 'Passport.batteryPass');
     return audience === 'OPERATOR' ? full : filterBatteryPass(full, AUDIENCE_POINTS[audience]);
   }
 
-  @FieldResolver(() => PassportType, { nullable: true, description: 'The battery this one was repurposed or remanufactured from (Art. 77(7)); not public.' })
+  @FieldResolver(() => PassportType, {
+    nullable: true,
+    description: 'The battery this one was repurposed or remanufactured from (Art. 77(7)); for everyone but the public, who do not see the battery status either.',
+  })
   async batteryPredecessor(@Ctx() ctx: Context, @Root() p: PassportType): Promise<PassportType | null> {
     return passportById(ctx, await this.link(ctx, p, 'predecessorId'));
   }
 
-  @FieldResolver(() => PassportType, { nullable: true, description: 'The new battery made from this one by repurposing or remanufacturing; not public.' })
+  @FieldResolver(() => PassportType, {
+    nullable: true,
+    description: 'The new battery made from this one by repurposing or remanufacturing, under its new operator; for everyone but the public.',
+  })
   async batterySuccessor(@Ctx() ctx: Context, @Root() p: PassportType): Promise<PassportType | null> {
     return passportById(ctx, await this.link(ctx, p, 'successorId'));
   }

@@ -84,7 +84,7 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
         fail(res, 404, 'NOT_FOUND', 'No battery passport for this identifier', html);
         return;
       }
-      if (facts.status === 'RECYCLED') {
+      if (facts.ceased) {
         fail(res, 410, 'GONE', 'The battery was recycled: its battery passport ceased to exist (Regulation (EU) 2023/1542, Art. 77(8))', html);
         return;
       }

@@ -21,8 +21,8 @@ type EventRow = {
   hash: string;
 };
 
-/** The organisation kinds that can reach the AUTHORITY tier on some unit: its brand, and the authorities. */
-const HISTORY_READERS = ['BRAND', 'REGULATOR', 'CUSTOMS', 'PLATFORM'] as const;
+/** The organisation kinds that can reach the AUTHORITY tier on some unit: its operator (brand or service partner), and the authorities. */
+const HISTORY_READERS = ['BRAND', 'SERVICE_PARTNER', 'REGULATOR', 'CUSTOMS', 'PLATFORM'] as const;
 
 @Resolver()
 export class HistoryResolver {
@@ -31,7 +31,7 @@ export class HistoryResolver {
     name: 'passportEvents',
     description:
       "Every history event appended to one unit from now on, after it commits (custody, sale, signing, service, end of life, …), for whoever may read that unit's history: " +
-      'its brand, regulators, customs and the platform. Catch up with Passport.history. At least once: an event may repeat after a restart (same id and seq).',
+      'its operator (the brand, or the service partner whose repurposed battery it is), regulators, customs and the platform. Catch up with Passport.history. At least once: an event may repeat after a restart (same id and seq).',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const viewer = ctx.viewer;

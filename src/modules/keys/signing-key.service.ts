@@ -5,7 +5,7 @@ import { isUuid } from '../../db/ids.js';
 import { BadInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors/app-error.js';
 import type { AppServices } from '../../context/services.js';
 import type { Viewer } from '../../context/viewer.js';
-import { Organization } from '../organizations/organization.entity.js';
+import { OPERATOR_KINDS, Organization } from '../organizations/organization.entity.js';
 import { setRevokedBits } from '../status-lists/status-list.service.js';
 import { type ISigningKey, SigningKey, type SigningKeyStatus } from './signing-key.entity.js';
 import type { RequestContext } from '../../context/request-context.js';
@@ -51,10 +51,13 @@ function toPublic(k: ISigningKey): PublicSigningKey {
   };
 }
 
-/** The brand a viewer manages keys for: only a BRAND organisation manages signing keys, its own. */
+/**
+ * The organisation a viewer manages keys for: its own, and only as a BRAND or a SERVICE_PARTNER (which signs the
+ * batteries it repurposes or remanufactures). Nobody manages another organisation's keys, not even the platform.
+ */
 function brandOf(viewer: Viewer): string {
   if (viewer.kind !== 'ORGANIZATION') throw new UnauthenticatedError();
-  if (viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation manages signing keys');
+  if (!OPERATOR_KINDS.has(viewer.orgKind)) throw new ForbiddenError('Only a BRAND or SERVICE_PARTNER organisation manages signing keys, its own');
   return viewer.organizationId;
 }
 
@@ -83,9 +86,10 @@ export const signingKeyService = {
   kidFor,
 
   /**
-   * The brand's ACTIVE signer; creates the brand's first key when it has none (for example after
+   * The operator's ACTIVE signer; creates a brand's first key when it has none (for example after
    * its ACTIVE key was revoked). Safe to call inside a transaction: the insert runs in a savepoint.
-   * @throws NotFoundError when `brandId` is not a BRAND organisation.
+   * A service partner's keys are never made for it: it creates them itself (rotateSigningKey).
+   * @throws BadInputError for a SERVICE_PARTNER without an ACTIVE key; NotFoundError for any other non-brand.
    */
   async activeSigner(em: EntityManager, services: Pick<AppServices, 'keyStore'>, brandId: string): Promise<Signer> {
     const signerOf = (k: ISigningKey): Signer => {
@@ -97,6 +101,9 @@ export const signingKeyService = {
     if (existing) return signerOf(existing);
 
     const brand = await em.findOne(Organization, { id: brandId });
+    if (brand?.kind === 'SERVICE_PARTNER') {
+      throw new BadInputError('The service partner has no ACTIVE signing key: create one with rotateSigningKey first', { field: 'signingKey' });
+    }
     if (!brand || brand.kind !== 'BRAND') throw new NotFoundError('Brand', brandId);
     for (let attempt = 1; ; attempt++) {
       const row = await newKeyRow(services);
@@ -186,11 +193,11 @@ export const signingKeyService = {
     );
   },
 
-  /** A brand sees its own keys; the platform, regulators and customs see every brand's. Newest first. */
+  /** A brand or service partner sees its own keys; the platform, regulators and customs see everyone's. Newest first. */
   async list(em: EntityManager, viewer: Viewer): Promise<ISigningKey[]> {
     if (viewer.kind !== 'ORGANIZATION') throw new UnauthenticatedError();
     const orderBy = { createdAt: 'desc', kid: 'asc' } as const;
-    if (viewer.orgKind === 'BRAND') return em.find(SigningKey, { brand: viewer.organizationId }, { orderBy });
+    if (OPERATOR_KINDS.has(viewer.orgKind)) return em.find(SigningKey, { brand: viewer.organizationId }, { orderBy });
     if (LIST_ALL_KINDS.has(viewer.orgKind)) return em.find(SigningKey, {}, { orderBy });
     throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list signing keys`);
   },

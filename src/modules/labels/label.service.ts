@@ -7,16 +7,20 @@ import { newId } from '../../crypto/random.js';
 import { rawQuery } from '../../db/raw.js';
 import { Organization } from '../organizations/organization.entity.js';
 import { ClaimCodes } from '../passports/identity.js';
+import { passportTier } from '../passports/passport.access.js';
 import { unitUriFormatter } from '../passports/unit-uris.js';
 
 /** One unit as a label shows it. `claimCode` only for a unit nobody owns yet, and only where asked for. */
 export type LabelUnit = { id: string; gtin: string; serial: string; lot: string | null; sgtinUri: string; digitalLink: string; claimCode?: string };
 
-/** Labels are for the unit's brand and the platform; everyone else is refused (401 without a key, else 403). */
+/**
+ * Labels are for the unit's operator (its brand, or the service partner whose repurposed battery it is) and the
+ * platform; everyone else is refused (401 without a key, else 403).
+ */
 function mayPrint(viewer: Viewer, brandId: string): void {
   if (viewer.kind !== 'ORGANIZATION') throw new UnauthenticatedError('Labels need the brand\'s API key');
   if (viewer.orgKind === 'PLATFORM') return;
-  if (viewer.orgKind !== 'BRAND' || viewer.organizationId !== brandId) throw new ForbiddenError('Only the unit\'s brand and the platform may print its labels');
+  if (passportTier(viewer, brandId) !== 'BRAND') throw new ForbiddenError('Only the unit\'s brand and the platform may print its labels');
 }
 
 type UnitRow = { id: string; gtin: string; serial: string; lot: string | null; signature: string | null; owned: boolean };

@@ -13,6 +13,13 @@ export const ORG_KINDS = [
 ] as const;
 export type OrgKind = (typeof ORG_KINDS)[number];
 
+/**
+ * Kinds that can be a unit's economic operator, holding GS1 company prefixes and signing keys of their own: brands,
+ * and service partners that repurpose or remanufacture batteries (a new battery under their own prefix, Art. 77(7)
+ * of Regulation (EU) 2023/1542). `passport.brand_id` names the operator, whichever of the two it is.
+ */
+export const OPERATOR_KINDS: ReadonlySet<OrgKind> = new Set(['BRAND', 'SERVICE_PARTNER']);
+
 export const Organization = defineEntity({
   name: 'Organization',
   tableName: 'organization',

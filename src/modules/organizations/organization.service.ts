@@ -8,7 +8,7 @@ import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-e
 import type { Viewer } from '../../context/viewer.js';
 import type { ApiKeyCache, OrganizationViewer } from './api-key-cache.js';
 import { API_KEY_REVOKED_CHANNEL } from './api-key-listener.js';
-import { ApiKey, type IApiKey, type IOrganization, Organization, type OrgKind } from './organization.entity.js';
+import { ApiKey, type IApiKey, type IOrganization, OPERATOR_KINDS, Organization, type OrgKind } from './organization.entity.js';
 
 export const API_KEY_PREFIX = 'dpp_';
 
@@ -44,8 +44,8 @@ export function normaliseMarkets(markets: readonly string[] | null | undefined, 
 
 function normalisePrefixes(kind: OrgKind, prefixes: readonly string[] | null | undefined): string[] {
   const list = [...new Set((prefixes ?? []).map((p) => p.trim()))];
-  if (list.length && kind !== 'BRAND') {
-    throw new BadInputError('gs1CompanyPrefixes: only a BRAND organisation holds GS1 company prefixes', { field: 'gs1CompanyPrefixes' });
+  if (list.length && !OPERATOR_KINDS.has(kind)) {
+    throw new BadInputError('gs1CompanyPrefixes: only a BRAND or SERVICE_PARTNER organisation holds GS1 company prefixes', { field: 'gs1CompanyPrefixes' });
   }
   for (const p of list) {
     if (!/^\d{6,12}$/.test(p)) {

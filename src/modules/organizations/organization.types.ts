@@ -25,7 +25,7 @@ export class OrganizationType {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => OrgKind) kind!: OrgKind;
-  @Field(() => [String], { description: 'GS1 company prefixes (brands only).' }) gs1CompanyPrefixes!: string[];
+  @Field(() => [String], { description: 'GS1 company prefixes: of a brand, or of a service partner that repurposes or remanufactures batteries.' }) gs1CompanyPrefixes!: string[];
   @Field(() => [String], { description: 'ISO 3166-1 alpha-2 markets.' }) markets!: string[];
   @Field(() => Date) createdAt!: Date;
 

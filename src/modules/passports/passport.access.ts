@@ -2,6 +2,7 @@ import type { MiddlewareFn } from 'type-graphql';
 import { ForbiddenError } from '../../errors/app-error.js';
 import type { Context } from '../../context/request-context.js';
 import type { Viewer } from '../../context/viewer.js';
+import { OPERATOR_KINDS } from '../organizations/organization.entity.js';
 import { ownershipLoaders } from '../ownership/ownership.loaders.js';
 
 /**
@@ -10,7 +11,8 @@ import { ownershipLoaders } from '../ownership/ownership.loaders.js';
  * - LEGITIMATE_INTEREST: recyclers and service partners: + manufacture facts, full DPP data, service history;
  * - AUTHORITY: regulators, customs and the platform: + the full custody chain, EPCIS export, batch and markets;
  *   every such read is written to the audit log;
- * - BRAND: the brand that minted the unit: everything (owner identity stays with the owner, issue 6).
+ * - BRAND: the unit's economic operator (the brand that minted it, or the service partner that made it by repurposing
+ *   or remanufacturing a battery): everything (owner identity stays with the owner, issue 6).
  *
  * Beside the ladder, the unit's current owner (an owner session) sees what LEGITIMATE_INTEREST sees plus the
  * fields a guard opens to owners (`RequireTier(min, { owner: true })`: the history). A former owner sees the
@@ -30,10 +32,13 @@ const KIND_TIER: Record<string, Tier> = {
   BRAND: 'PUBLIC',
 };
 
-/** The one tier function: what `viewer` may see of a unit minted by `brandId`. */
+/**
+ * The one tier function: what `viewer` may see of a unit whose economic operator is `brandId` (the brand that
+ * minted it, or the service partner whose repurposed or remanufactured battery it is: both read it at BRAND).
+ */
 export function passportTier(viewer: Viewer, brandId: string): Tier {
   if (viewer.kind !== 'ORGANIZATION') return 'PUBLIC';
-  if (viewer.orgKind === 'BRAND' && viewer.organizationId === brandId) return 'BRAND';
+  if (viewer.organizationId === brandId && OPERATOR_KINDS.has(viewer.orgKind)) return 'BRAND';
   return KIND_TIER[viewer.orgKind] ?? 'PUBLIC';
 }
 

@@ -69,8 +69,10 @@ export class PassportResolver {
     return p ? PassportType.from(p) : null;
   }
 
-  @Access('BRAND', 'PLATFORM', 'REGULATOR', 'CUSTOMS', 'RECYCLER')
-  @Query(() => PassportConnection, { description: 'Brands list their own units; authorities, recyclers and the platform list all.' })
+  @Access('BRAND', 'SERVICE_PARTNER', 'PLATFORM', 'REGULATOR', 'CUSTOMS', 'RECYCLER')
+  @Query(() => PassportConnection, {
+    description: 'Brands list their own units, service partners the batteries they repurposed or remanufactured; authorities, recyclers and the platform list all.',
+  })
   async passports(
     @Ctx() ctx: Context,
     @Arg('filter', () => PassportFilter, { nullable: true }) filter: PassportFilter | null,

@@ -10,8 +10,8 @@ import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, generateSerial, isValidSerial, parseIdentifier } from '../../gs1/index.js';
 import { type EventDraft, eventHash, insertEvents } from '../history/chain.js';
 import { canMove } from '../history/state-machine.js';
-import { signingKeyService } from '../keys/signing-key.service.js';
-import { Organization } from '../organizations/organization.entity.js';
+import { type Signer, signingKeyService } from '../keys/signing-key.service.js';
+import { OPERATOR_KINDS, Organization } from '../organizations/organization.entity.js';
 import { ProductModel } from '../product-models/product-model.entity.js';
 import { STATUS_LIST_SIZE } from '../status-lists/bitstring.js';
 import { ClaimCodes, identityBytes } from './identity.js';
@@ -54,24 +54,34 @@ export const passportService = {
    * Idempotent by (brand, idempotencyKey): a retry answers the same batch; other input is CONFLICT.
    */
   async mint(ctx: RequestContext, input: MintInput): Promise<MintResult> {
-    const { em, services, viewer } = ctx;
-    const { organizationId: brandId } = brandOf(viewer);
+    const { organizationId: brandId } = brandOf(ctx.viewer);
     const v = validateMint(input);
+    const signer = v.sign ? await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brandId) : null;
+    const write = await passportService.prepareMint(ctx, brandId, v, signer);
+    return ctx.em.transactional((tx) => write(tx as EntityManager));
+  },
+
+  /**
+   * The mint of {@link mint} for an operator the caller has already authorised (a repurposed battery's, for one):
+   * prepares what needs its own short transactions (status list entries), and answers the write, to run in the
+   * caller's transaction. `signer` signs every unit (null: mint unsigned).
+   */
+  async prepareMint(ctx: RequestContext, brandId: string, v: ReturnType<typeof validateMint>, signer: Signer | null): Promise<(tx: EntityManager) => Promise<MintResult>> {
+    const { em, services } = ctx;
     const requestHash = sha256Hex(
       canonicalJson({ gtin: v.gtin, quantity: v.quantity, lot: v.lot, site: v.site, carrier: v.carrier, destinationMarkets: v.destinationMarkets, manufacturedAt: v.manufacturedAt?.toISOString() ?? null,
         // Only when set, so the hashes of batches minted before this option existed stay the same.
         ...(v.sign ? { sign: true } : {}), ...(v.batteryMasses ? { batteryMasses: v.batteryMasses } : {}) }),
     );
     const claimCodes = new ClaimCodes(services.masterKey);
-    const signer = v.sign ? await signingKeyService.activeSigner(em.fork(), services, brandId) : null;
     const status = await statusEntriesFor(em, brandId, v);
 
-    return em.transactional(async (tx) => {
+    return async (tx) => {
       const brand = await tx.findOneOrFail(Organization, { id: brandId });
       const model = await tx.findOne(ProductModel, { gtin: v.gtin });
       if (!model) throw new NotFoundError('ProductModel', v.gtin);
       if (model.brand.id !== brandId) throw new ForbiddenError('This GTIN belongs to another brand');
-      if (v.batteryMasses) await assertBatteryModel(tx as EntityManager, model.id);
+      if (v.batteryMasses) await assertBatteryModel(tx, model.id);
 
       const conn = tx.getConnection();
       const trx = tx.getTransactionContext();
@@ -238,9 +248,9 @@ export const passportService = {
         await writing;
       }
       if (minted.length < v.quantity) throw new Error('could not allocate unique serials');
-      if (v.batteryMasses) await storeBatteryMasses(tx as EntityManager, minted.map((u) => u.id), v.batteryMasses);
+      if (v.batteryMasses) await storeBatteryMasses(tx, minted.map((u) => u.id), v.batteryMasses);
       return { batchId, passports: minted, replayed: false };
-    });
+    };
   },
 
   /**
@@ -351,15 +361,15 @@ export const passportService = {
 
   /**
    * A page of passports in (createdAt, id) order, which stays stable while new units are minted.
-   * Brands see their own (filter.brandId naming another brand: FORBIDDEN); authorities and the platform see all (optionally one brand's).
+   * Brands and service partners see their own (filter.brandId naming another: FORBIDDEN); authorities and the platform see all (optionally one brand's).
    */
   async list(em: EntityManager, viewer: Viewer, filter: PassportFilter, first: number, after?: string | null) {
     if (viewer.kind !== 'ORGANIZATION') throw new ForbiddenError();
     if (!Number.isInteger(first) || first < 1 || first > 500) throw new BadInputError('first: 1 to 500', { field: 'first' });
     const where: Record<string, unknown> = {};
-    if (viewer.orgKind === 'BRAND') {
+    if (OPERATOR_KINDS.has(viewer.orgKind)) {
       // Another brand's id is a question a brand may not ask (as in scanAnalytics), never silently its own units.
-      if (filter.brandId != null && filter.brandId !== viewer.organizationId) throw new ForbiddenError('A brand lists only its own passports: filter.brandId must be its own id or absent');
+      if (filter.brandId != null && filter.brandId !== viewer.organizationId) throw new ForbiddenError('A brand (or service partner) lists only its own passports: filter.brandId must be its own id or absent');
       where.brand = viewer.organizationId;
     } else if (!LIST_ALL.has(viewer.orgKind)) throw new ForbiddenError(`An organisation of kind ${viewer.orgKind} may not list passports`);
     else if (filter.brandId) where.brand = isUuid(filter.brandId) ? filter.brandId : '00000000-0000-0000-0000-000000000000';

@@ -15,14 +15,16 @@ export class ProductModelResolver {
     return model ? ProductModelType.from(model) : null;
   }
 
-  @Access('BRAND')
-  @Mutation(() => ProductModelType, { description: "Registers a model for a GTIN under one of the calling brand's GS1 company prefixes." })
+  @Access('BRAND', 'SERVICE_PARTNER')
+  @Mutation(() => ProductModelType, {
+    description: "Registers a model for a GTIN under one of the calling brand's GS1 company prefixes; a service partner registers battery models only, under its own.",
+  })
   async createProductModel(@Ctx() ctx: Context, @Arg('input', () => ProductModelInput) input: ProductModelInput): Promise<ProductModelType> {
     return ProductModelType.from(await productModelService.create(ctx.em, ctx.viewer, input));
   }
 
-  @Access('BRAND')
-  @Mutation(() => ProductModelType, { description: "Replaces parts of one of the calling brand's models (its battery data); recorded in the audit log." })
+  @Access('BRAND', 'SERVICE_PARTNER')
+  @Mutation(() => ProductModelType, { description: "Replaces parts of one of the caller's own models (its battery data); recorded in the audit log." })
   async updateProductModel(
     @Ctx() ctx: Context,
     @Arg('gtin', () => String) gtin: string,

@@ -5,7 +5,7 @@ import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, gtinHasCompanyPrefix, parseGtin } from '../../gs1/index.js';
 import { AuditLog } from '../audit/audit-log.entity.js';
 import { batteryService, type BatteryModelInput } from '../batteries/battery.service.js';
-import { Organization, type OrgKind } from '../organizations/organization.entity.js';
+import { OPERATOR_KINDS, Organization, type OrgKind } from '../organizations/organization.entity.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { type Dpp, parseDpp } from './product-model.dpp.js';
 import { type IProductModel, ProductModel } from './product-model.entity.js';
@@ -96,12 +96,16 @@ export function canSeeFullDpp(viewer: Viewer, brandId: string): boolean {
 /** Product models (one per GTIN) and their DPP data. Knows nothing of GraphQL. */
 export const productModelService = {
   /**
-   * Registers a model for a GTIN under one of the calling brand's GS1 company prefixes.
-   * BAD_USER_INPUT for malformed input, FORBIDDEN outside the brand's prefixes, CONFLICT when the
+   * Registers a model for a GTIN under one of the calling brand's GS1 company prefixes. A SERVICE_PARTNER registers
+   * battery models only, under its own prefixes: the batteries it makes by repurposing or remanufacturing.
+   * BAD_USER_INPUT for malformed input, FORBIDDEN outside the caller's prefixes, CONFLICT when the
    * GTIN already has a model (the unique index decides between concurrent creates).
    */
   async create(em: EntityManager, viewer: Viewer, input: ProductModelInput): Promise<IProductModel> {
-    if (viewer.kind !== 'ORGANIZATION' || viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation registers product models');
+    if (viewer.kind !== 'ORGANIZATION' || !OPERATOR_KINDS.has(viewer.orgKind)) throw new ForbiddenError('Only a BRAND organisation (or, for battery models, a SERVICE_PARTNER) registers product models');
+    if (viewer.orgKind === 'SERVICE_PARTNER' && !input.battery) {
+      throw new BadInputError('battery: required: a service partner registers battery models only (for the batteries it repurposes or remanufactures)', { field: 'battery' });
+    }
     const data = normaliseInput(input);
     try {
       // A fork per attempt (transactional's default): a refused insert never lingers in the request's unit of work.
@@ -109,7 +113,7 @@ export const productModelService = {
         const brand = await tx.findOneOrFail(Organization, { id: viewer.organizationId });
         if (!brand.gs1CompanyPrefixes.some((prefix) => gtinHasCompanyPrefix(data.gtin, prefix))) {
           const held = brand.gs1CompanyPrefixes.length ? brand.gs1CompanyPrefixes.join(', ') : 'none';
-          throw new ForbiddenError(`gtin: ${data.gtin} is not under any GS1 company prefix of this brand (held: ${held})`);
+          throw new ForbiddenError(`gtin: ${data.gtin} is not under any GS1 company prefix of this ${viewer.orgKind === 'BRAND' ? 'brand' : 'service partner'} (held: ${held})`);
         }
         // The usual answer to a duplicate; under a race the unique index on gtin decides (caught below).
         if (await tx.count(ProductModel, { gtin: data.gtin })) throw duplicate(data.gtin);
@@ -125,12 +129,12 @@ export const productModelService = {
   },
 
   /**
-   * Replaces parts of the calling brand's model (for now its battery data, validated like at create), in one
+   * Replaces parts of the calling brand's (or service partner's) model (for now its battery data, validated like at create), in one
    * transaction with an audit record (`PRODUCT_MODEL_UPDATED`: what changed, and a hash of the replaced data).
    * NOT_FOUND for a GTIN without a model of this brand; nothing is written on a refusal.
    */
   async update(em: EntityManager, viewer: Viewer, gtin: string, input: ProductModelUpdate): Promise<IProductModel> {
-    if (viewer.kind !== 'ORGANIZATION' || viewer.orgKind !== 'BRAND') throw new ForbiddenError('Only a BRAND organisation updates product models');
+    if (viewer.kind !== 'ORGANIZATION' || !OPERATOR_KINDS.has(viewer.orgKind)) throw new ForbiddenError('Only a BRAND or SERVICE_PARTNER organisation updates its product models');
     const g = gtinInput(gtin);
     if (!input.battery) throw new BadInputError('input: nothing to update', { field: 'input' });
     const battery = batteryService.parseModel(input.battery);
