@@ -57,6 +57,7 @@ export const WebhookEndpointsDocument = graphql(`
       url
       events
       enabled
+      disabledReason
     }
   }
 `);

@@ -1,9 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { fromBase64Url, toBase64Url } from '../../src/crypto/ed25519.js';
 import { scanKit, type ScanUnit } from '../support/scans.js';
 import { startTestServer, type GqlResponse, type TestServer } from '../support/server.js';
-import { startReceiver, verifyDelivery } from '../support/webhook-receiver.js';
+import { type Received, startReceiver, verifyDelivery } from '../support/webhook-receiver.js';
 import { newId } from '../../src/crypto/random.js';
 import { enqueueWebhookEvents } from '../../src/modules/webhooks/webhook-enqueue.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -137,6 +139,35 @@ describe('webhook delivery', () => {
     expect(await metric(`dpp_webhook_attempts_total{endpoint="${ep.id}",outcome="delivered"}`)).toBe(1);
     expect(await metric(`dpp_webhook_attempt_duration_seconds_count{endpoint="${ep.id}"}`)).toBe(4);
     expect(await metric(`dpp_webhook_queue_depth{endpoint="${ep.id}"}`)).toBeUndefined();
+  });
+
+  it('a receiver unreachable for three attempts (connection dropped, no answer) gets the event on the fourth, same webhook-id', async () => {
+    const { org, kit, unit } = await brandWithUnit();
+    // Its own server: the first three connections are reset before any answer, as with a receiver that is down.
+    const got: Received[] = [];
+    let connections = 0;
+    const down = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => (got.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() }), res.writeHead(204).end()));
+    });
+    down.on('connection', (socket) => void (++connections <= 3 && socket.destroy()));
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await s.gql(CreateWebhookEndpointDocument, { input: { url: `http://127.0.0.1:${(down.address() as AddressInfo).port}/down`, events: ['FRAUD_ALERT_RAISED'] } }, org.key);
+      const ep = { id: r.data!.createWebhookEndpoint.endpoint.id, secret: r.data!.createWebhookEndpoint.secret };
+      await forgedScan(kit, unit);
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((res) => setTimeout(res, 50));
+      const [d] = await deliveries(org.key, ep.id);
+      expect(connections).toBe(4);
+      expect(got).toHaveLength(1);
+      // One delivery row, four attempts: the fourth carried the webhook-id every attempt had.
+      expect(d).toMatchObject({ status: 'DELIVERED', attempts: 4, responseCode: 204, webhookId: got[0]!.headers['webhook-id'] });
+      expect(verifyDelivery(ep.secret, got[0]!).type).toBe('fraud_alert.raised');
+    } finally {
+      down.closeAllConnections();
+      await new Promise<void>((resolve) => down.close(() => resolve()));
+    }
   });
 
   it("a 429 with Retry-After waits as long as the receiver asked, not the schedule's 0.2 s", async () => {

@@ -6,7 +6,8 @@ export type AlertMessage = {
   id: string;
   brandId: string;
   passportId: string | null;
-  gtin: string;
+  /** Null for operational alerts (no product). */
+  gtin: string | null;
   kind: string;
   severity: string;
   status: string;

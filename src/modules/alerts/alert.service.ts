@@ -6,7 +6,7 @@ import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
-import type { AlertKind, Severity } from '../verification/vocabulary.js';
+import { type AlertKind, OPERATIONAL_ALERT_KINDS, type Severity } from '../verification/vocabulary.js';
 import type { AlertMessage } from './alert-bus.js';
 import { FraudAlert, type IFraudAlert } from './fraud-alert.entity.js';
 
@@ -26,7 +26,7 @@ export type AlertRow = {
   id: string;
   brand_id: string;
   passport_id: string | null;
-  gtin: string;
+  gtin: string | null;
   kind: string;
   severity: string;
   status: string;
@@ -100,10 +100,11 @@ export function alertUpsertCtes(from: number, after?: string): string {
      ), ${alertUpsertFrom('firings', `${$(9)}`)}`;
 }
 
-export type AlertSubject = { brandId: string; passportId: string | null; gtin: string; at: Date };
+/** What an alert is about: a unit, a GTIN (unknown serials), or with `key` something that is no product (`webhook:<endpoint id>`). */
+export type AlertSubject = { brandId: string; passportId: string | null; gtin: string | null; at: Date; key?: string };
 
-/** What repeated firings are grouped by: the unit, or for an unknown serial its GTIN. */
-const subjectKey = (subject: AlertSubject) => subject.passportId ?? `gtin:${subject.gtin}`;
+/** What repeated firings are grouped by: the given key, the unit, or for an unknown serial its GTIN. */
+const subjectKey = (subject: AlertSubject) => subject.key ?? subject.passportId ?? `gtin:${subject.gtin}`;
 
 /** One firing as a row of {@link FIRING_COLUMNS}, `n` its place among the statement's firings. */
 export function firingRow(subject: AlertSubject, firing: AlertFiring, n: number): Record<string, unknown> {
@@ -170,13 +171,15 @@ export type AlertFilter = {
   since?: Date | null;
 };
 
-/** Kinds that receive every brand's alerts (authorities and the operator). */
+/** Kinds that receive every brand's alerts (authorities and the operator), operational ones excepted. */
 const SEE_ALL: ReadonlySet<string> = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS']);
+const OPERATIONAL: ReadonlySet<string> = new Set(OPERATIONAL_ALERT_KINDS);
 
-/** Whether the viewer may see this alert: its brand, or an authority. */
-export function canSeeAlert(viewer: Viewer, alert: { brandId: string }): boolean {
+/** Whether the viewer may see this alert: its brand, or an authority (not for operational kinds, which only the brand sees). */
+export function canSeeAlert(viewer: Viewer, alert: { brandId: string; kind: string }): boolean {
   if (viewer.kind !== 'ORGANIZATION') return false;
-  return SEE_ALL.has(viewer.orgKind) || (viewer.orgKind === 'BRAND' && viewer.organizationId === alert.brandId);
+  if (viewer.orgKind === 'BRAND') return viewer.organizationId === alert.brandId;
+  return SEE_ALL.has(viewer.orgKind) && !OPERATIONAL.has(alert.kind);
 }
 
 /** Fraud alerts: listing with a cursor (ids are time-ordered UUIDv7), and acknowledging. */
@@ -196,7 +199,9 @@ export const alertService = {
         throw e;
       }
     }
-    if (filter.kind) where.kind = filter.kind;
+    // Authorities see every brand's fraud alerts, but no brand's operational ones.
+    const hidden = viewer.orgKind === 'BRAND' ? [] : [...OPERATIONAL];
+    if (filter.kind || hidden.length) where.kind = { ...(filter.kind ? { $eq: filter.kind } : {}), ...(hidden.length ? { $nin: hidden } : {}) };
     if (filter.severity) where.severity = filter.severity;
     if (filter.status) where.status = filter.status;
     if (filter.since) where.lastSeenAt = { $gte: filter.since };

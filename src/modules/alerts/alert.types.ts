@@ -8,11 +8,17 @@ const asEnum = <T extends readonly string[]>(values: T) => Object.fromEntries(va
 export const AlertKind = asEnum(ALERT_KINDS);
 export const Severity = asEnum(SEVERITIES);
 export const AlertStatus = asEnum(ALERT_STATUSES);
-registerEnumType(AlertKind, { name: 'AlertKind' });
+registerEnumType(AlertKind, {
+  name: 'AlertKind',
+  valuesConfig: { WEBHOOK_ENDPOINT_DISABLED: { description: "One of the brand's webhook endpoints was disabled (410 Gone, or a delivery failed after every retry); evidence names it and why." } },
+});
 registerEnumType(Severity, { name: 'Severity' });
 registerEnumType(AlertStatus, { name: 'AlertStatus' });
 
-@ObjectType('FraudAlert', { description: 'A suspicious pattern on a unit (or a GTIN, for unknown serials); repeated firings grow `count`.' })
+@ObjectType('FraudAlert', {
+  description:
+    'A suspicious pattern on a unit (or a GTIN, for unknown serials); repeated firings grow `count`. Operational kinds (WEBHOOK_ENDPOINT_DISABLED) concern no product: no passportId, no gtin, and only the brand sees them.',
+})
 export class FraudAlertType {
   @Field(() => ID) id!: string;
   @Field(() => AlertKind) kind!: string;

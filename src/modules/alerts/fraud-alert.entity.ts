@@ -10,6 +10,7 @@ export const ALERT_STATUSES = ['OPEN', 'ACKNOWLEDGED'] as const;
 /**
  * A fraud alert, written in the same transaction as the scan that raised it. Repeated firings of one
  * kind on one unit (or one GTIN, for unknown serials) are grouped into the open alert: `count` grows.
+ * Operational alerts (a webhook endpoint disabled) use the same table and outbox, with no unit and no GTIN.
  */
 export const FraudAlert = defineEntity({
   name: 'FraudAlert',
@@ -25,8 +26,9 @@ export const FraudAlert = defineEntity({
      * alerts are written without taking the unit's lock (see `ScanEvent.seq`). Units are never deleted.
      */
     passport: () => p.manyToOne(Passport).ref().nullable().createForeignKeyConstraint(false),
-    gtin: p.string().length(14),
-    /** What repeated firings are grouped by: the passport id, or `gtin:<gtin>` for unknown serials. */
+    /** Null for operational alerts, which concern no product. */
+    gtin: p.string().length(14).nullable(),
+    /** What repeated firings are grouped by: the passport id, `gtin:<gtin>` for unknown serials, `webhook:<endpoint id>` for an endpoint. */
     subject: p.string().length(64),
     kind: p.enum(ALERT_KINDS).nativeEnumName('alert_kind'),
     severity: p.enum(SEVERITIES).nativeEnumName('severity'),

@@ -4,6 +4,7 @@ import { rawQuery } from '../../db/raw.js';
 import { BadInputError, ForbiddenError } from '../../errors/app-error.js';
 import type { Viewer } from '../../context/viewer.js';
 import { Gs1Error, parseGtin } from '../../gs1/index.js';
+import { OPERATIONAL_ALERT_KINDS } from '../verification/vocabulary.js';
 
 export type AnalyticsInput = { from: Date; to: Date; gtin?: string | null; brandId?: string | null };
 export type BucketRow = { key: string; count: number };
@@ -49,8 +50,10 @@ const SCANS = `from (
       and ($3::text is null or sd.gtin = $3::text)
       and ($4::uuid is null or exists (select 1 from product_model pm where pm.gtin = sd.gtin and pm.brand_id = $4::uuid))
   ) se`;
+// Operational alerts (an endpoint disabled) are not about scans or products: left out.
 const ALERTS = `from fraud_alert a
   where a.first_seen_at < $2 and a.last_seen_at >= $1
+    and a.kind::text not in (${OPERATIONAL_ALERT_KINDS.map((k) => `'${k}'`).join(', ')})
     and ($3::text is null or a.gtin = $3::text)
     and ($4::uuid is null or a.brand_id = $4::uuid)`;
 const ORDER_BUCKETS = 'order by count desc, key asc';

@@ -14,8 +14,15 @@ export const ALERT_KINDS = [
   'NFC_REPLAY',
   'TAMPER_REPORTED',
   'WARRANTY_FRAUD_RISK',
+  'WEBHOOK_ENDPOINT_DISABLED',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * Kinds about the brand's own operations rather than its products (no unit, no GTIN): only that brand sees
+ * them, never authorities, and scan analytics leave them out.
+ */
+export const OPERATIONAL_ALERT_KINDS: readonly AlertKind[] = Object.freeze(['WEBHOOK_ENDPOINT_DISABLED']);
 
 /** Lowest first, so the index is the rank (Postgres orders the enum the same way). */
 export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;

@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import { rawQuery } from '../../db/raw.js';
+import { disableEndpoint } from './webhook-disable.js';
 import { onDeliveriesCommitted } from './webhook-enqueue.js';
 import { type AttemptResult, createAgents, postWebhook } from './webhook-http.js';
 import { secretBox, signatureHeader } from './webhook-secret.js';
@@ -101,7 +102,8 @@ export type WebhookWorker = {
 /**
  * Sends due webhook deliveries (Standard Webhooks headers, signed with every valid secret of the endpoint)
  * and records each attempt: 2xx delivered; 410 disables the endpoint; anything else is retried on the
- * configured schedule, then FAILED. Polls, and wakes at once when a commit wrote deliveries.
+ * configured schedule, then FAILED and the endpoint disabled; disabling alerts the brand ({@link disableEndpoint}).
+ * Polls, and wakes at once when a commit wrote deliveries.
  */
 export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uint8Array, log: Logger, observe?: WebhookObserver): WebhookWorker {
   const cfg = config.webhooks;
@@ -118,23 +120,26 @@ export function startWebhookWorker(orm: MikroORM, config: Config, masterKey: Uin
     const gone = r.status === 410;
     const delay = ok || gone ? null : honourRetryAfter(retryDelayMs(cfg.retryScheduleMs, d.attempts), r);
     const status = ok ? 'DELIVERED' : delay === null ? 'FAILED' : 'PENDING';
-    await em.transactional(async (tx) => {
+    const error = ok ? null : (r.error ?? `HTTP ${r.status}`);
+    const disabled = await em.transactional(async (tx) => {
       // Only while the claim is still ours: a claim that expired may have been taken again.
-      await rawQuery(
+      const [mine] = await rawQuery<{ id: string }>(
         tx,
         `update webhook_delivery set status = $3::text::webhook_delivery_status, response_code = $4::int, duration_ms = $5::int, error = $6::text,
            next_attempt_at = case when $7::bigint is null then null else now() + $7::bigint * interval '1 millisecond' end,
            delivered_at = case when $3::text = 'DELIVERED' then now() end
-         where id = $1::uuid and attempts = $2::int and status = 'SENDING'`,
-        [d.id, d.attempts, status, r.status, r.durationMs, ok ? null : (r.error ?? `HTTP ${r.status}`), delay],
+         where id = $1::uuid and attempts = $2::int and status = 'SENDING'
+         returning id`,
+        [d.id, d.attempts, status, r.status, r.durationMs, error, delay],
       );
-      // 410: the receiver asked to stop. Retries spent (75 h by default): the endpoint has failed repeatedly; stop too.
-      if (status === 'FAILED') {
-        await rawQuery(tx, 'update webhook_endpoint set enabled = false, disabled_reason = $2, updated_at = now() where id = $1 and enabled', [d.endpoint_id, gone ? 'GONE' : 'FAILING']);
-      }
+      // 410: the receiver asked to stop. Retries spent (75 h by default): the endpoint has failed repeatedly; stop
+      // too, and tell the brand (an alert, once per disabling). A claim lost meanwhile records nothing.
+      if (status !== 'FAILED' || !mine) return null;
+      const last = { deliveryId: d.id, webhookId: `msg_${d.event_id}`, attempts: d.attempts, responseCode: r.status, error };
+      return disableEndpoint(tx, d.endpoint_id, gone ? 'GONE' : 'FAILING', last);
     });
     observe?.(d.endpoint_id, ok ? 'delivered' : gone ? 'gone' : delay === null ? 'failed' : 'retry', r.durationMs / 1000);
-    if (status === 'FAILED') log.warn({ endpointId: d.endpoint_id, gone }, gone ? 'webhook endpoint answered 410 Gone: disabled' : 'webhook delivery failed after every retry: endpoint disabled');
+    if (disabled) log.warn({ endpointId: d.endpoint_id, alertId: disabled.id, gone }, gone ? 'webhook endpoint answered 410 Gone: disabled, brand alerted' : 'webhook delivery failed after every retry: endpoint disabled, brand alerted');
   };
 
   const attempt = async (d: Claimed): Promise<void> => {
