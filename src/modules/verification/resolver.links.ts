@@ -48,7 +48,10 @@ export function requestedLinkType(value: unknown, root: string): RequestedLinkTy
   const untp = /^(?:untp:|https:\/\/test\.uncefact\.org\/vocabulary\/linkTypes\/)([a-z]+)$/.exec(value);
   if (untp) return { kind: 'type', curie: `untp:${untp[1]}` };
   // Ours (`dpp:batteryPass`), as a CURIE or its IRI: a compressed link reaches here; a plain one is answered before (battery.routes.ts).
-  for (const ns of [DPP_LINK_PREFIX, dppLinkTypes(root)]) if (value.startsWith(ns) && /^[A-Za-z]+$/.test(value.slice(ns.length))) return { kind: 'type', curie: `${DPP_LINK_PREFIX}${value.slice(ns.length)}` };
+  for (const ns of [DPP_LINK_PREFIX, dppLinkTypes(root)]) {
+    const name = value.startsWith(ns) ? value.slice(ns.length) : '';
+    if (/^[A-Za-z]+$/.test(name)) return { kind: 'type', curie: `${DPP_LINK_PREFIX}${name}` };
+  }
   // A registered relation type (RFC 8288), e.g. `describedby`.
   if (/^[a-z][a-z-]*$/.test(value)) return { kind: 'type', curie: value };
   return { kind: 'unknown', value };
@@ -69,9 +72,10 @@ export const productHref = (base: string, anchor: string) => `${base}${PRODUCT_P
 /**
  * The links offered, one level each, most granular first (GS1: a request with key qualifiers gets the links
  * of every level up to the primary key). A unit's default link is its verification result on this server,
- * also offered as `gs1:verificationService` (as HTML and as JSON), its public UNTP passport
- * when the unit is signed, and its EU battery passport (`dpp:batteryPass`) when it is a battery. The product level's default is the model's page here; `gs1:pip` is that page
- * unless the brand set its own; the brand's pages follow under their link types, and its signing keys.
+ * also offered as `gs1:verificationService` (as HTML and as JSON), its public UNTP passport when the unit is
+ * signed, and its EU battery passport (`dpp:batteryPass`) when it is a battery. The product level's default is the
+ * model's page here; `gs1:pip` is that page unless the brand set its own; the brand's pages follow under their
+ * link types, and its signing keys.
  */
 export function offeredLinks(ctx: LinkContext): LevelLinks[] {
   const levels: LevelLinks[] = [];
