@@ -132,9 +132,15 @@ export async function runBatteryDemo(gql: Gql, platformKey: string, out: (s?: st
     { i: { gtin, name: 'e-bike battery 36 V 500 Wh', category: 'LMT battery', warrantyMonths: 24, battery: { category: 'LMT', data: EBIKE_BATTERY_DATA } } },
     key,
   );
+  // The plant, registered once: the unit's manufacturingPlace is its address.
+  const site = await gql<{ registerManufacturingSite: { id: string } }>(
+    'mutation($i: ManufacturingSiteInput!) { registerManufacturingSite(input: $i) { id } }',
+    { i: { identifier: 'LEJ-1', name: 'Leipzig pack assembly', address: { streetAddress: 'Batteriestraße 1', postalCode: '04109', addressLocality: 'Leipzig', addressCountry: 'DE' } } },
+    key,
+  );
   const minted = await gql<{ mintPassports: { passports: { id: string; digitalLink: string }[] } }>(
     'mutation($i: MintInput!) { mintPassports(input: $i) { passports { id digitalLink } } }',
-    { i: { gtin, quantity: 1, site: 'Leipzig', idempotencyKey: `demo-battery-${gtin}`, sign: true } },
+    { i: { gtin, quantity: 1, siteId: site.registerManufacturingSite.id, idempotencyKey: `demo-battery-${gtin}`, sign: true } },
     key,
   );
   const unit = minted.mintPassports.passports[0]!;
@@ -146,5 +152,6 @@ export async function runBatteryDemo(gql: Gql, platformKey: string, out: (s?: st
   out(`  GTIN ${gtin}, passport id ${unit.id}, battery API key (shown once): ${key}`);
   out(`  Battery passport link (the QR code): ${unit.digitalLink}`);
   out(`  public part: ${Object.keys(pub.passport.batteryPass).join(', ')}; battery passport identifier ${String(pub.passport.batteryPass.generalProductInformation?.batteryPassportIdentifier)}`);
+  out(`  made at: ${JSON.stringify(pub.passport.batteryPass.generalProductInformation?.manufacturingPlace)} (manufacturing site LEJ-1); open the link in a browser for the public facts`);
   out(`  the whole passport (as the brand): query { passport(id: "${unit.id}") { batteryPass } } with the battery API key`);
 }

@@ -17,6 +17,7 @@ import { ScanEvent } from '../modules/verification/scan-event.entity.js';
 import { WarrantyClaim } from '../modules/warranty/warranty-claim.entity.js';
 import { WebhookEndpoint } from '../modules/webhooks/webhook.entity.js';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.js';
+import { ManufacturingSite } from '../modules/sites/site.entity.js';
 
 /** Every entity the ORM knows; features add theirs here. */
 export const entities = [
@@ -27,6 +28,7 @@ export const entities = [
   BatteryUnit,
   BatteryUnitMass,
   SigningKey,
+  ManufacturingSite,
   MintBatch,
   Passport,
   LifecycleEvent,

@@ -120,6 +120,11 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     // Critical raw materials are public (1(b)); the rest of the detailed composition is not (2(a)).
     expect(pass.materialComposition.batteryMaterials.map((m: any) => m.batteryMaterialName)).toEqual(['Lithium']);
     expect(Object.keys(pass.materialComposition.batteryMaterials[0]).sort()).toEqual(['batteryMaterialIdentifier', 'batteryMaterialName', 'isCriticalRawMaterial']);
+    // Which hazardous substances are public (1(b)); where they sit and how much is detailed composition (2(a)).
+    expect(pass.materialComposition.hazardousSubstances).toHaveLength(modelData().materialComposition.hazardousSubstances.length);
+    for (const substance of pass.materialComposition.hazardousSubstances) {
+      expect(Object.keys(substance).sort()).toEqual(['hazardousSubstanceClass', 'hazardousSubstanceIdentifier', 'hazardousSubstanceImpact', 'hazardousSubstanceName']);
+    }
     expect(pass.carbonFootprint).toEqual(modelData().carbonFootprint);
     expect(pass.supplyChainDueDiligence).toEqual(modelData().supplyChainDueDiligence);
   });
@@ -136,6 +141,7 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
       expect(pass.generalProductInformation.batteryStatus).toBe('Original');
       expect(pass.generalProductInformation.puttingIntoService).toBeDefined();
       expect(pass.materialComposition.batteryMaterials).toHaveLength(2);
+      expect(pass.materialComposition.hazardousSubstances).toEqual(modelData().materialComposition.hazardousSubstances);
     }
   });
 
@@ -144,6 +150,7 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     expect(pass.labeling.resultOfTestReport).toBe(modelData().labeling.resultOfTestReport);
     expect(pass.circularity.dismantlingAndRemovalInformation).toBeDefined();
     expect(pass.materialComposition.batteryMaterials).toHaveLength(2);
+    expect(pass.materialComposition.hazardousSubstances).toEqual(modelData().materialComposition.hazardousSubstances);
     for (const attribute of Object.keys(exampleCondition()).filter((a) => a !== 'roundTripEfficiencyat50PerCentCycleLife')) {
       expect(pass.performance.batteryCondition[attribute], attribute).toBeUndefined();
     }
@@ -171,6 +178,10 @@ describeVectors('battery passport: models and access groups (Battery Pass 1.2.0,
     expect(pass.circularity.sparePartSources).toBeUndefined();
     expect(pass.labeling.resultOfTestReport).toBeUndefined();
     expect(pass.materialComposition.batteryMaterials).toHaveLength(1);
+    for (const substance of pass.materialComposition.hazardousSubstances) {
+      expect(substance).not.toHaveProperty('hazardousSubstanceLocation');
+      expect(substance).not.toHaveProperty('hazardousSubstanceConcentration');
+    }
     expect(pass.performance.batteryTechicalProperties).toMatchObject({ expectedLifetime: modelData().performance.batteryTechicalProperties.expectedLifetime });
     expect(pass.performance.batteryTechicalProperties.ratedEnergy).toBeUndefined();
 

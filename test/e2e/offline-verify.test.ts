@@ -143,5 +143,6 @@ describe('npm run demo', () => {
       expect(out).toMatch(/^VALID/);
     }
     rmSync(cwd, { recursive: true, force: true });
-  });
+    // A whole embedded database is created and migrated in a child process: ~12 s of CPU, more on a busy machine.
+  }, 120_000);
 });

@@ -79,6 +79,24 @@ describeVectors('Annex XIII table (annex-xiii.ts) against the Battery Pass 1.2.0
     for (const group of ['LEGITIMATE_INTEREST', 'AUTHORITY'] as const) expect(materials(group), group).toEqual((full.materialComposition as any).batteryMaterials);
   });
 
+  it('shows the public which hazardous substances are present and their harm, not where or how much (2(a))', () => {
+    const full = fullPass();
+    const substances = (full.materialComposition as any).hazardousSubstances as Record<string, unknown>[];
+    expect(substances[0]).toMatchObject({ hazardousSubstanceLocation: expect.anything(), hazardousSubstanceConcentration: expect.anything() });
+    const shown = (points: keyof typeof AUDIENCE_POINTS) => (filterBatteryPass(full, AUDIENCE_POINTS[points]).materialComposition as any).hazardousSubstances;
+    const publicPart = substances.map(({ hazardousSubstanceName, hazardousSubstanceIdentifier, hazardousSubstanceClass, hazardousSubstanceImpact }) => ({
+      hazardousSubstanceName,
+      hazardousSubstanceIdentifier,
+      hazardousSubstanceClass,
+      hazardousSubstanceImpact,
+    }));
+    for (const group of ['PUBLIC', 'OWNER'] as const) {
+      expect(shown(group), group).toEqual(publicPart);
+      for (const item of shown(group)) expect(Object.keys(item), group).not.toContain('hazardousSubstanceLocation');
+    }
+    for (const group of ['LEGITIMATE_INTEREST', 'AUTHORITY', 'OPERATOR'] as const) expect(shown(group), group).toEqual(substances);
+  });
+
   it('keeps the calendar lifetime, the C-rate and the rated energy from the public', () => {
     const full = fullPass();
     const tech = (points: keyof typeof AUDIENCE_POINTS) => (filterBatteryPass(full, AUDIENCE_POINTS[points]).performance as any).batteryTechicalProperties;

@@ -9,6 +9,7 @@ import {
   isValidGtin,
   isValidSerial,
   parseDigitalLink,
+  parseGln,
   parseGs1Link,
   formatGs1Link,
   parseGtin,
@@ -85,6 +86,21 @@ describe('GTIN', () => {
     expect(gs1Reason(() => validateCompanyPrefix('0614141123456'))).toBe('LENGTH');
     expect(gs1Reason(() => validateCompanyPrefix('06141A'))).toBe('CHARSET');
     expect(gs1Reason(() => gtinHasCompanyPrefix(GTIN, '123'))).toBe('LENGTH');
+  });
+});
+
+describe('GLN', () => {
+  it("accepts GS1's example GLN and refuses a wrong check digit, length or character, with the reason", () => {
+    // GS1 General Specifications' example GLN of a company: 0614141000012 (check digit 2).
+    expect(parseGln(' 0614141000012 ')).toBe('0614141000012');
+    for (const [bad, reason] of [['0614141000013', 'CHECK_DIGIT'], ['061414100001', 'LENGTH'], ['06141410000A2', 'CHARSET']] as const) {
+      expect(() => parseGln(bad)).toThrow(Gs1Error);
+      try {
+        parseGln(bad);
+      } catch (e) {
+        expect((e as Gs1Error).reason, bad).toBe(reason);
+      }
+    }
   });
 });
 

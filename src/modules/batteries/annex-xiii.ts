@@ -5,9 +5,9 @@ import type { Aspect } from './battery-schemas.js';
  * 1 = public information on the battery model; 2 = model information for persons with a legitimate interest
  * and the Commission; 3 = model information for notified bodies, market surveillance authorities and the
  * Commission; 4 = information on the individual battery for persons with a legitimate interest.
- * Points and letters follow the Annex as quoted by secondary sources (THI-CSI requirements, the OpenEPCIS
- * vocabulary of the Commission's battery passport guidance, the Battery Pass 1.2.0 schemas; README lists them),
- * not the Official Journal itself: re-check them against EUR-Lex (CELEX 02023R1542) before quoting them.
+ * Checked against the regulation's own text (German language version, equally authentic, as reproduced from the
+ * Official Journal): Art. 77(2) and Annex XIII point 1(a)-(s). Points 2 to 4 and Annex VI Part A could not be read
+ * in the regulation's text here; their letters follow secondary sources (README "EU battery passport" names them).
  */
 export type AnnexPoint = 1 | 2 | 3 | 4;
 
@@ -29,6 +29,7 @@ export type AnnexRow = {
   fields?: readonly string[];
 };
 
+const all = (): boolean => true;
 const isCritical = (item: unknown): boolean => (item as { isCriticalRawMaterial?: unknown })?.isCriticalRawMaterial === true;
 
 const row = (aspect: Aspect, path: string, point: AnnexPoint, letter: string, covers: string, items?: AnnexRow['items'], fields?: AnnexRow['fields']): AnnexRow => ({
@@ -83,7 +84,17 @@ export const ANNEX_XIII: readonly AnnexRow[] = [
   row('circularity', 'endOfLifeInformation', 1, 's', 'prevention and management of waste batteries, Art. 74(1)(a) to (f)'),
 
   row('materialComposition', 'batteryChemistry', 1, 'b', 'chemistry'),
-  row('materialComposition', 'hazardousSubstances', 1, 'b', 'hazardous substances other than mercury, cadmium or lead'),
+  // Annex XIII 1(b) makes public "the material composition, including its chemistry, the hazardous substances contained in
+  // the battery other than mercury, cadmium or lead, and the critical raw materials contained": which substances, what
+  // they are and what harm they do. Where each sits and how much of it there is, is the "detailed composition,
+  // including materials used in the cathode, anode and electrolyte" of 2(a), as for the critical raw materials below.
+  row('materialComposition', 'hazardousSubstances', 1, 'b', 'hazardous substances present: name, identifier, class and impact', all, [
+    'hazardousSubstanceName',
+    'hazardousSubstanceIdentifier',
+    'hazardousSubstanceClass',
+    'hazardousSubstanceImpact',
+  ]),
+  row('materialComposition', 'hazardousSubstances', 2, 'a', 'detailed composition: location and concentration of the hazardous substances', all),
   // 1(b) makes public which critical raw materials are present; where they sit and how much is detailed composition, 2(a).
   row('materialComposition', 'batteryMaterials', 1, 'b', 'critical raw materials present: name and identifier only', isCritical, [
     'batteryMaterialName',
@@ -109,14 +120,14 @@ export const ANNEX_XIII: readonly AnnexRow[] = [
   row(PT, 'batteryTechicalProperties.originalPowerCapability', 1, 'i', 'original power capability (W) and limits'),
   row(PT, 'batteryTechicalProperties.ratedMaximumPower', 1, 'i', 'original power capability (W) and limits'),
   row(PT, 'batteryTechicalProperties.powerCapabilityRatio', 1, 'i', 'not named by Annex XIII: read as one of the power limits of 1(i)'),
-    row(PT, 'batteryTechicalProperties.expectedNumberOfCycles', 1, 'j', 'expected lifetime in cycles'),
+  row(PT, 'batteryTechicalProperties.expectedNumberOfCycles', 1, 'j', 'expected lifetime in cycles'),
   row(PT, 'batteryTechicalProperties.lifetimeReferenceTest', 1, 'j', 'reference test used for the expected lifetime'),
   row(PT, 'batteryTechicalProperties.capacityThresholdForExhaustion', 1, 'k', 'capacity threshold for exhaustion (EV batteries)'),
   row(PT, 'batteryTechicalProperties.temperatureRangeIdleState', 1, 'l', 'temperature range the battery withstands when not in use'),
   row(PT, 'batteryTechicalProperties.roundtripEfficiency', 1, 'n', 'initial round trip energy efficiency'),
   row(PT, 'batteryTechicalProperties.initialInternalResistance', 1, 'o', 'internal battery cell and pack resistance'),
   row(PT, 'batteryTechicalProperties.cRateLifeCycleTest', 1, 'p', 'C-rate of the relevant cycle-life test'),
-    row(PT, 'batteryTechicalProperties.expectedLifetime', 4, 'a', 'performance and durability values: expected lifetime in calendar years (1(j) is cycles only)'),
+  row(PT, 'batteryTechicalProperties.expectedLifetime', 4, 'a', 'performance and durability values: expected lifetime in calendar years (1(j) is cycles only)'),
   row(PT, 'batteryTechicalProperties.cRate', 4, 'a', 'not an Annex XIII item: power/energy ratio, updated as 4(a) values are; DIN: legitimate interest'),
   row(PT, 'batteryTechicalProperties.initialSelfDischarge', 4, 'b', 'state of health (Art. 14): the baseline of the evolution of self-discharging rates'),
 

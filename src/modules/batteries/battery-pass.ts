@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { rawQuery } from '../../db/raw.js';
 import { digitalLinkFormatter } from '../../gs1/index.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
+import type { PostalAddress } from '../sites/site.service.js';
 import type { BatteryCategory, BatteryStatus } from './battery.entity.js';
 import { PASS_CATEGORY } from './battery-model.js';
 import { ASPECTS } from './battery-schemas.js';
@@ -41,6 +42,8 @@ export type BatteryUnitFacts = {
   condition: Record<string, unknown> | null;
   /** The unit's own weight (kg) given at mint, null when its model's applies. */
   batteryMass: number | null;
+  /** The address of the registered site its mint named (Battery Pass `manufacturingPlace`), null when its model's applies. */
+  manufacturingPlace: PostalAddress | null;
 };
 
 type Row = {
@@ -61,6 +64,10 @@ type Row = {
   put_into_service: Date | string | null;
   condition: Record<string, unknown> | null;
   mass_kg: number | string | null;
+  site_street: string | null;
+  site_postal_code: string | null;
+  site_locality: string | null;
+  site_country: string | null;
 };
 
 /** A unit at end of life or recycled is waste, whatever its row said before (Annex XIII 4(c)). */
@@ -88,6 +95,10 @@ function toFacts(row: Row): BatteryUnitFacts {
     putIntoService: row.put_into_service === null ? null : new Date(row.put_into_service),
     condition: row.condition,
     batteryMass: row.mass_kg === null ? null : Number(row.mass_kg),
+    manufacturingPlace:
+      row.site_street === null
+        ? null
+        : { streetAddress: row.site_street, postalCode: row.site_postal_code!, addressLocality: row.site_locality!, addressCountry: row.site_country! },
   };
 }
 
@@ -110,6 +121,7 @@ export async function loadBatteryFactsMany(em: EntityManager, passportIds: reado
            union
            select b.successor_id from battery_unit b join later l on b.passport_id = l.id where b.successor_id is not null)
          select 1 from later l join passport q on q.id = l.id where q.status = 'RECYCLED') end as successor_recycled,
+       ms.street_address as site_street, ms.postal_code as site_postal_code, ms.locality as site_locality, ms.country as site_country,
        (select e.occurred_at from lifecycle_event e where e.passport_id = p.id
           and (e.type in ('SOLD', 'OWNERSHIP_CLAIMED') or (e.type = 'CUSTODY' and lower(e.payload->>'bizStep') like '%retail_selling'))
           order by e.seq limit 1) as put_into_service,
@@ -119,6 +131,8 @@ export async function loadBatteryFactsMany(em: EntityManager, passportIds: reado
      join battery_model bm on bm.model_id = p.model_id
      left join battery_unit bu on bu.passport_id = p.id
      left join battery_unit_mass um on um.passport_id = p.id
+     left join mint_batch mb on mb.id = p.batch_id
+     left join manufacturing_site ms on ms.id = mb.manufacturing_site_id
      where p.id = any($1::uuid[])`,
     [passportIds],
   );
@@ -156,6 +170,7 @@ export function assembleBatteryPass(facts: BatteryUnitFacts, resolverHost: strin
     ...(facts.putIntoService ? { puttingIntoService: facts.putIntoService.toISOString() } : {}),
     ...d.generalProductInformation,
     ...(facts.batteryMass !== null ? { batteryMass: facts.batteryMass } : {}),
+    ...(facts.manufacturingPlace ? { manufacturingPlace: { ...facts.manufacturingPlace } } : {}),
   };
   const out: Record<string, Record<string, unknown>> = {};
   for (const aspect of ASPECTS) {

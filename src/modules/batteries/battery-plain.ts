@@ -2,7 +2,10 @@ import { ANNEX_XIII, openedPart } from './annex-xiii.js';
 import type { Aspect } from './battery-schemas.js';
 
 /** One section of the battery page: an aspect's plain title and its attributes as label and text. */
-export type PlainSection = { title: string; rows: [label: string, text: string][] };
+export type PlainSection = { aspect: Aspect; title: string; rows: [label: string, text: string][] };
+
+/** The aspects a scan's verification page shows of a battery (the rest is one link away): what it is, whose, from where, of what. */
+export const SCAN_PAGE_ASPECTS: readonly Aspect[] = ['generalProductInformation', 'materialComposition'];
 
 const ASPECT_TITLES: Readonly<Record<Aspect, string>> = {
   generalProductInformation: 'About this battery',
@@ -69,13 +72,25 @@ const CATEGORIES: Readonly<Record<string, string>> = {
 /** `ratedCapacity` → "rated capacity". */
 const words = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
-/** A value in plain text: dates as dates, lists joined, objects as "name: value" pairs, nothing empty. */
+const REGIONS = new Intl.DisplayNames(['en'], { type: 'region' });
+
+/** A postal address (Battery Pass `PostalAddressEntity`, with `addressLocality` when a registered site gave one) on one line. */
+function address(a: Record<string, unknown>): string {
+  const country = typeof a.addressCountry === 'string' && /^[A-Z]{2}$/.test(a.addressCountry) ? (REGIONS.of(a.addressCountry) ?? a.addressCountry) : a.addressCountry;
+  const town = [a.postalCode, a.addressLocality].filter((x) => typeof x === 'string' && x !== '').join(' ');
+  return [a.streetAddress, town, country].filter((x) => typeof x === 'string' && x !== '').join(', ');
+}
+
+const isAddress = (v: object): v is Record<string, unknown> => 'streetAddress' in v && 'postalCode' in v && 'addressCountry' in v;
+
+/** A value in plain text: dates as dates, addresses as addresses, lists joined, objects as "name: value" pairs, nothing empty. */
 function plain(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'string') return /^\d{4}-\d{2}-\d{2}T/.test(value) ? value.slice(0, 10) : value;
   if (typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return value.map(plain).filter(Boolean).join('; ');
+  if (isAddress(value)) return address(value);
   return Object.entries(value)
     .map(([k, v]) => [words(k), plain(v)] as const)
     .filter(([, v]) => v !== '')
@@ -100,7 +115,7 @@ export function plainBatteryPass(pub: Readonly<Record<string, Record<string, unk
     if (r.path === 'batteryCategory' && typeof value === 'string') value = CATEGORIES[value] ?? value;
     const text = plain(value);
     if (text === '') continue;
-    const section = sections.get(r.aspect) ?? { title: ASPECT_TITLES[r.aspect], rows: [] };
+    const section = sections.get(r.aspect) ?? { aspect: r.aspect, title: ASPECT_TITLES[r.aspect], rows: [] };
     section.rows.push([LABELS[r.path] ?? words(r.path.split('.').pop()!), text]);
     sections.set(r.aspect, section);
   }

@@ -12,7 +12,7 @@ import { createAuditRecorder } from '../audit/audit.service.js';
 import { AUDIENCE_POINTS, filterBatteryPass } from './annex-xiii.js';
 import { batteryAudience } from './battery.access.js';
 import { assembleBatteryPass, loadBatteryFacts } from './battery-pass.js';
-import { BATTERY_PASS_LINK_TYPES } from './battery-link.js';
+import { batteryPassLinkTypes } from './battery-link.js';
 import { plainBatteryPass } from './battery-plain.js';
 import { publicBatteryPart } from './battery-public.js';
 import { batteryPage, errorPage } from '../verification/resolver.pages.js';
@@ -37,12 +37,13 @@ export function batteryPassRouter(deps: BatteryPassRouterDeps): Router {
   const { orm, config, anonLimiter, log, authenticate } = deps;
   const router = Router();
   const root = config.resolverHost.replace(/\/+$/, '');
+  const linkTypes = batteryPassLinkTypes(root);
 
   // Middleware, not a GET route: a route on /01/* would make Express answer OPTIONS for the resolver's paths
   // itself (200, Allow: GET, HEAD), before the resolver's own preflight answer.
   router.use('/01', async (req: Request, res: Response, next) => {
     const linkType = req.query.linkType;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || typeof linkType !== 'string' || !BATTERY_PASS_LINK_TYPES.has(linkType)) {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || typeof linkType !== 'string' || !linkTypes.has(linkType)) {
       next();
       return;
     }

@@ -5,6 +5,7 @@ import { Gs1Error, isValidSerial, parseGtin } from '../../gs1/index.js';
 import { normaliseMarkets } from '../organizations/organization.service.js';
 import { allocateEntries, packEntries } from '../status-lists/status-list.service.js';
 import { validBatteryMasses } from '../batteries/battery-mint.js';
+import type { MintSite } from '../sites/site.service.js';
 import { CARRIERS, type Carrier } from './passport.entity.js';
 
 export const MAX_MINT_QUANTITY = 100_000;
@@ -14,6 +15,8 @@ export type MintInput = {
   quantity: number;
   lot?: string | null;
   site?: string | null;
+  /** A registered manufacturing site of the brand (sites/site.service.ts); its identifier becomes `site`. */
+  siteId?: string | null;
   carrier?: string | null;
   destinationMarkets?: string[] | null;
   manufacturedAt?: Date | null;
@@ -54,7 +57,20 @@ export function validateMint(input: MintInput) {
   }
   const destinationMarkets = normaliseMarkets(input.destinationMarkets, 'destinationMarkets');
   const batteryMasses = validBatteryMasses(input.batteryMasses, input.quantity);
-  return { gtin, quantity: input.quantity, lot, site, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true, batteryMasses };
+  const siteId = input.siteId?.trim() || null;
+  return { gtin, quantity: input.quantity, lot, site, siteId, carrier, key, manufacturedAt, destinationMarkets, sign: input.sign === true, batteryMasses };
+}
+
+/**
+ * The units' `site` text for a mint that names a registered site: its identifier, or the same text given again;
+ * BAD_USER_INPUT when `site` says something else (two names for one place).
+ */
+export function siteTextFor(site: string | null, registered: MintSite | null): string | null {
+  if (!registered) return site;
+  if (site !== null && site !== registered.identifier) {
+    throw new BadInputError(`site: the site named by siteId is "${registered.identifier}"; leave site out or give the same`, { field: 'site' });
+  }
+  return registered.identifier;
 }
 
 /**

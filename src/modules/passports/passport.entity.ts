@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { Organization } from '../organizations/organization.entity.js';
 import { ProductModel } from '../product-models/product-model.entity.js';
+import { ManufacturingSite } from '../sites/site.entity.js';
 
 export const PASSPORT_STATUSES = ['MINTED', 'SIGNED', 'IN_SUPPLY_CHAIN', 'SOLD', 'OWNED', 'END_OF_LIFE', 'RECYCLED', 'REVOKED'] as const;
 export type PassportStatus = (typeof PASSPORT_STATUSES)[number];
@@ -23,6 +24,8 @@ export const MintBatch = defineEntity({
     requestHash: p.string().length(64),
     lot: p.string().length(20).nullable(),
     site: p.string().length(200).nullable(),
+    /** The registered site the mint named (`MintInput.siteId`): where its units were made, for the whole batch. */
+    manufacturingSite: () => p.manyToOne(ManufacturingSite).ref().nullable().deleteRule('no action'),
     carrier: p.enum(CARRIERS).nativeEnumName('carrier'),
     destinationMarkets: p.array().default([]),
     createdAt: p.datetime().onCreate(() => new Date()),

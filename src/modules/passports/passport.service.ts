@@ -16,7 +16,8 @@ import { ProductModel } from '../product-models/product-model.entity.js';
 import { STATUS_LIST_SIZE } from '../status-lists/bitstring.js';
 import { ClaimCodes, identityBytes } from './identity.js';
 import { assertBatteryModel, storeBatteryMasses } from '../batteries/battery-mint.js';
-import { gtin14, MAX_MINT_QUANTITY, type MintInput, statusEntriesFor, validateMint } from './mint-input.js';
+import { gtin14, MAX_MINT_QUANTITY, type MintInput, siteTextFor, statusEntriesFor, validateMint } from './mint-input.js';
+import { siteService } from '../sites/site.service.js';
 import { unitUriFormatter } from './unit-uris.js';
 import { type IPassport, MintBatch, Passport, type PassportStatus } from './passport.entity.js';
 import type { RequestContext } from '../../context/request-context.js';
@@ -55,7 +56,10 @@ export const passportService = {
    */
   async mint(ctx: RequestContext, input: MintInput): Promise<MintResult> {
     const { organizationId: brandId } = brandOf(ctx.viewer);
-    const v = validateMint(input);
+    const checked = validateMint(input);
+    // The named site, resolved once for the whole batch (one statement, only when a site is named), before anything is written.
+    const registered = checked.siteId ? await siteService.forMint(ctx.em, brandId, checked.siteId) : null;
+    const v = { ...checked, site: siteTextFor(checked.site, registered), siteId: registered?.id ?? null };
     const signer = v.sign ? await signingKeyService.activeSigner(ctx.em.fork(), ctx.services, brandId) : null;
     const write = await passportService.prepareMint(ctx, brandId, v, signer);
     return ctx.em.transactional((tx) => write(tx as EntityManager));
@@ -70,8 +74,8 @@ export const passportService = {
     const { em, services } = ctx;
     const requestHash = sha256Hex(
       canonicalJson({ gtin: v.gtin, quantity: v.quantity, lot: v.lot, site: v.site, carrier: v.carrier, destinationMarkets: v.destinationMarkets, manufacturedAt: v.manufacturedAt?.toISOString() ?? null,
-        // Only when set, so the hashes of batches minted before this option existed stay the same.
-        ...(v.sign ? { sign: true } : {}), ...(v.batteryMasses ? { batteryMasses: v.batteryMasses } : {}) }),
+        // Only when set, so the hashes of batches minted before these options existed stay the same.
+        ...(v.sign ? { sign: true } : {}), ...(v.batteryMasses ? { batteryMasses: v.batteryMasses } : {}), ...(v.siteId ? { siteId: v.siteId } : {}) }),
     );
     const claimCodes = new ClaimCodes(services.masterKey);
     const status = await statusEntriesFor(em, brandId, v);
@@ -89,10 +93,10 @@ export const passportService = {
       const batchId = randomUUID();
       // The unique (brand, key) index arbitrates concurrent retries: the loser waits, then sees the winner's row.
       const inserted = await conn.execute<{ id: string }[]>(
-        `insert into mint_batch (id, brand_id, model_id, gtin, quantity, idempotency_key, request_hash, lot, site, carrier, destination_markets, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::carrier, ?::text[], ?)
+        `insert into mint_batch (id, brand_id, model_id, gtin, quantity, idempotency_key, request_hash, lot, site, manufacturing_site_id, carrier, destination_markets, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::carrier, ?::text[], ?)
          on conflict (brand_id, idempotency_key) do nothing returning id`,
-        [batchId, brandId, model.id, v.gtin, v.quantity, v.key, requestHash, v.lot, v.site, v.carrier, `{${v.destinationMarkets.join(',')}}`, now],
+        [batchId, brandId, model.id, v.gtin, v.quantity, v.key, requestHash, v.lot, v.site, v.siteId, v.carrier, `{${v.destinationMarkets.join(',')}}`, now],
         'all',
         trx,
       );

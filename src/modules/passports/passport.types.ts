@@ -122,7 +122,13 @@ export class MintInput {
   @Field(() => String) gtin!: string;
   @Field(() => Int) quantity!: number;
   @Field(() => String, { nullable: true }) lot?: string | null;
-  @Field(() => String, { nullable: true }) site?: string | null;
+  @Field(() => String, { nullable: true, description: "Free text naming where the units were made (at most 200 characters); with siteId, the site's identifier." })
+  site?: string | null;
+  @Field(() => ID, {
+    nullable: true,
+    description: "One of the brand's registered manufacturing sites (registerManufacturingSite): a battery's manufacturingPlace is its address. Another brand's site: NOT_FOUND.",
+  })
+  siteId?: string | null;
   @Field(() => String, { nullable: true, description: 'QR (default), NFC_SUN or QR_AND_NFC.' }) carrier?: string | null;
   @Field(() => [String], { nullable: true }) destinationMarkets?: string[] | null;
   @Field(() => Date, { nullable: true, description: 'Defaults to now.' }) manufacturedAt?: Date | null;

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import digitalLink from 'digital-link.js';
-import { DPP_LINK_PREFIX, DPP_LINK_TYPES } from '../batteries/battery-link.js';
+import { DPP_LINK_PREFIX, dppLinkTypes } from '../batteries/battery-link.js';
 import { GS1_VOC } from '../product-models/product-model.links.js';
 import { UNTP_LINK_TYPES } from './resolver.links.js';
 
@@ -52,7 +52,7 @@ export function descriptionFile(root: string) {
       { namespace: GS1_VOC, prefix: 'gs1:' },
       { namespace: UNTP_LINK_TYPES, prefix: 'untp:' },
       // Ours: `dpp:batteryPass`, a battery's passport (batteries/battery.routes.ts).
-      { namespace: DPP_LINK_TYPES, prefix: DPP_LINK_PREFIX },
+      { namespace: dppLinkTypes(root), prefix: DPP_LINK_PREFIX },
     ],
     linkTypeDefaultCanBeLinkset: false,
     supportedContextValuesEnumerated: [],
@@ -60,8 +60,8 @@ export function descriptionFile(root: string) {
   };
 }
 
-/** A JSON-LD context for the linksets (RFC 9264 JSON with GS1's and UNTP's link type prefixes). */
-export const LINKSET_CONTEXT = {
+/** A JSON-LD context for the linksets (RFC 9264 JSON with GS1's, UNTP's and this resolver's own link type prefixes). */
+export const linksetContext = (root: string) => ({
   '@context': {
     '@vocab': 'http://www.iana.org/assignments/relation/',
     linkset: '@graph',
@@ -69,13 +69,14 @@ export const LINKSET_CONTEXT = {
     href: '@id',
     gs1: GS1_VOC,
     untp: UNTP_LINK_TYPES,
+    dpp: dppLinkTypes(root),
     dcterms: 'http://purl.org/dc/terms/',
     title: { '@id': 'http://purl.org/dc/terms/title' },
     type: { '@id': 'http://purl.org/dc/terms/format' },
     hreflang: { '@id': 'http://purl.org/dc/terms/language', '@container': '@set' },
     itemDescription: { '@id': 'http://www.w3.org/2000/01/rdf-schema#comment' },
   },
-};
+});
 
 /**
  * A compressed GS1 Digital Link (GS1 Digital Link: Compression) as its uncompressed URI on this resolver, or

@@ -1,3 +1,4 @@
+import { DPP_LINK_PREFIX, dppLinkTypes } from '../batteries/battery-link.js';
 import { untpPassportPath } from '../passports/credential.routes.js';
 import { gs1LinkTypeName, GS1_VOC, type ProductLink } from '../product-models/product-model.links.js';
 
@@ -17,8 +18,11 @@ export type OfferedLink = { href: string; title: string; type?: string; hreflang
 /** The links of one level (a unit, or its product model), by link type (`gs1:<name>`, `untp:<name>` or a registered relation). */
 export type LevelLinks = { anchor: string; itemDescription: string; links: Map<string, OfferedLink[]> };
 
-/** A signed or unsigned unit the resolve named, as the linkset needs it. */
-export type UnitFacts = { anchor: string; description: string; passportId: string; signed: boolean };
+/**
+ * A signed or unsigned unit the resolve named, as the linkset needs it; `battery` when it has an EU battery passport
+ * (a battery model's unit not yet recycled: Art. 77(8) ends the passport with recycling).
+ */
+export type UnitFacts = { anchor: string; description: string; passportId: string; signed: boolean; battery?: boolean };
 
 /** What a resolve is about: the product model (always) and, for a `/21/` link, the unit. */
 export type LinkContext = {
@@ -35,7 +39,7 @@ export type LinkContext = {
 /** What `?linkType=` asked for: nothing, the linkset (`linkset`, `all`), a link type (normalised to its CURIE), or nothing this resolver knows. */
 export type RequestedLinkType = { kind: 'none' } | { kind: 'linkset' } | { kind: 'type'; curie: string } | { kind: 'unknown'; value: string };
 
-export function requestedLinkType(value: unknown): RequestedLinkType {
+export function requestedLinkType(value: unknown, root: string): RequestedLinkType {
   if (value === undefined) return { kind: 'none' };
   if (typeof value !== 'string') return { kind: 'unknown', value: String(value) };
   if (value === 'linkset' || value === 'all') return { kind: 'linkset' };
@@ -43,15 +47,21 @@ export function requestedLinkType(value: unknown): RequestedLinkType {
   if (gs1) return { kind: 'type', curie: `gs1:${gs1}` };
   const untp = /^(?:untp:|https:\/\/test\.uncefact\.org\/vocabulary\/linkTypes\/)([a-z]+)$/.exec(value);
   if (untp) return { kind: 'type', curie: `untp:${untp[1]}` };
+  // Ours (`dpp:batteryPass`), as a CURIE or its IRI: a compressed link reaches here; a plain one is answered before (battery.routes.ts).
+  for (const ns of [DPP_LINK_PREFIX, dppLinkTypes(root)]) {
+    const name = value.startsWith(ns) ? value.slice(ns.length) : '';
+    if (/^[A-Za-z]+$/.test(name)) return { kind: 'type', curie: `${DPP_LINK_PREFIX}${name}` };
+  }
   // A registered relation type (RFC 8288), e.g. `describedby`.
   if (/^[a-z][a-z-]*$/.test(value)) return { kind: 'type', curie: value };
   return { kind: 'unknown', value };
 }
 
 /** The linkset key of a link type: full IRIs for CURIEs (GS1's schema takes only IRIs or registered names). */
-export function linkTypeIri(curie: string): string {
+export function linkTypeIri(curie: string, root: string): string {
   if (curie.startsWith('gs1:')) return `${GS1_VOC}${curie.slice(4)}`;
   if (curie.startsWith('untp:')) return `${UNTP_LINK_TYPES}${curie.slice(5)}`;
+  if (curie.startsWith(DPP_LINK_PREFIX)) return `${dppLinkTypes(root)}${curie.slice(DPP_LINK_PREFIX.length)}`;
   return curie;
 }
 
@@ -62,9 +72,10 @@ export const productHref = (base: string, anchor: string) => `${base}${PRODUCT_P
 /**
  * The links offered, one level each, most granular first (GS1: a request with key qualifiers gets the links
  * of every level up to the primary key). A unit's default link is its verification result on this server,
- * also offered as `gs1:verificationService` (as HTML and as JSON), and its public UNTP passport
- * when the unit is signed. The product level's default is the model's page here; `gs1:pip` is that page
- * unless the brand set its own; the brand's pages follow under their link types, and its signing keys.
+ * also offered as `gs1:verificationService` (as HTML and as JSON), its public UNTP passport when the unit is
+ * signed, and its EU battery passport (`dpp:batteryPass`) when it is a battery. The product level's default is the
+ * model's page here; `gs1:pip` is that page unless the brand set its own; the brand's pages follow under their
+ * link types, and its signing keys.
  */
 export function offeredLinks(ctx: LinkContext): LevelLinks[] {
   const levels: LevelLinks[] = [];
@@ -82,6 +93,14 @@ export function offeredLinks(ctx: LinkContext): LevelLinks[] {
       ],
     ]);
     if (u.signed) links.set('untp:dpp', [{ href: `${ctx.base}${untpPassportPath(u.passportId)}`, title: 'Digital Product Passport (UNTP)', type: 'application/json' }]);
+    if (u.battery) {
+      // Served on the Digital Link itself (batteries/battery.routes.ts): JSON per the caller's Annex XIII group, or the public part as a page.
+      const href = `${u.anchor}?linkType=${DPP_LINK_PREFIX}batteryPass`;
+      links.set(`${DPP_LINK_PREFIX}batteryPass`, [
+        { href, title: 'EU battery passport (Regulation (EU) 2023/1542)', type: 'application/json' },
+        { href, title: 'EU battery passport: the public information', type: 'text/html', hreflang: ['en'] },
+      ]);
+    }
     levels.push({ anchor: u.anchor, itemDescription: u.description, links });
   }
   const page = productHref(ctx.base, ctx.productAnchor);
@@ -107,11 +126,11 @@ export function linksOfType(levels: readonly LevelLinks[], curie: string): Offer
 }
 
 /** The RFC 9264 JSON linkset, in the shape GS1's linkset schema takes: one entry per level, full link type IRIs. */
-export function linksetBody(levels: readonly LevelLinks[]) {
+export function linksetBody(levels: readonly LevelLinks[], root: string) {
   return {
     linkset: levels.map((level) => {
       const entry: Record<string, unknown> = { anchor: level.anchor, itemDescription: level.itemDescription };
-      for (const [rel, links] of level.links) entry[linkTypeIri(rel)] = links;
+      for (const [rel, links] of level.links) entry[linkTypeIri(rel, root)] = links;
       return entry;
     }),
   };

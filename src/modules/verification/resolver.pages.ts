@@ -9,7 +9,12 @@ export type Answer = {
   lot?: string;
   /** The Digital Link without `sig`: the identity the answer is about. */
   anchor: string;
+  /** For a battery: its public battery passport facts in plain words (Annex XIII point 1), and where the rest of them is. */
+  battery?: { sections: readonly PlainSectionView[]; href: string };
 };
+
+/** A section of plain label and text rows, as battery-plain.ts makes them. */
+export type PlainSectionView = { title: string; rows: readonly (readonly [string, string])[] };
 
 export function escapeHtml(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -81,6 +86,17 @@ export function jsonBody(a: Answer) {
   };
 }
 
+/** The battery part of a scan's page: the key public facts, then a link to all of them. */
+function batterySection(b: NonNullable<Answer['battery']>): string {
+  const parts = b.sections.map((s) => `<h3>${escapeHtml(s.title)}</h3>\n<dl>\n${definitions(s.rows)}\n</dl>`);
+  return `<section aria-labelledby="battery">
+<h2 id="battery">Battery passport</h2>
+<p>What EU law makes public about this battery (Regulation (EU) 2023/1542, Annex XIII point 1).</p>
+${parts.join('\n')}
+<p><a href="${escapeHtml(b.href)}">All public information in this battery's passport</a></p>
+</section>`;
+}
+
 export function htmlPage(a: Answer): string {
   const { result } = a;
   const v = VERDICT_TEXT[result.verdict] ?? { title: result.verdict, summary: '', colour: '#333' };
@@ -111,6 +127,7 @@ export function htmlPage(a: Answer): string {
 ${definitions(rows)}
 </dl>
 </section>
+${a.battery ? batterySection(a.battery) : ''}
 ${
   result.reasons.length
     ? `<section aria-labelledby="reasons">

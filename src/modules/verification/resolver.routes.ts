@@ -13,14 +13,17 @@ import { consume } from '../../context/limits.js';
 import type { PassportStatus } from '../passports/passport.entity.js';
 import type { ProductLink } from '../product-models/product-model.links.js';
 import {
-  contextLink, cors, corsMiddleware, decompress, descriptionFile, LINKSET, LINKSET_CONTEXT, LINKSET_CONTEXT_PATH, linksetLink, preflight, sameAsLink,
+  contextLink, cors, corsMiddleware, decompress, descriptionFile, LINKSET, LINKSET_CONTEXT_PATH, linksetContext, linksetLink, preflight, sameAsLink,
 } from './resolver.http.js';
 import {
   chooseLink, type LevelLinks, type LinkContext, linksetBody, linksOfType, offeredLinks, PRODUCT_PREFIX, productHref, redirectTarget, requestedLinkType,
   VERIFICATION_PREFIX, verificationHref,
 } from './resolver.links.js';
-import { errorPage, htmlPage, jsonBody, productPage } from './resolver.pages.js';
-import { verificationService } from './verification.service.js';
+import { type Answer, errorPage, htmlPage, jsonBody, productPage } from './resolver.pages.js';
+import { type VerificationResult, verificationService } from './verification.service.js';
+import { DPP_LINK_PATH, DPP_LINK_PREFIX, DPP_LINK_TYPE_DESCRIPTIONS, dppLinkTypes } from '../batteries/battery-link.js';
+import { plainBatteryPass, SCAN_PAGE_ASPECTS } from '../batteries/battery-plain.js';
+import { loadPublicBatteryPart } from '../batteries/battery-public.js';
 
 export { escapeHtml } from './resolver.pages.js';
 
@@ -66,12 +69,15 @@ type ModelRow = {
   passport_id: string | null;
   status: PassportStatus | null;
   signed: boolean | null;
+  /** Whether the model is a battery model (its units have an EU battery passport). */
+  battery: boolean;
 };
 
 async function readModel(em: EntityManager, gtin: string, serial: string | null): Promise<ModelRow | undefined> {
   const [row] = await rawQuery<ModelRow>(
     em,
-    `select m.name, m.category, m.links, o.id as brand_id, o.name as brand_name, p.id as passport_id, p.status, p.signature is not null as signed
+    `select m.name, m.category, m.links, o.id as brand_id, o.name as brand_name, p.id as passport_id, p.status, p.signature is not null as signed,
+         exists (select 1 from battery_model bm where bm.model_id = m.id) as battery
        from product_model m join organization o on o.id = m.brand_id left join passport p on p.gtin = m.gtin and p.serial = $2
       where m.gtin = $1`,
     [gtin, serial ?? ''],
@@ -107,17 +113,38 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
   /** A scan through the resolver is a request of its own, from the client's address. */
   const scanContext = (req: Request, viewer: Viewer) => createContext(orm, log, services, viewer, undefined, req.ip ?? 'unknown');
 
-  router.options(['/.well-known/gs1resolver', LINKSET_CONTEXT_PATH], (req, res) => preflight(req, res));
+  router.options(['/.well-known/gs1resolver', LINKSET_CONTEXT_PATH, `${DPP_LINK_PATH}:name`], (req, res) => preflight(req, res));
   router.get('/.well-known/gs1resolver', (_req, res) => {
     cors(res);
     res.setHeader('cache-control', 'public, max-age=300');
     res.json(descriptionFile(root));
   });
+  // Each `dpp:` link type's IRI says what it is, as GS1's vocabulary IRIs do.
+  router.get(`${DPP_LINK_PATH}:name`, (req, res, next) => {
+    const name = req.params.name;
+    if (!Object.hasOwn(DPP_LINK_TYPE_DESCRIPTIONS, name)) return next();
+    cors(res);
+    res.setHeader('cache-control', 'public, max-age=86400');
+    const description = { '@context': { rdfs: 'http://www.w3.org/2000/01/rdf-schema#' }, '@id': `${dppLinkTypes(root)}${name}`, 'rdfs:label': name, 'rdfs:comment': DPP_LINK_TYPE_DESCRIPTIONS[name] };
+    res.type('application/ld+json').send(JSON.stringify(description));
+  });
   router.get(LINKSET_CONTEXT_PATH, (_req, res) => {
     cors(res);
     res.setHeader('cache-control', 'public, max-age=86400');
-    res.type('application/ld+json').send(JSON.stringify(LINKSET_CONTEXT));
+    res.type('application/ld+json').send(JSON.stringify(linksetContext(root)));
   });
+
+  /**
+   * A battery's public facts for a person's verification page (one statement; nothing for other units): only when the
+   * scan found the unit genuine-looking (AUTHENTIC or SUSPICIOUS), not for a code that failed its check or was revoked.
+   */
+  async function batteryOnPage(result: VerificationResult, anchor: string): Promise<Answer['battery']> {
+    if (!result.passport || (result.verdict !== 'AUTHENTIC' && result.verdict !== 'SUSPICIOUS')) return undefined;
+    const pub = await loadPublicBatteryPart(em(), result.passport.id, config.resolverHost);
+    if (!pub) return undefined;
+    const sections = plainBatteryPass(pub).filter((x) => SCAN_PAGE_ASPECTS.includes(x.aspect));
+    return { sections, href: `${anchor}?linkType=${DPP_LINK_PREFIX}batteryPass` };
+  }
 
   /** Rate limit (anonymous) or authenticate (a bearer key); false when the request was answered. */
   async function admit(req: Request, res: Response, format: Format): Promise<Viewer | false> {
@@ -158,7 +185,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
   function sendLinkset(res: Response, status: number, levels: readonly LevelLinks[]): void {
     res.setHeader('cache-control', 'no-store');
     res.append('link', contextLink(root));
-    res.status(status).type(LINKSET).send(JSON.stringify(linksetBody(levels)));
+    res.status(status).type(LINKSET).send(JSON.stringify(linksetBody(levels, root)));
   }
 
   /** A resolve of `path` (a Digital Link path on this resolver); `sameAs` is the uncompressed URI of a compressed request. */
@@ -166,7 +193,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
     cors(res);
     res.vary('Accept').vary('Accept-Language');
     if (sameAs) res.append('link', sameAsLink(sameAs));
-    const requested = requestedLinkType(req.query.linkType);
+    const requested = requestedLinkType(req.query.linkType, root);
     const format = negotiated(req);
     const errorFormat: Format = format === 'html' ? 'html' : 'json';
     try {
@@ -214,7 +241,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
         productDescription: row.name,
         brandId: row.brand_id,
         brandLinks: row.links ?? [],
-        unit: { anchor, description: `${row.name}, serial ${serial}`, passportId: row.passport_id, signed: row.signed === true },
+        unit: { anchor, description: `${row.name}, serial ${serial}`, passportId: row.passport_id, signed: row.signed === true, battery: row.battery && row.status !== 'RECYCLED' },
       };
       const levels = offeredLinks(ctx);
       if (wantsLinkset) return sendLinkset(res, unitStatus(row.status) === 410 ? 410 : 200, levels);
@@ -260,7 +287,7 @@ export function digitalLinkRouter(deps: DigitalLinkRouterDeps): Router {
       const result = await verificationService.verifyScan(scanContext(req, viewer), { digitalLink: `${root}${path}${query}` }, 'RESOLVER');
       const answer = { result, gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, anchor };
       const status = unitStatus(result.passport?.status);
-      if (format === 'html') res.status(status).type('html').send(htmlPage(answer));
+      if (format === 'html') res.status(status).type('html').send(htmlPage({ ...answer, battery: await batteryOnPage(result, anchor) }));
       else res.status(status).json(jsonBody(answer));
     } catch (e) {
       fail(e, res, format, next);
