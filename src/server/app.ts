@@ -39,12 +39,20 @@ export type RunningServer = {
 
 /** Wiring only: database → schema → HTTP + graphql-ws on one port. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const db = await openDatabase(config, log);
+  const masterKey = loadMasterKey(config, log);
+  // DPP_KEY_STORE=pkcs11 logs in to the token first: a wrong module, token or PIN stops the start at once.
+  const keyStore: KeyStore = openKeyStore(config, masterKey, log);
+  let db: Database;
+  try {
+    db = await openDatabase(config, log);
+  } catch (e) {
+    await keyStore.close?.().catch(() => undefined);
+    throw e;
+  }
   let redis: Redis | undefined;
   let alertBus: AlertBus | undefined;
   let apiKeyListener: ApiKeyListener | undefined;
   let metricsServer: Awaited<ReturnType<typeof listenForMetrics>> | undefined;
-  let keyStore: KeyStore | undefined;
   try {
     const bootstrap = await bootstrapPlatform(db.orm, config, log);
     const schema = await getSchema();
@@ -63,9 +71,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const limiterOn = { redis, timeoutMs: config.redisTimeoutMs, health };
     const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, ...limiterOn });
 
-    const masterKey = loadMasterKey(config, log);
-    // DPP_KEY_STORE=pkcs11 logs in to the token here: a wrong module, token or PIN stops the start.
-    keyStore = openKeyStore(config, masterKey, log);
     await sweepRevokedKeys(db.orm.em.fork(), keyStore, log);
     // Alerts reach this process's subscribers directly; with Redis they are also announced to every other replica.
     alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
@@ -148,7 +153,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     redis?.disconnect();
     await alertBus?.close?.().catch(() => undefined);
     await apiKeyListener?.close();
-    await keyStore?.close?.().catch(() => undefined);
+    await keyStore.close?.().catch(() => undefined);
     await db.close();
     throw e;
   }
