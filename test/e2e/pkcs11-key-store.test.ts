@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gtinCheckDigit, parseDigitalLink } from '../../src/gs1/index.js';
 import { LifecycleEvent } from '../../src/modules/history/lifecycle-event.entity.js';
+import { LocalEncryptedKeyStore } from '../../src/modules/keys/local-key-store.js';
 import { SigningKey } from '../../src/modules/keys/signing-key.entity.js';
+import { kidFor } from '../../src/modules/keys/signing-key.service.js';
 import { identityBytes } from '../../src/modules/passports/identity.js';
 import { MintBatch, Passport } from '../../src/modules/passports/passport.entity.js';
 import { softHsmFor } from '../support/requires.js';
@@ -207,6 +209,85 @@ suite('a brand key in a SoftHSM2 token', () => {
     const fresh = (await s.gql<{ signingKeys: Key[] }>('{ signingKeys { kid status publicKeyJwk } }', {}, brand.key)).data!.signingKeys.find((k) => k.status === 'ACTIVE')!;
     expect(tokenObjects().filter((o) => o.id === idHex(fresh.kid))).toHaveLength(2);
     await verifyUnits(minted.data!.mintPassports.passports, 'H4', fresh.kid);
+  });
+
+  it("moves a brand: its local key keeps signing until it rotates into the token, then keeps verifying; no row's key is lost", async () => {
+    // A brand whose ACTIVE key was made by the local store before the server moved to the token.
+    const moved = await s.org('BRAND', { gs1CompanyPrefixes: ['4012346'] });
+    const body = '401234600001';
+    const movedGtin = body + gtinCheckDigit(body);
+    expect((await s.gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin: movedGtin, name: 'Old drill' } }, moved.key)).errors).toBeUndefined();
+    const local = await new LocalEncryptedKeyStore(s.services.masterKey).generate();
+    const localKid = kidFor(local.publicKey);
+    const em = s.db.orm.em.fork();
+    em.create(SigningKey, { kid: localKid, brand: moved.id, status: 'ACTIVE', publicKey: Buffer.from(local.publicKey).toString('base64url'), privateKeyRef: local.privateKeyRef, keyStore: 'local-aes-gcm' });
+    await em.flush();
+
+    const mintMoved = (quantity: number, idempotencyKey: string, lot: string) => s.gql<Minted>(MINT, { i: { gtin: movedGtin, quantity, lot, idempotencyKey, sign: true } }, moved.key);
+    const before = await mintMoved(10, 'moved-1', 'M1');
+    expect(before.errors).toBeUndefined();
+    const localKey = await jwkKey(localKid);
+    for (const u of before.data!.mintPassports.passports) {
+      expect(edVerify(null, identityBytes({ gtin: movedGtin.padStart(14, '0'), serial: u.serial, lot: 'M1' }), localKey, Buffer.from(parseDigitalLink(u.digitalLink).sig!, 'base64url'))).toBe(true);
+    }
+    expect(logLines.some((l) => l.includes('is still a local key'))).toBe(true);
+
+    const rotated = (await s.gql<{ rotateSigningKey: Key }>(ROTATE, {}, moved.key)).data!.rotateSigningKey;
+    const row = await s.db.orm.em.fork().findOneOrFail(SigningKey, { kid: rotated.kid });
+    expect([row.keyStore, row.privateKeyRef.startsWith(`pkcs11:token=${token.label};`)]).toEqual(['pkcs11', true]);
+    expect(tokenObjects().filter((o) => o.id === idHex(rotated.kid))).toHaveLength(2);
+    const after = await mintMoved(10, 'moved-2', 'M2');
+    const tokenKey = await jwkKey(rotated.kid);
+    for (const u of after.data!.mintPassports.passports) {
+      expect(edVerify(null, identityBytes({ gtin: movedGtin.padStart(14, '0'), serial: u.serial, lot: 'M2' }), tokenKey, Buffer.from(parseDigitalLink(u.digitalLink).sig!, 'base64url'))).toBe(true);
+    }
+    // The local key is RETIRED, still published: what it signed keeps verifying.
+    expect((await s.db.orm.em.fork().findOneOrFail(SigningKey, { kid: localKid })).status).toBe('RETIRED');
+    expect((await jwks()).keys.map((k) => k.kid)).toContain(localKid);
+  });
+
+  it('a key whose reference names another token is refused with SIGNING_KEY_NOT_IN_STORE, nothing written', async () => {
+    const other = await s.org('BRAND', { gs1CompanyPrefixes: ['4012347'] });
+    const body = '401234700001';
+    const otherGtin = body + gtinCheckDigit(body);
+    await s.gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin: otherGtin, name: 'Elsewhere' } }, other.key);
+    const key = (await s.gql<{ rotateSigningKey: Key }>(ROTATE, {}, other.key)).data!.rotateSigningKey;
+    const em = s.db.orm.em.fork();
+    const row = await em.findOneOrFail(SigningKey, { kid: key.kid });
+    row.privateKeyRef = row.privateKeyRef.replace(`token=${token.label}`, 'token=another-hsm');
+    await em.flush();
+    const before = await counts();
+    const r = await s.gql<Minted>(MINT, { i: { gtin: otherGtin, quantity: 5, lot: 'X1', idempotencyKey: 'elsewhere', sign: true } }, other.key);
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'SIGNING_KEY_NOT_IN_STORE' });
+    expect(await counts()).toEqual(before);
+    // Named rightly again, the same request signs.
+    row.privateKeyRef = row.privateKeyRef.replace('token=another-hsm', `token=${token.label}`);
+    await em.flush();
+    const retry = await s.gql<Minted>(MINT, { i: { gtin: otherGtin, quantity: 5, lot: 'X1', idempotencyKey: 'elsewhere', sign: true } }, other.key);
+    expect(retry.errors).toBeUndefined();
+  });
+
+  it('racing first signatures and rotations leave one ACTIVE key, and every key in the token has its row (losers are destroyed)', async () => {
+    const racer = await s.org('BRAND', { gs1CompanyPrefixes: ['4012348'] });
+    const body = '401234800001';
+    const racerGtin = body + gtinCheckDigit(body);
+    await s.gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin: racerGtin, name: 'Racer' } }, racer.key);
+    const logStart = logLines.length;
+    const results = await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) => s.gql<Minted>(MINT, { i: { gtin: racerGtin, quantity: 3, lot: 'R1', idempotencyKey: `race-${i}`, sign: true } }, racer.key)),
+      ...Array.from({ length: 4 }, () => s.gql(ROTATE, {}, racer.key)),
+    ]);
+    for (const r of results) expect(r.errors).toBeUndefined();
+    const rows = await s.db.orm.em.fork().find(SigningKey, { brand: racer.id });
+    expect(rows.filter((k) => k.status === 'ACTIVE')).toHaveLength(1);
+    // The first signatures raced: more keys were generated than rows kept (the losers' keys).
+    const generated = logLines.slice(logStart).filter((l) => l.includes('generated an Ed25519 key in the token')).length;
+    expect(generated).toBeGreaterThan(rows.length);
+    // Every row of this token that is not revoked has its two objects, and no object lacks a row.
+    const all = await s.db.orm.em.fork().find(SigningKey, { keyStore: 'pkcs11', status: { $ne: 'REVOKED' } });
+    const expected = all.filter((k) => k.privateKeyRef.includes(`token=${token.label};`)).map((k) => idHex(k.kid)).sort();
+    const inToken = [...new Set(tokenObjects().map((o) => o.id!))].sort();
+    expect(inToken).toEqual(expected);
   });
 
   it('a token that vanishes mid-mint fails that mint cleanly (nothing written) and the store reconnects for the next', async () => {

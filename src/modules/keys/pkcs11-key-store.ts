@@ -146,7 +146,8 @@ export class Pkcs11KeyStore implements KeyStore {
       parts = await Promise.all(tasks);
     } catch (e) {
       const message = (e as Error)?.message ?? String(e);
-      if (message.startsWith('pkcs11: ') || generation !== this.generation) throw this.failed(e, 'signing a batch', generation);
+      // A token error in this batch, or the pool stopped under it because another batch found the token failing.
+      if (message.startsWith('pkcs11: ') || this.conn !== conn) throw this.failed(e, 'signing a batch', generation);
       const error = new AppError('SERVICE_UNAVAILABLE', 'Signing was interrupted (a signing worker stopped); nothing was written; retry', {
         reason: 'SIGNING_INTERRUPTED',
         retryAfterSeconds: RETRY_AFTER_SECONDS,
@@ -182,20 +183,24 @@ export class Pkcs11KeyStore implements KeyStore {
       try {
         const conn = await this.ready();
         this.keys.delete(privateKeyRef);
-        for (const object of this.find(conn.session, [{ type: CK.CKA_ID, value: ref.id }])) {
+        const objects = [CK.CKO_PRIVATE_KEY, CK.CKO_PUBLIC_KEY].flatMap((kind) =>
+          this.find(conn.session, [{ type: CK.CKA_CLASS, value: kind }, { type: CK.CKA_ID, value: ref.id }]).map((handle) => ({ kind, handle })),
+        );
+        for (const { kind, handle } of objects) {
           try {
-            this.p.C_DestroyObject(conn.session, object);
+            this.p.C_DestroyObject(conn.session, handle);
           } catch (e) {
-            if (!['CKR_ACTION_PROHIBITED', 'CKR_ATTRIBUTE_READ_ONLY'].includes(ckr(e) ?? '')) throw e;
-            // A token that refuses deletion (CKA_DESTROYABLE false): the key is at least made unable to sign.
-            this.p.C_SetAttributeValue(conn.session, object, [{ type: CK.CKA_SIGN, value: false }]);
-            this.log.warn({ id: ref.id.toString('hex') }, 'PKCS#11 key store: the token refuses to destroy the key; marked it CKA_SIGN=false');
+            if (ckr(e) !== 'CKR_ACTION_PROHIBITED') throw e;
+            // A token that refuses deletion (CKA_DESTROYABLE false): the private key is at least made unable to sign.
+            if (kind === CK.CKO_PRIVATE_KEY) this.p.C_SetAttributeValue(conn.session, handle, [{ type: CK.CKA_SIGN, value: false }]);
+            this.log.warn({ kid: toBase64Url(ref.id) }, 'PKCS#11 key store: the token refuses to destroy the key; its private half is marked CKA_SIGN=false');
           }
         }
+        if (objects.length) this.log.info({ kid: toBase64Url(ref.id), objects: objects.length }, 'PKCS#11 key store: destroyed a key in the token');
         return true;
       } catch (e) {
         if (!(e instanceof AppError)) this.failed(e, 'destroying a key');
-        this.log.error({ err: e, id: ref.id.toString('hex') }, 'PKCS#11 key store: could not destroy a revoked key in the token; retried at the next start');
+        this.log.error({ err: e, kid: toBase64Url(ref.id) }, 'PKCS#11 key store: could not destroy a revoked key in the token; retried at the next start');
         return false;
       }
     });
