@@ -2,6 +2,7 @@
  * `npm run bench:mint`: mint and sign 100,000 units end to end over HTTP against the PostgreSQL in
  * DATABASE_URL (a fresh database is created beside it and dropped after), beside this machine's own
  * limits measured in the same run: raw node:crypto Ed25519 signatures/s and raw COPY rows/s of the same rows.
+ * Then the same signed mint with the key in a SoftHSM2 token (DPP_KEY_STORE=pkcs11), when SoftHSM2 is installed.
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
@@ -13,6 +14,7 @@ import { EBIKE_BATTERY_DATA } from '../src/cli/demo-battery.js';
 import { gtinCheckDigit, generateSerial } from '../src/gs1/index.js';
 import { identityBytes } from '../src/modules/passports/identity.js';
 import { benchDatabaseUrl, line, machineLine, startBenchServer, withDatabase } from './harness.js';
+import { rawTokenSignRate, softHsmToken } from './softhsm.js';
 
 /** bench:mint prints whole numbers. */
 const lineRounded = (name: string, value: number, unit: string) => line(name, Math.round(value), unit);
@@ -84,8 +86,54 @@ async function countCsvRows(url: string, apiKey: string): Promise<number> {
   return lines - 1;
 }
 
+const mintQuery = 'mutation($i: MintInput!) { mintPassports(input: $i) { id passports { id serial sgtinUri digitalLink claimCode } } }';
+type Minted = { mintPassports: { id: string; passports: { id: string; digitalLink: string }[] } };
+
+/**
+ * The PKCS#11 variant (issue 24): the same one-call signed mint with the brand's key in a SoftHSM2 token,
+ * signed on the store's pool of token sessions, beside one session's raw CKM_EDDSA rate.
+ */
+async function pkcs11Variant(localRate: number): Promise<void> {
+  const token = softHsmToken();
+  if (typeof token === 'string') {
+    process.stdout.write(`pkcs11 variant skipped: ${token}\n`);
+    return;
+  }
+  try {
+    let rate = 0;
+    let sessions = 0;
+    await withDatabase(base, async (url) => {
+      const { server, config, gql } = await startBenchServer(url, { DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024), ...token.env });
+      sessions = config.keyStore.kind === 'pkcs11' ? config.keyStore.sessions : 0;
+      try {
+        const brand = await gql<{ createOrganization: { id: string } }>('mutation { createOrganization(input: { name: "Bench HSM", kind: BRAND, gs1CompanyPrefixes: ["0614141"] }) { id } }', {}, config.bootstrapApiKey!);
+        const key = (await gql<{ createApiKey: { secret: string } }>('mutation($o: ID!) { createApiKey(organizationId: $o, label: "bench") { secret } }', { o: brand.createOrganization.id }, config.bootstrapApiKey!)).createApiKey.secret;
+        const gtin = '061414100001' + gtinCheckDigit('061414100001');
+        await gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin, name: 'Bench model' } }, key);
+        await gql('mutation { rotateSigningKey { kid } }', {}, key);
+        await gql(mintQuery, { i: { gtin, quantity: 2000, lot: 'W1', idempotencyKey: 'warm-hsm', sign: true } }, key);
+        const t0 = performance.now();
+        const both = await gql<Minted>(mintQuery, { i: { gtin, quantity: N, lot: 'L1', idempotencyKey: 'bench-hsm', sign: true } }, key);
+        rate = N / ((performance.now() - t0) / 1000);
+        if (both.mintPassports.passports.length !== N || !both.mintPassports.passports.every((p) => p.digitalLink.includes('?sig='))) throw new Error('unexpected PKCS#11 mint result');
+      } finally {
+        await server.close();
+      }
+    });
+    const gtin = '0' + '614141' + '00001' + '2';
+    const session = rawTokenSignRate(token, Array.from({ length: 5_000 }, () => identityBytes({ gtin, serial: generateSerial(), lot: 'L1' })));
+    lineRounded(`pkcs11 (SoftHSM2, ${sessions} sessions): mint + sign (one call, sign: true)`, rate, 'units/s');
+    lineRounded('pkcs11 to the local store (same call)', (rate / localRate) * 100, '%');
+    lineRounded('limit: SoftHSM2 CKM_EDDSA sign, one session', session, 'signatures/s');
+    process.stdout.write(`mint, pkcs11: ${Math.round(rate)} units/s, ${(rate / (session * sessions)).toFixed(2)} of ${sessions} sessions' raw token rate (${Math.round(session * sessions)} signatures/s)\n`);
+  } finally {
+    token.remove();
+  }
+}
+
 async function main() {
   machineLine();
+  let localRate = 0;
   await withDatabase(base, async (url) => {
     const { server, config, gql } = await startBenchServer(url, { DPP_MAX_BODY_BYTES: String(8 * 1024 * 1024) });
     try {
@@ -100,8 +148,6 @@ async function main() {
       await gql('mutation($i: ProductModelInput!) { createProductModel(input: $i) { id } }', { i: { gtin: batteryGtin, name: 'Bench battery', battery: { category: 'LMT', data: EBIKE_BATTERY_DATA } } }, key);
       await gql('mutation { rotateSigningKey { kid } }', {}, key);
 
-      const mintQuery = 'mutation($i: MintInput!) { mintPassports(input: $i) { id passports { id serial sgtinUri digitalLink claimCode } } }';
-      type Minted = { mintPassports: { id: string; passports: { id: string; digitalLink: string }[] } };
       // Warm-up: a small batch each way, so the figures are a running server's (JIT, worker threads started, key loaded).
       await gql(mintQuery, { i: { gtin, quantity: 2000, lot: 'W1', idempotencyKey: 'warm-both', sign: true } }, key);
       const warm = await gql<Minted>(mintQuery, { i: { gtin, quantity: 2000, lot: 'W2', idempotencyKey: 'warm' } }, key);
@@ -141,6 +187,7 @@ async function main() {
       if (minted.mintPassports.passports.length !== N || signed.signPassports.signed !== N) throw new Error('unexpected counts');
 
       const bothRate = N / ((tBoth - t0) / 1000);
+      localRate = bothRate;
       const batteryRate = N / ((tb1 - tb0) / 1000);
       const mintRate = N / ((t2 - t1) / 1000);
       const signRate = N / ((t3 - t2) / 1000);
@@ -170,6 +217,7 @@ async function main() {
       await server.close();
     }
   });
+  await pkcs11Variant(localRate);
 }
 
 main().catch((e: unknown) => {

@@ -34,7 +34,18 @@ export async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  const server = await startServer(config, log);
+  let server;
+  try {
+    server = await startServer(config, log);
+  } catch (e) {
+    // What the environment names but cannot be used (the PKCS#11 module, token or PIN): the message, no stack.
+    if (e instanceof ConfigError) {
+      log.fatal(e.message);
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
   if (server.bootstrap.createdSecret) {
     process.stderr.write(firstStartBanner(`http://localhost:${server.port}`, server.bootstrap.createdSecret));
   }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { inspect } from 'node:util';
 import { z } from 'zod';
 
 const bool = z
@@ -73,7 +76,56 @@ const schema = z.object({
     .transform((s) => Buffer.from(s.trim(), /^[0-9a-fA-F]{64}$/.test(s.trim()) ? 'hex' : 'base64url'))
     .refine((b) => b.length === 32, 'must be 32 bytes, as 64 hex characters or base64url')
     .optional(),
+  DPP_KEY_STORE: z.enum(['local', 'pkcs11']).default('local'),
+  DPP_PKCS11_MODULE: z.string().min(1).optional(),
+  // PKCS#11 token labels are 32 bytes, blank-padded.
+  DPP_PKCS11_TOKEN_LABEL: z.string().min(1).refine((s) => Buffer.byteLength(s) <= 32, 'at most 32 bytes').optional(),
+  DPP_PKCS11_PIN: z.string().min(1).max(256).optional(),
+  DPP_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  DPP_PKCS11_SESSIONS: int(1, 64).optional(),
 });
+
+/** Variables whose values never appear in an error (a bad value is reported by its length only). */
+const SECRET_VARIABLES = new Set(['DPP_PKCS11_PIN', 'DPP_MASTER_KEY', 'DPP_BOOTSTRAP_API_KEY', 'DPP_METRICS_TOKEN']);
+
+/**
+ * A secret the server must keep in memory (the token PIN): JSON, `util.inspect` and string conversion all
+ * print `[redacted]`, so no log line, error or serialised config can carry it by accident.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  /** The secret itself, for the one call that needs it. */
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [inspect.custom](): string {
+    return '[redacted]';
+  }
+}
+
+/** Where brands' private signing keys live: encrypted in the database (`local`) or in a PKCS#11 token. */
+export type KeyStoreConfig =
+  | { kind: 'local' }
+  | {
+      kind: 'pkcs11';
+      /** The vendor's PKCS#11 library (a shared object). */
+      module: string;
+      tokenLabel: string;
+      pin: Secret;
+      /** Which variable the PIN came from, for messages (DPP_PKCS11_PIN or DPP_PKCS11_PIN_FILE). */
+      pinSource: 'DPP_PKCS11_PIN' | 'DPP_PKCS11_PIN_FILE';
+      /** Token sessions, each on its own signing thread. */
+      sessions: number;
+    };
 
 export type Config = {
   env: 'development' | 'production' | 'test';
@@ -131,6 +183,7 @@ export type Config = {
   trustProxy: number | false;
   /** 32-byte master secret (encrypts signing keys at rest, peppers claim codes). */
   masterKey?: Uint8Array;
+  keyStore: KeyStoreConfig;
   retention: {
     /** Scans are deleted this many days after they were recorded (aggregated per day first). */
     scanDays: number;
@@ -181,13 +234,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`),
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        const got = SECRET_VARIABLES.has(name) ? `${String(present[name]).length} characters, not shown` : JSON.stringify(present[name]);
+        return `${i.path.join('.')}: ${i.message} (got ${got})`;
+      }),
     );
   }
   const e = parsed.data;
   if (e.NODE_ENV === 'production' && !e.DPP_MASTER_KEY) {
     throw new ConfigError(['DPP_MASTER_KEY: required when NODE_ENV=production (32 bytes, hex or base64url)']);
   }
+  const keyStore = keyStoreConfig(e);
   const localOrigin = `http://localhost:${e.PORT}`;
   return {
     env: e.NODE_ENV,
@@ -226,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheMs: e.DPP_API_KEY_CACHE_MS,
     trustProxy: e.DPP_TRUST_PROXY || false,
     masterKey: e.DPP_MASTER_KEY,
+    keyStore,
     retention: { scanDays: e.DPP_SCAN_RETENTION_DAYS, auditDays: e.DPP_AUDIT_RETENTION_DAYS, intervalMs: e.DPP_RETENTION_INTERVAL_MS },
     metrics: { token: e.DPP_METRICS_TOKEN, port: e.DPP_METRICS_PORT, host: e.DPP_METRICS_HOST },
     webhooks: {
@@ -237,5 +296,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rotationGraceSeconds: e.DPP_WEBHOOK_ROTATION_GRACE_SECONDS,
       pollMs: e.DPP_WEBHOOK_POLL_MS,
     },
+  };
+}
+
+/** DPP_KEY_STORE and its PKCS#11 settings; the PIN is read here (from the file, once) and never printed. */
+function keyStoreConfig(e: z.infer<typeof schema>): KeyStoreConfig {
+  if (e.DPP_KEY_STORE === 'local') return { kind: 'local' };
+  const problems: string[] = [];
+  if (!e.DPP_PKCS11_MODULE) problems.push("DPP_PKCS11_MODULE: required when DPP_KEY_STORE=pkcs11 (the vendor's PKCS#11 library)");
+  if (!e.DPP_PKCS11_TOKEN_LABEL) problems.push('DPP_PKCS11_TOKEN_LABEL: required when DPP_KEY_STORE=pkcs11');
+  let pin: string | undefined;
+  if (e.DPP_PKCS11_PIN && e.DPP_PKCS11_PIN_FILE) problems.push('DPP_PKCS11_PIN / DPP_PKCS11_PIN_FILE: set one, not both');
+  else if (e.DPP_PKCS11_PIN) pin = e.DPP_PKCS11_PIN;
+  else if (e.DPP_PKCS11_PIN_FILE) {
+    try {
+      // One trailing line break is the file's, not the PIN's.
+      pin = readFileSync(e.DPP_PKCS11_PIN_FILE, 'utf8').replace(/\r?\n$/, '');
+      if (!pin) problems.push(`DPP_PKCS11_PIN_FILE: ${e.DPP_PKCS11_PIN_FILE} is empty`);
+    } catch (err) {
+      problems.push(`DPP_PKCS11_PIN_FILE: cannot read ${e.DPP_PKCS11_PIN_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else problems.push('DPP_PKCS11_PIN_FILE (or DPP_PKCS11_PIN): the user PIN is required when DPP_KEY_STORE=pkcs11');
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    kind: 'pkcs11',
+    module: e.DPP_PKCS11_MODULE!,
+    tokenLabel: e.DPP_PKCS11_TOKEN_LABEL!,
+    pin: new Secret(pin!),
+    pinSource: e.DPP_PKCS11_PIN ? 'DPP_PKCS11_PIN' : 'DPP_PKCS11_PIN_FILE',
+    sessions: e.DPP_PKCS11_SESSIONS ?? Math.max(1, Math.min(4, availableParallelism())),
   };
 }

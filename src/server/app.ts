@@ -12,7 +12,8 @@ import { startOutboxRelay } from '../modules/alerts/outbox-relay.js';
 import { startWebhookWorker } from '../modules/webhooks/webhook-worker.js';
 import { startRetentionJob } from '../modules/privacy/retention.service.js';
 import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
-import { LocalEncryptedKeyStore } from '../modules/keys/local-key-store.js';
+import type { KeyStore } from '../modules/keys/key-store.js';
+import { openKeyStore, sweepRevokedKeys } from '../modules/keys/key-store-factory.js';
 import { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
 import { type ApiKeyListener, startApiKeyListener } from '../modules/organizations/api-key-listener.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
@@ -38,7 +39,16 @@ export type RunningServer = {
 
 /** Wiring only: database → schema → HTTP + graphql-ws on one port. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const db = await openDatabase(config, log);
+  const masterKey = loadMasterKey(config, log);
+  // DPP_KEY_STORE=pkcs11 logs in to the token first: a wrong module, token or PIN stops the start at once.
+  const keyStore: KeyStore = openKeyStore(config, masterKey, log);
+  let db: Database;
+  try {
+    db = await openDatabase(config, log);
+  } catch (e) {
+    await keyStore.close?.().catch(() => undefined);
+    throw e;
+  }
   let redis: Redis | undefined;
   let alertBus: AlertBus | undefined;
   let apiKeyListener: ApiKeyListener | undefined;
@@ -61,7 +71,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const limiterOn = { redis, timeoutMs: config.redisTimeoutMs, health };
     const anonLimiter = createRateLimiter({ keyPrefix: 'dpp:rl:anon', points: config.limits.anonRequestsPerMinute, durationSeconds: 60, ...limiterOn });
 
-    const masterKey = loadMasterKey(config, log);
+    await sweepRevokedKeys(db.orm.em.fork(), keyStore, log);
     // Alerts reach this process's subscribers directly; with Redis they are also announced to every other replica.
     alertBus = config.redisUrl ? createRedisAlertBus(config.redisUrl, log) : createInProcessAlertBus();
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
@@ -70,7 +80,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const services: AppServices = {
       config,
       masterKey,
-      keyStore: new LocalEncryptedKeyStore(masterKey),
+      keyStore,
       alertBus,
       webauthn: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: config.webauthn.origins },
       claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, ...limiterOn }),
@@ -143,6 +153,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     redis?.disconnect();
     await alertBus?.close?.().catch(() => undefined);
     await apiKeyListener?.close();
+    await keyStore.close?.().catch(() => undefined);
     await db.close();
     throw e;
   }

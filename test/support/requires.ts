@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -95,4 +96,31 @@ export function binaryFor(what: string, binary: string, aptPackage: string, vers
   }
   const need = { what, requireVar: 'DPP_REQUIRE_DECODERS', howTo: `apt-get install ${aptPackage}` };
   return settle(need, missing) ? binary : undefined;
+}
+
+/** Debian's SoftHSM2 library (or DPP_SOFTHSM_MODULE). */
+export const SOFTHSM_MODULE = process.env.DPP_SOFTHSM_MODULE || '/usr/lib/softhsm/libsofthsm2.so';
+
+/**
+ * SoftHSM2 (library and softhsm2-util), OpenSC's pkcs11-tool and the built pkcs11js binding, for the PKCS#11
+ * key store's tests; true when all are here, false (after one warning) to skip.
+ */
+export function softHsmFor(what: string): boolean {
+  const missing: string[] = [];
+  if (!existsSync(SOFTHSM_MODULE)) missing.push(`no SoftHSM2 library at ${SOFTHSM_MODULE}`);
+  for (const [tool, args] of [['softhsm2-util', ['--version']], ['pkcs11-tool', ['--help']]] as const) {
+    try {
+      execFileSync(tool, args, { stdio: 'ignore', timeout: 10_000 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES') missing.push(`${tool} is not installed`);
+    }
+  }
+  try {
+    createRequire(import.meta.url)('pkcs11js');
+  } catch (e) {
+    missing.push(`the pkcs11js binding does not load (${(e as Error).message.split('\n')[0]}; npm ci builds it with python3, make and g++)`);
+  }
+  const need = { what, requireVar: 'DPP_REQUIRE_HSM', howTo: 'apt-get install softhsm2 opensc, and npm rebuild pkcs11js' };
+  return settle(need, missing.length ? missing.join('; ') : undefined, process.env.DPP_SOFTHSM_MODULE && 'DPP_SOFTHSM_MODULE set');
 }

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { ConfigError, loadConfig, Secret } from '../../src/config/config.js';
 
 describe('configuration', () => {
   it('has working defaults: embedded database, port 4000, localhost WebAuthn', () => {
@@ -59,5 +63,61 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'DPP_BOOTSTRAP_API_KEY', 'WEBAUTHN_ORIGINS', 'DPP_API_KEY_CACHE_MS']) expect(problems).toContain(name);
+  });
+
+  it('keeps signing keys in the database by default, and needs a module, a token and one PIN source for pkcs11', () => {
+    expect(loadConfig({}).keyStore).toEqual({ kind: 'local' });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return (e as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    const missing = problems({ DPP_KEY_STORE: 'pkcs11' });
+    for (const name of ['DPP_PKCS11_MODULE', 'DPP_PKCS11_TOKEN_LABEL', 'DPP_PKCS11_PIN_FILE (or DPP_PKCS11_PIN)']) expect(missing).toContain(name);
+    const base = { DPP_KEY_STORE: 'pkcs11', DPP_PKCS11_MODULE: '/usr/lib/x.so', DPP_PKCS11_TOKEN_LABEL: 'dpp' };
+    expect(problems({ ...base, DPP_PKCS11_PIN: '1234', DPP_PKCS11_PIN_FILE: '/run/secrets/pin' })).toContain('set one, not both');
+    expect(problems({ ...base, DPP_PKCS11_TOKEN_LABEL: 'x'.repeat(33), DPP_PKCS11_PIN: '1234' })).toContain('DPP_PKCS11_TOKEN_LABEL: at most 32 bytes');
+    expect(problems({ DPP_KEY_STORE: 'hsm' })).toContain('DPP_KEY_STORE');
+    const c = loadConfig({ ...base, DPP_PKCS11_PIN: '1234', DPP_PKCS11_SESSIONS: '8' }).keyStore;
+    expect(c).toMatchObject({ kind: 'pkcs11', module: '/usr/lib/x.so', tokenLabel: 'dpp', pinSource: 'DPP_PKCS11_PIN', sessions: 8 });
+    expect(c.kind === 'pkcs11' && c.pin.reveal()).toBe('1234');
+  });
+
+  it('reads the PIN from DPP_PKCS11_PIN_FILE (without its line break) and names an unreadable or empty file, never its content', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpp-pin-'));
+    try {
+      const file = join(dir, 'pin');
+      writeFileSync(file, 'pin 7 with spaces\n');
+      const base = { DPP_KEY_STORE: 'pkcs11', DPP_PKCS11_MODULE: '/usr/lib/x.so', DPP_PKCS11_TOKEN_LABEL: 'dpp' };
+      const c = loadConfig({ ...base, DPP_PKCS11_PIN_FILE: file }).keyStore;
+      expect(c.kind === 'pkcs11' && [c.pin.reveal(), c.pinSource]).toEqual(['pin 7 with spaces', 'DPP_PKCS11_PIN_FILE']);
+      expect(() => loadConfig({ ...base, DPP_PKCS11_PIN_FILE: join(dir, 'absent') })).toThrow(/DPP_PKCS11_PIN_FILE: cannot read .*absent \(ENOENT\)/);
+      writeFileSync(file, '\n');
+      expect(() => loadConfig({ ...base, DPP_PKCS11_PIN_FILE: file })).toThrow(/DPP_PKCS11_PIN_FILE: .* is empty/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never prints a secret: bad secret values are reported by length, and the PIN prints as [redacted] everywhere', () => {
+    const pin = 'p'.repeat(300);
+    const key = 'not-a-master-key-0123456789';
+    let message = '';
+    try {
+      loadConfig({ DPP_PKCS11_PIN: pin, DPP_MASTER_KEY: key, DPP_METRICS_TOKEN: 'short-token' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('DPP_PKCS11_PIN');
+    expect(message).toContain('300 characters, not shown');
+    for (const secret of [pin, key, 'short-token']) expect(message).not.toContain(secret);
+
+    const config = loadConfig({ DPP_KEY_STORE: 'pkcs11', DPP_PKCS11_MODULE: '/x.so', DPP_PKCS11_TOKEN_LABEL: 'dpp', DPP_PKCS11_PIN: 'sekrit-4711' });
+    const secret = (config.keyStore as { pin: Secret }).pin;
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 }), String(secret), `${secret}`]) expect(shown).not.toContain('sekrit-4711');
+    expect(JSON.stringify(config.keyStore)).toContain('[redacted]');
   });
 });

@@ -64,6 +64,12 @@ export class LocalEncryptedKeyStore implements KeyStore {
   private open(ref: string): KeyObject {
     const cached = this.cache.get(ref);
     if (cached) return cached;
+    if (ref.startsWith('pkcs11:')) {
+      // A key generated in a token while the server ran DPP_KEY_STORE=pkcs11: only the token can sign with it.
+      throw new AppError('SERVICE_UNAVAILABLE', 'This signing key lives in a PKCS#11 token and the server runs DPP_KEY_STORE=local; configure the token or rotate the key', {
+        reason: 'SIGNING_KEY_NOT_IN_STORE',
+      });
+    }
     const [version, iv, sealed] = ref.split('.');
     if (version !== VERSION || !iv || !sealed) throw new Error('unknown private key reference format');
     const bytes = Buffer.from(sealed, 'base64url');

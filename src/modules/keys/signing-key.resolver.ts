@@ -29,6 +29,6 @@ export class SigningKeyResolver {
     @Arg('kid', () => ID) kid: string,
     @Arg('reason', () => String) reason: string,
   ): Promise<SigningKeyType> {
-    return SigningKeyType.from(await signingKeyService.revoke(ctx.em, ctx.viewer, kid, reason));
+    return SigningKeyType.from(await signingKeyService.revoke(ctx.em, ctx.viewer, kid, reason, ctx.services.keyStore));
   }
 }

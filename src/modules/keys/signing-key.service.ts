@@ -9,6 +9,7 @@ import { OPERATOR_KINDS, Organization } from '../organizations/organization.enti
 import { setRevokedBits } from '../status-lists/status-list.service.js';
 import { type ISigningKey, SigningKey, type SigningKeyStatus } from './signing-key.entity.js';
 import type { RequestContext } from '../../context/request-context.js';
+import type { KeyStore } from './key-store.js';
 
 /** Kinds that may list every brand's keys (public data; the list shows statuses and revocation reasons). */
 const LIST_ALL_KINDS = new Set(['PLATFORM', 'REGULATOR', 'CUSTOMS']);
@@ -121,6 +122,7 @@ export const signingKeyService = {
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
         // Another request created the brand's key first (the generated key is discarded, never used).
+        await services.keyStore.destroy?.(row.privateKeyRef);
         const winner = await findActive(em, brandId);
         if (winner) return signerOf(winner);
         if (attempt >= MAX_ATTEMPTS) throw e;
@@ -157,7 +159,9 @@ export const signingKeyService = {
         );
       } catch (e) {
         // Only a concurrent lazy creation by activeSigner (which takes no lock) can get here; retry.
-        if (!isUniqueViolation(e) || attempt >= MAX_ATTEMPTS) throw e;
+        if (!isUniqueViolation(e)) throw e;
+        await services.keyStore.destroy?.(row.privateKeyRef); // never committed
+        if (attempt >= MAX_ATTEMPTS) throw e;
       }
     }
   },
@@ -167,13 +171,14 @@ export const signingKeyService = {
    * published. Revoking the ACTIVE key leaves the brand without one until the next signature or
    * rotation. Idempotent: a second call keeps the first time and reason.
    * @throws NotFoundError for an unknown kid or another brand's kid (kids do not leak).
+   * With `keyStore`, the private key is then destroyed where the store holds it (a token); a second call retries that.
    */
-  async revoke(em: EntityManager, viewer: Viewer, kid: string, reason: string): Promise<ISigningKey> {
+  async revoke(em: EntityManager, viewer: Viewer, kid: string, reason: string, keyStore?: Pick<KeyStore, 'destroy'>): Promise<ISigningKey> {
     const brandId = brandOf(viewer);
     const text = reason.trim();
     if (text.length < 1 || text.length > 500) throw new BadInputError('reason: must be 1 to 500 characters', { field: 'reason' });
     if (kid.length > 64) throw new NotFoundError('SigningKey', kid);
-    return em.transactional(
+    const revoked = await em.transactional(
       async (tx) => {
         // The same lock as rotate: a rotation must not turn a key revoked meanwhile back into RETIRED.
         await tx.findOne(Organization, { id: brandId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -191,6 +196,9 @@ export const signingKeyService = {
       },
       { clear: true },
     );
+    // After the commit: a key destroyed for a revocation that then rolled back would leave the brand unable to sign.
+    await keyStore?.destroy?.(revoked.privateKeyRef);
+    return revoked;
   },
 
   /** A brand or service partner sees its own keys; the platform, regulators and customs see everyone's. Newest first. */
