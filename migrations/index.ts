@@ -18,6 +18,7 @@ import { Migration20261207181657_privacy } from './Migration20261207181657_priva
 import { Migration20261207214609_webhook_endpoints } from './Migration20261207214609_webhook_endpoints.js';
 import { Migration20261207220928_battery_unit_mass } from './Migration20261207220928_battery_unit_mass.js';
 import { Migration20261207221818_webhook_deliveries } from './Migration20261207221818_webhook_deliveries.js';
+import { Migration20261208010337_transparency_log } from './Migration20261208010337_transparency_log.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -40,4 +41,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207214609_webhook_endpoints', class: Migration20261207214609_webhook_endpoints },
   { name: 'Migration20261207220928_battery_unit_mass', class: Migration20261207220928_battery_unit_mass },
   { name: 'Migration20261207221818_webhook_deliveries', class: Migration20261207221818_webhook_deliveries },
+  { name: 'Migration20261208010337_transparency_log', class: Migration20261208010337_transparency_log },
 ];

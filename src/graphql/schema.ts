@@ -22,11 +22,12 @@ import { HistoryResolver } from '../modules/history/history.resolver.js';
 import { BatchLabelsResolver, PassportLabelResolver } from '../modules/labels/label.resolver.js';
 import { BatteryResolver } from '../modules/batteries/battery.resolver.js';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
+import { LogResolver } from '../modules/log/log.resolver.js';
 import { assertDenyByDefault, authChecker } from '../context/access.js';
 
 /** Every feature's resolvers; the order does not matter. */
 const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, TraceabilityResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
-  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver, WebhookResolver] as const;
+  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver, WebhookResolver, LogResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 
