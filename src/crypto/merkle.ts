@@ -1,5 +1,8 @@
 import { hash as digest } from 'node:crypto';
 
+export const HASH_SIZE = 32;
+export type Hash = Buffer;
+
 /**
  * The Merkle tree of RFC 9162 §2.1 (the tree of RFC 6962, Certificate Transparency): SHA-256, leaves
  * hashed as SHA-256(0x00 || data), interior nodes as SHA-256(0x01 || left || right), a tree of n leaves
@@ -7,20 +10,25 @@ import { hash as digest } from 'node:crypto';
  * hashes live (the log's tiles, a test's array) is the caller's business, behind a {@link NodeSource}.
  */
 
-export const HASH_SIZE = 32;
-export type Hash = Buffer;
-
 const LEAF_PREFIX = Buffer.from([0]);
 const NODE_PREFIX = Buffer.from([1]);
+// Scratch inputs for the common 32-byte case (the sequencer hashes two of these per leaf): no allocation per hash.
+const leafInput = Buffer.alloc(1 + HASH_SIZE, 0);
+const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE, 1);
 
 /** SHA-256(0x00 || data): the hash of one leaf. */
 export function leafHash(data: Uint8Array): Hash {
-  return digest('sha256', Buffer.concat([LEAF_PREFIX, data]), 'buffer');
+  if (data.length !== HASH_SIZE) return digest('sha256', Buffer.concat([LEAF_PREFIX, data]), 'buffer');
+  leafInput.set(data, 1);
+  return digest('sha256', leafInput, 'buffer');
 }
 
 /** SHA-256(0x01 || left || right): the hash of an interior node. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return digest('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) return digest('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  return digest('sha256', nodeInput, 'buffer');
 }
 
 /** The root of the empty tree: SHA-256 of nothing (RFC 9162 §2.1.1). */
