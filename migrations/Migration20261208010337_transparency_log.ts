@@ -18,10 +18,10 @@ export class Migration20261208010337_transparency_log extends Migration {
 
     // Written by hand: the packed ids are stored as given (already-random UUID text compresses poorly, and
     // compressing it would be work inside the writing transaction); the empty tree; every event recorded
-    // before the log existed, queued in recording order (each unit's chain in seq order).
+    // before the log existed, queued in recording order (each unit's chain in seq order), 10,000 a row.
     this.addSql(`alter table "log_pending" alter column "event_ids" set storage external;`);
     this.addSql(`insert into "log_state" ("id", "tree_size", "frontier", "updated_at") values (1, 0, '\\x', now());`);
-    this.addSql(`insert into "log_pending" ("event_ids") select string_agg(id::text, chr(31) order by recorded_at, passport_id, seq) from "lifecycle_event" group by date_trunc('minute', recorded_at) order by date_trunc('minute', recorded_at);`);
+    this.addSql(`insert into "log_pending" ("event_ids") select string_agg(id::text, chr(31) order by n) from (select id, row_number() over (order by recorded_at, passport_id, seq) as n from "lifecycle_event") e group by (n - 1) / 10000 order by (n - 1) / 10000;`);
   }
 
   override down(): void | Promise<void> {
