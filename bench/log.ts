@@ -40,10 +40,11 @@ async function syntheticEvents(url: string, n: number): Promise<void> {
     const CHUNK = 10_000;
     for (let i = 0; i < n; i += CHUNK) {
       const ids = Array.from({ length: Math.min(CHUNK, n - i) }, () => randomUUID());
-      const rows = ids.map((id) => `${id}\t${randomUUID()}\t1\tMINTED\t${now}\t${now}\t\\N\t{"bench":true}\t\\N\t${randomBytes(32).toString('hex')}\n`);
+      const hashes = ids.map(() => randomBytes(32).toString('hex'));
+      const rows = ids.map((id, j) => `${id}\t${randomUUID()}\t1\tMINTED\t${now}\t${now}\t\\N\t{"bench":true}\t\\N\t${hashes[j]}\n`);
       await client.query('begin');
       await pipeline(Readable.from(rows), client.query(copyFrom('copy lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash) from stdin')));
-      await client.query('insert into log_pending (event_ids) values ($1)', [ids.join('\u001f')]);
+      await client.query('insert into log_pending (event_ids, event_hashes) values ($1, $2)', [ids.join('\u001f'), hashes.join('\u001f')]);
       await client.query('commit');
     }
   } finally {

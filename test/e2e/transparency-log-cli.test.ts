@@ -119,7 +119,7 @@ describe('dpp log (offline checks and the watcher)', () => {
       await rawQuery(tx, 'delete from log_tile', []);
       await rawQuery(tx, 'delete from log_checkpoint', []);
       await rawQuery(tx, `update log_state set tree_size = 0, frontier = '\\x'::bytea where id = 1`, []);
-      await rawQuery(tx, `insert into log_pending (event_ids) select string_agg(id::text, chr(31) order by id desc) from lifecycle_event`, []);
+      await rawQuery(tx, `insert into log_pending (event_ids, event_hashes) select string_agg(id::text, chr(31) order by id desc), string_agg(hash, chr(31) order by id desc) from lifecycle_event`, []);
     });
     await mint(1);
     await caughtUp();

@@ -7,13 +7,18 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
  * of history events (insertEvents), never one per event.
  */
 
-/** History events committed but not yet in the tree: the ids of one insert statement, packed (U+001F-separated). */
+/**
+ * History events committed but not yet in the tree: the ids and hashes of one insert statement, packed
+ * (U+001F-separated) exactly as the statement's own parameters, so queueing costs the writer no per-event work
+ * and the sequencer no lookup.
+ */
 export const LogPending = defineEntity({
   name: 'LogPending',
   tableName: 'log_pending',
   properties: {
     id: p.bigint('number').primary().autoincrement(),
     eventIds: p.text(),
+    eventHashes: p.text(),
   },
 });
 export type ILogPending = InferEntity<typeof LogPending>;

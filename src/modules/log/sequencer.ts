@@ -23,12 +23,12 @@ export type LogSequencer = {
   stop(): Promise<void>;
 };
 
-type PendingRow = { id: string; event_ids: string };
+type PendingRow = { id: string; event_ids: string; event_hashes: string };
 type TileAppend = { level: number; idx: number; from: number; hashes: Hash[] };
 
 /**
  * Appends the leaves of committed history events to the tree, in the order their statements were queued
- * (`log_pending` ids), and keeps the tiles, the right edge and the leaf index of each event in step, all in
+ * (`log_pending` ids; each row carries the hashes its statement wrote, so no event is read back), and keeps the tiles, the right edge and the leaf index of each event in step, all in
  * one transaction holding the `log_state` row lock. That lock is what makes the sequencer run in one place
  * at a time: every replica runs one, and a replica that finds the row locked skips its turn (SKIP LOCKED),
  * so two servers on one PostgreSQL extend one tree.
@@ -39,24 +39,24 @@ async function integrate(tx: EntityManager, key: LogKey, opts: SequencerOptions)
   const frontier = Frontier.decode(Number(state.tree_size), state.frontier);
   const start = frontier.size;
 
-  const queued = await rawQuery<PendingRow>(tx, 'select id, event_ids from log_pending order by id limit 1000', []);
+  const queued = await rawQuery<PendingRow>(tx, 'select id, event_ids, event_hashes from log_pending order by id limit 1000', []);
   const taken: PendingRow[] = [];
   const ids: string[] = [];
+  const hashes: string[] = [];
   for (const row of queued) {
     const rowIds = row.event_ids.split('\u001f');
+    const rowHashes = row.event_hashes.split('\u001f');
+    if (rowIds.length !== rowHashes.length) throw new Error(`log_pending row ${row.id} names ${rowIds.length} events and ${rowHashes.length} hashes`);
     if (taken.length > 0 && ids.length + rowIds.length > opts.batch) break;
     taken.push(row);
-    ids.push(...rowIds);
+    for (let i = 0; i < rowIds.length; i++) {
+      ids.push(rowIds[i]!);
+      hashes.push(rowHashes[i]!);
+    }
   }
 
   if (ids.length > 0) {
     const packed = ids.join('\u001f');
-    const events = await rawQuery<{ hash: string | null }>(
-      tx,
-      `select e.hash from unnest(string_to_array($1, chr(31))::uuid[]) with ordinality as u(id, n)
-       left join lifecycle_event e on e.id = u.id order by u.n`,
-      [packed],
-    );
     const tiles = new Map<string, TileAppend>();
     const onNode = (node: { level: number; index: number }, hash: Hash) => {
       if (node.level % TILE_HEIGHT !== 0) return;
@@ -67,9 +67,9 @@ async function integrate(tx: EntityManager, key: LogKey, opts: SequencerOptions)
       if (!t) tiles.set(k, (t = { level, idx, from: node.index % TILE_WIDTH, hashes: [] }));
       t.hashes.push(hash);
     };
-    for (const e of events) {
-      if (e.hash === null || !/^[0-9a-f]{64}$/.test(e.hash)) throw new Error('a queued history event is missing or has a malformed hash');
-      frontier.append(leafHash(Buffer.from(e.hash, 'hex')), onNode);
+    for (const hash of hashes) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('a queued history event has a malformed hash');
+      frontier.append(leafHash(Buffer.from(hash, 'hex')), onNode);
     }
     // Partial tiles at the right edge grow in place (guarded by their expected length); new tiles are inserted.
     const fresh = [...tiles.values()].filter((t) => t.from === 0);
