@@ -68,6 +68,8 @@ export async function startBenchServer(url: string, env: Record<string, string> 
     LOG_LEVEL: 'warn',
     DPP_BOOTSTRAP_API_KEY: `dpp_${randomBytes(24).toString('base64url')}`,
     DPP_MASTER_KEY: randomBytes(32).toString('hex'),
+    // The transparency log's settings may be given to any bench (DPP_LOG_INTERVAL_MS=0: no sequencer, for a run without the log).
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('DPP_LOG_'))),
     ...env,
   });
   const server = await startServer(config, createLogger('warn'));

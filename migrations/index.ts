@@ -20,6 +20,7 @@ import { Migration20261207220928_battery_unit_mass } from './Migration2026120722
 import { Migration20261207221818_webhook_deliveries } from './Migration20261207221818_webhook_deliveries.js';
 import { Migration20261208001446_webhook_disabled_alerts } from './Migration20261208001446_webhook_disabled_alerts.js';
 import { Migration20261208002339_manufacturing_sites } from './Migration20261208002339_manufacturing_sites.js';
+import { Migration20261208010337_transparency_log } from './Migration20261208010337_transparency_log.js';
 
 /** Every migration in order. Files are generated (`npm run migration:create`) and never edited once landed. */
 export const migrations: MigrationObject[] = [
@@ -44,4 +45,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207221818_webhook_deliveries', class: Migration20261207221818_webhook_deliveries },
   { name: 'Migration20261208001446_webhook_disabled_alerts', class: Migration20261208001446_webhook_disabled_alerts },
   { name: 'Migration20261208002339_manufacturing_sites', class: Migration20261208002339_manufacturing_sites },
+  { name: 'Migration20261208010337_transparency_log', class: Migration20261208010337_transparency_log },
 ];

@@ -14,13 +14,35 @@ Usage:
   dpp verify <link|credential.json> --keys <jwks file or URL> [--status <file or URL>] [--online] [--json]
                                 check a signed Digital Link or passport credential offline; with --status
                                 (or --online: fetch the list the credential names) also its revocation
+  dpp log verify-inclusion <proof.json> --checkpoint <note file> --key <verifier key or file>
+                                check offline that an event is in the signed transparency-log tree
+                                (proof.json as GET /log/proof/inclusion answers it)
+  dpp log verify-consistency <proof.json> --old <note file> --new <note file> --key <verifier key or file>
+                                check offline that a newer checkpoint extends an older one
+  dpp log watch <url> [--key <verifier key or file>] [--state <dir>] [--interval <ms>] [--once]
+                                witness a log: poll its checkpoints, verify signatures and consistency,
+                                keep them under --state (default .dpp-log-watch); exit 1 on an alert
   dpp demo                      a demo brand, model and three signed units (same as npm run demo)
   dpp schema [--check]          write schema.graphql from the code (--check: fail if it differs)
   dpp help                      this text
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' }, keys: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, online: { type: 'boolean' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
+      check: { type: 'boolean' },
+      keys: { type: 'string' },
+      json: { type: 'boolean' },
+      status: { type: 'string' },
+      online: { type: 'boolean' },
+      key: { type: 'string' },
+      checkpoint: { type: 'string' },
+      old: { type: 'string' },
+      new: { type: 'string' },
+      state: { type: 'string' },
+      interval: { type: 'string' },
+      once: { type: 'boolean' },
+    },
+  });
   const [command = 'help', ...rest] = positionals;
   switch (command) {
     case 'serve': {
@@ -52,6 +74,10 @@ async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const { verifyCommand } = await import('./verify-command.js');
       return verifyCommand(rest[0], values.keys, Boolean(values.json), { status: values.status, online: Boolean(values.online) });
+    }
+    case 'log': {
+      const { logCommand } = await import('./log-command.js');
+      return logCommand(rest[0], rest[1], values);
     }
     case 'schema': {
       const { getSchema, printContract } = await import('../graphql/schema.js');

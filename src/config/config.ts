@@ -71,6 +71,13 @@ const schema = z.object({
   DPP_WEBHOOK_CONCURRENCY: int(1, 100).default(4),
   DPP_WEBHOOK_ROTATION_GRACE_SECONDS: int(0, 30 * 86_400).default(86_400),
   DPP_WEBHOOK_POLL_MS: int(10, 60_000).default(1_000),
+  DPP_LOG_ORIGIN: z
+    .string()
+    .regex(/^[^\s+]+$/, 'no spaces or plus signs (it is the checkpoint origin and the log key name)')
+    .optional(),
+  DPP_LOG_INTERVAL_MS: int(0, 60_000).default(500),
+  DPP_LOG_CHECKPOINT_MS: int(0, 3_600_000).default(2_000),
+  DPP_LOG_BATCH: int(1, 1_000_000).default(20_000),
   DPP_MASTER_KEY: z
     .string()
     .transform((s) => Buffer.from(s.trim(), /^[0-9a-fA-F]{64}$/.test(s.trim()) ? 'hex' : 'base64url'))
@@ -211,10 +218,30 @@ export type Config = {
     rotationGraceSeconds: number;
     pollMs: number;
   };
+  /** The transparency log (issue 17): who integrates leaves, how often, and what its checkpoints are called. */
+  log: {
+    /** Checkpoint origin line and log key name (C2SP tlog-checkpoint); defaults to `<resolver host>/log`. */
+    origin: string;
+    /** How often this replica looks for events to integrate (0: never; it still serves proofs). */
+    intervalMs: number;
+    /** Least time between two checkpoints while leaves arrive. */
+    checkpointMs: number;
+    /** Most leaves integrated in one transaction. */
+    batch: number;
+  };
 };
 
 /** Standard Webhooks' example schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (75 h in all). */
 const WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400];
+
+/** The host (and port) of a host or URL: `https://id.example.com/x` and `id.example.com` both give `id.example.com`. */
+const hostOf = (h: string) => {
+  try {
+    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(h) ? h : `http://${h}`).host;
+  } catch {
+    return h.replace(/[\s+]/g, '');
+  }
+};
 
 /** Thrown when the environment does not describe a startable server; lists every bad variable. */
 export class ConfigError extends Error {
@@ -295,6 +322,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.DPP_WEBHOOK_CONCURRENCY,
       rotationGraceSeconds: e.DPP_WEBHOOK_ROTATION_GRACE_SECONDS,
       pollMs: e.DPP_WEBHOOK_POLL_MS,
+    },
+    log: {
+      origin: e.DPP_LOG_ORIGIN ?? `${hostOf(e.DPP_RESOLVER_HOST ?? localOrigin)}/log`,
+      intervalMs: e.DPP_LOG_INTERVAL_MS,
+      checkpointMs: e.DPP_LOG_CHECKPOINT_MS,
+      batch: e.DPP_LOG_BATCH,
     },
   };
 }

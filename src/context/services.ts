@@ -3,6 +3,8 @@ import type { Config } from '../config/config.js';
 import type { AlertBus } from '../modules/alerts/alert-bus.js';
 import type { OutboxRelay } from '../modules/alerts/outbox-relay.js';
 import type { KeyStore } from '../modules/keys/key-store.js';
+import type { LogKey } from '../modules/log/log-key.js';
+import type { LogSequencer } from '../modules/log/sequencer.js';
 import type { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
 import type { WebhookWorker } from '../modules/webhooks/webhook-worker.js';
 
@@ -24,4 +26,8 @@ export type AppServices = {
   claimCodeLimiter: RateLimiterAbstract;
   /** This process's cache of API-key lookups (owner sessions are never cached). */
   apiKeys: ApiKeyCache;
+  /** The transparency log's signing key (derived from the master key; the same on every replica). */
+  logKey: LogKey;
+  /** Set once the server runs: this replica's transparency-log sequencer. */
+  logSequencer?: LogSequencer;
 };

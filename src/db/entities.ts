@@ -4,6 +4,7 @@ import { AuditLog } from '../modules/audit/audit-log.entity.js';
 import { CapturedEpcisEvent, EpcisCapture } from '../modules/custody/epcis-capture.entity.js';
 import { LifecycleEvent } from '../modules/history/lifecycle-event.entity.js';
 import { SigningKey } from '../modules/keys/signing-key.entity.js';
+import { LogCheckpoint, LogLeaf, LogPending, LogState, LogTile } from '../modules/log/log.entity.js';
 import { ApiKey, Organization } from '../modules/organizations/organization.entity.js';
 import { NfcTag } from '../modules/nfc-tags/nfc-tag.entity.js';
 import { MintBatch, Passport } from '../modules/passports/passport.entity.js';
@@ -52,4 +53,9 @@ export const entities = [
   StatusList,
   WebhookEndpoint,
   WebhookDelivery,
+  LogPending,
+  LogLeaf,
+  LogTile,
+  LogState,
+  LogCheckpoint,
 ];

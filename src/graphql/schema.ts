@@ -23,11 +23,12 @@ import { BatchLabelsResolver, PassportLabelResolver } from '../modules/labels/la
 import { BatteryResolver } from '../modules/batteries/battery.resolver.js';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { SiteResolver } from '../modules/sites/site.resolver.js';
+import { LogResolver } from '../modules/log/log.resolver.js';
 import { assertDenyByDefault, authChecker } from '../context/access.js';
 
 /** Every feature's resolvers; the order does not matter. */
 const resolvers = [OrganizationResolver, SigningKeyResolver, ProductModelResolver, PassportResolver, CustodyResolver, CustodyFieldResolver, TraceabilityResolver, AuditResolver, ServiceResolver, PassportServiceRecordsResolver, EndOfLifeResolver, VerificationResolver, AlertResolver, AnalyticsResolver,
-  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver, WebhookResolver, SiteResolver] as const;
+  NfcTagResolver, HistoryResolver, PasskeyResolver, OwnershipResolver, PassportOwnershipResolver, OwnerResolver, ViewerOwnerResolver, OwnerDataResolver, WarrantyResolver, PassportWarrantyClaimsResolver, BatchLabelsResolver, PassportLabelResolver, BatteryResolver, WebhookResolver, SiteResolver, LogResolver] as const;
 
 let cached: Promise<GraphQLSchema> | undefined;
 

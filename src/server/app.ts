@@ -14,6 +14,8 @@ import { startRetentionJob } from '../modules/privacy/retention.service.js';
 import { createRedisAlertBus } from '../modules/alerts/redis-alert-bus.js';
 import type { KeyStore } from '../modules/keys/key-store.js';
 import { openKeyStore, sweepRevokedKeys } from '../modules/keys/key-store-factory.js';
+import { logKey } from '../modules/log/log-key.js';
+import { startLogSequencer } from '../modules/log/sequencer.js';
 import { ApiKeyCache } from '../modules/organizations/api-key-cache.js';
 import { type ApiKeyListener, startApiKeyListener } from '../modules/organizations/api-key-listener.js';
 import { bootstrapPlatform, type BootstrapResult } from '../modules/organizations/bootstrap.js';
@@ -85,6 +87,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       webauthn: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: config.webauthn.origins },
       claimCodeLimiter: createRateLimiter({ keyPrefix: 'dpp:rl:claim-code', points: CLAIM_CODE_ATTEMPTS_PER_HOUR, durationSeconds: 3600, ...limiterOn }),
       apiKeys,
+      logKey: logKey(masterKey, config.log.origin),
     };
 
     const httpServer = createServer();
@@ -119,6 +122,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     services.webhooks = startWebhookWorker(db.orm, config, masterKey, log, metrics.webhookAttempt);
     metrics.webhookQueueDepth(() => services.webhooks!.queueDepth());
     const retention = startRetentionJob(db.orm, config.retention, log);
+    // Gives committed history events their leaves and signs checkpoints (one replica at a time does the work).
+    services.logSequencer = startLogSequencer(db.orm, services.logKey, config.log, log);
     log.info({ port, embedded: db.embedded, redis: Boolean(redis) }, 'server listening');
 
     let closing: Promise<void> | undefined;
@@ -135,6 +140,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           await metricsServer?.close();
           await apollo.stop(); // stops accepting, drains in-flight HTTP, then graphql-ws (see ws.drain)
           await retention.stop();
+          await services.logSequencer?.stop();
           await services.outbox?.flush();
           await services.outbox?.stop();
           await services.webhooks?.stop(); // after the relay's last flush queued its deliveries

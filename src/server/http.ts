@@ -26,6 +26,7 @@ import { labelRouter } from '../modules/labels/label.routes.js';
 import { digitalLinkRouter } from '../modules/verification/resolver.routes.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { batteryPassRouter } from '../modules/batteries/battery.routes.js';
+import { logRouter } from '../modules/log/log.routes.js';
 import { clientIp } from './client-ip.js';
 import { preExecutionGuard, unavailableError, unavailableStatus } from './graphql-guards.js';
 import { answerMetrics, type Metrics } from './metrics.js';
@@ -196,6 +197,7 @@ export async function createHttpApp(httpServer: Server, deps: HttpDeps) {
   app.use(statusListRouter(orm, deps.services));
   app.use(credentialRouter(orm, deps.services));
   app.use(ownerPageRouter());
+  app.use(logRouter({ orm, services: deps.services, log, anonLimiter: deps.anonLimiter, authenticate, clientIp: (req) => clientIp(req, config.trustProxy) }));
   app.use(labelRouter({ orm, config, masterKey: deps.services.masterKey, authenticate }));
   // Before the resolver: answers only `?linkType=batteryPass` on a Digital Link and passes everything else on.
   app.use(batteryPassRouter({ orm, config, anonLimiter: deps.anonLimiter, log, authenticate }));

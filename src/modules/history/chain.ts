@@ -89,7 +89,9 @@ function isoList(dates: readonly Date[]): string[] {
  * to, the same statement writes one outbox row per chunk naming its events, so `passportEvents`
  * subscribers hear of them once the transaction commits. MINTED events are never announced, and
  * minting passes `announce: false` for its SIGNED events too: they commit with the unit itself, so no
- * one can have subscribed to it yet.
+ * one can have subscribed to it yet. Every chunk also queues its ids for the transparency log as one
+ * `log_pending` row holding the very id and hash parameters the insert unpacks (no per-event work); the
+ * sequencer gives them leaf indexes after commit.
  */
 export async function insertEvents(
   em: EntityManager,
@@ -98,6 +100,7 @@ export async function insertEvents(
 ): Promise<void> {
   const announce = options.announce ?? true;
   let announced = false;
+  const queue = `logged as (insert into log_pending (event_ids, event_hashes) values ($1, $10))`;
   const insert = `insert into lifecycle_event (id, passport_id, seq, type, occurred_at, recorded_at, actor_id, payload, prev_hash, hash)
     select * from unnest(${unpack(1, 'uuid')}, ${unpack(2, 'uuid')}, ${unpack(3, 'int')}, ${unpack(4, 'lifecycle_event_type')},
       ${unpack(5, 'timestamptz')}, ${unpack(6, 'timestamptz')}, ${unpack(7, 'uuid')}, ${unpack(8, 'jsonb')}, ${unpack(9, 'text')}, ${unpack(10, 'text')})`;
@@ -116,13 +119,13 @@ export async function insertEvents(
       packList(chunk.map((e) => e.hash)),
     ];
     if (!announce || chunk.every((e) => e.type === 'MINTED')) {
-      await rawQuery(em, insert, columns);
+      await rawQuery(em, `with ${queue} ${insert}`, columns);
       continue;
     }
     announced = true;
     await rawQuery(
       em,
-      `with inserted as (${insert} returning id, passport_id, type)
+      `with ${queue}, inserted as (${insert} returning id, passport_id, type)
        insert into outbox_message (id, topic, payload, created_at)
        select $11::uuid, $12, jsonb_build_object('events', jsonb_agg(jsonb_build_array(passport_id, id))), now() from inserted where type <> 'MINTED'
        having count(*) > 0`,

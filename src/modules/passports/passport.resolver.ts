@@ -2,7 +2,7 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors/app-error.js';
 import { Access, ANY_ORG, ANYONE } from '../../context/access.js';
-import { historyService } from '../history/history.service.js';
+import { verifyHistoryWithLog } from '../log/log-history.js';
 import { mayReadAt, RequireTier, passportTier, tierAtLeast } from './passport.access.js';
 import type { Context } from '../../context/request-context.js';
 import { signingKeyService } from '../keys/signing-key.service.js';
@@ -115,13 +115,13 @@ export class PassportResolver {
     const p = await passportService.get(ctx.em, ctx.viewer, passportId);
     if (!p) throw new NotFoundError('Passport', passportId);
     if (!tierAtLeast(passportTier(ctx.viewer, p.brand.id), 'AUTHORITY')) throw new NotFoundError('Passport', passportId);
-    return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, passportId));
+    return Object.assign(new HistoryVerification(), await verifyHistoryWithLog(ctx.em, ctx.services.logKey, passportId));
   }
 
   @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))
   @FieldResolver(() => HistoryVerification, { description: 'The same check as verifyHistory, for this unit (also for its current owner).' })
   async historyVerification(@Ctx() ctx: Context, @Root() p: PassportType): Promise<HistoryVerification> {
-    return Object.assign(new HistoryVerification(), await historyService.verifyHistory(ctx.em, p.id));
+    return Object.assign(new HistoryVerification(), await verifyHistoryWithLog(ctx.em, ctx.services.logKey, p.id));
   }
 
   @UseMiddleware(RequireTier('AUTHORITY', { owner: true }))

@@ -2,6 +2,7 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType, UseMiddleware } from 'type-graphql';
 import { RequireTier } from './passport.access.js';
 import { LIFECYCLE_EVENT_TYPES } from '../history/lifecycle-event.entity.js';
+import { EventLogStatusType } from '../log/log.types.js';
 import type { IPassport, PassportStatus as PassportStatusValue } from './passport.entity.js';
 
 export enum PassportStatus {
@@ -176,6 +177,8 @@ export class HistoryVerification {
   @Field(() => String, { nullable: true }) headHash?: string | null;
   @Field(() => Int, { nullable: true, description: 'The first sequence number whose event or link does not verify.' }) firstBrokenSeq?: number | null;
   @Field(() => String, { nullable: true }) reason?: string | null;
+  @Field(() => Int, { nullable: true, description: 'Tree size of the transparency-log checkpoint the events were checked against.' }) logTreeSize?: number | null;
+  @Field(() => [EventLogStatusType], { description: 'Per event, oldest first: whether it is in the transparency log under that checkpoint.' }) log!: EventLogStatusType[];
 }
 
 @ObjectType()
