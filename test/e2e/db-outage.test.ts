@@ -38,8 +38,8 @@ beforeAll(async () => {
   // Keys are looked up in the database on every request (no cache), so a keyed call meets the outage first
   // where it used to answer 500: while building its context. (PGlite is one session behind several pooled
   // connections here; the test's requests are sequential, so none interleave.)
-  // No retention job: its transactions would share the one PGlite session with the requests under test.
-  s = await startTestServer({ DATABASE_URL: through.toString(), DPP_API_KEY_CACHE_MS: '0', DPP_RETENTION_INTERVAL_MS: '0' });
+  // No retention job or log sequencer: their transactions would share the one PGlite session with the requests under test.
+  s = await startTestServer({ DATABASE_URL: through.toString(), DPP_API_KEY_CACHE_MS: '0', DPP_RETENTION_INTERVAL_MS: '0', DPP_LOG_INTERVAL_MS: '0' });
   brand = await s.org('BRAND', { gs1CompanyPrefixes: ['0614141'] });
   const body = '061414177777';
   const gtin = (body + gtinCheckDigit(body)).padStart(14, '0');

@@ -30,7 +30,7 @@ let dir: string;
 const get = (path: string, key?: string) => fetch(`${s.url}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
 
 async function decodeQr(file: string): Promise<string[]> {
-  const { stdout } = await run(zbarimg!, ['-q', '--raw', file]).catch((e) => ({ stdout: String(e.stdout ?? '') }));
+  const { stdout } = await run(zbarimg!, ['-q', '--raw', '-Sdisable', '-Sqrcode.enable', file]).catch((e) => ({ stdout: String(e.stdout ?? '') }));
   return stdout.split('\n').filter(Boolean);
 }
 
