@@ -12,6 +12,22 @@ export class SignWorkerError extends Error {
   }
 }
 
+/** Messages as one transferable buffer and their boundaries: what a signing worker receives (sign-worker, pkcs11-sign-worker). */
+export function packMessages(messages: readonly Uint8Array[]): { data: Uint8Array<ArrayBuffer>; offsets: Uint32Array<ArrayBuffer> } {
+  const offsets = new Uint32Array(messages.length + 1);
+  for (let i = 0; i < messages.length; i++) offsets[i + 1] = offsets[i]! + messages[i]!.length;
+  const data = new Uint8Array(offsets[messages.length]!);
+  messages.forEach((m, i) => data.set(m, offsets[i]!));
+  return { data, offsets };
+}
+
+/** The workers' answers (64-byte signatures back to back, slice by slice) as one signature per message, in order. */
+export function splitSignatures(parts: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const part of parts) for (let i = 0; i < part.length; i += 64) out.push(part.subarray(i, i + 64));
+  return out;
+}
+
 /**
  * Ed25519 signing spread over worker threads (piscina), so a 100,000-unit batch uses every core while
  * the main thread talks to the database. Workers start on first use and never keep the process alive.
@@ -48,20 +64,14 @@ export class SignPool {
     const per = Math.ceil(messages.length / this.size);
     const tasks: Promise<Uint8Array>[] = [];
     for (let start = 0; start < messages.length; start += per) {
-      const slice = messages.slice(start, start + per);
-      const offsets = new Uint32Array(slice.length + 1);
-      for (let i = 0; i < slice.length; i++) offsets[i + 1] = offsets[i]! + slice[i]!.length;
-      const data = new Uint8Array(offsets[slice.length]!);
-      slice.forEach((m, i) => data.set(m, offsets[i]!));
+      const { data, offsets } = packMessages(messages.slice(start, start + per));
       tasks.push(pool.run({ key, data, offsets }, { transferList: [data.buffer, offsets.buffer] }));
     }
     // Fails as soon as one slice is lost; the other slices finish on their live workers and are dropped.
     const parts = await Promise.all(tasks).catch((e: unknown) => {
       throw new SignWorkerError(e);
     });
-    const out: Uint8Array[] = [];
-    for (const part of parts) for (let i = 0; i < part.length; i += 64) out.push(part.subarray(i, i + 64));
-    return out;
+    return splitSignatures(parts);
   }
 
   /** Terminates every worker; a later sign() starts a fresh pool. */

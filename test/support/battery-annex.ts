@@ -36,3 +36,19 @@ export function expectPublicOnly(shown: Record<string, any>, full: Record<string
   }
   return { shown: shownCount, hidden };
 }
+
+const leaves = (v: unknown): string[] => (v === null || v === undefined ? [] : typeof v === 'object' ? Object.values(v as object).flatMap(leaves) : [String(v)]);
+
+/**
+ * The distinctive values (5 characters or more, absent from the public document `publicText`) of every
+ * attribute outside Annex XIII point 1 in the brand's full `batteryPass`: what a public page must never show.
+ */
+export function restrictedValues(full: Record<string, any>, publicText: string): { where: string; value: string }[] {
+  const found: { where: string; value: string }[] = [];
+  for (const row of ANNEX_XIII.filter((x) => x.point !== 1)) {
+    let value = row.path.split('.').reduce<any>((o, k) => o?.[k], full[row.aspect]);
+    if (row.items && Array.isArray(value)) value = value.filter(row.items);
+    for (const leaf of leaves(value).filter((l) => l.length >= 5 && !publicText.includes(l))) found.push({ where: `${row.aspect}.${row.path}`, value: leaf });
+  }
+  return found;
+}

@@ -1,3 +1,6 @@
+import { RETRY_AFTER_SECONDS } from '../../db/unavailable.js';
+import { AppError } from '../../errors/app-error.js';
+
 /**
  * Where private signing keys live. The server never needs a private key outside this interface, so
  * an HSM (PKCS#11) or a cloud KMS adapter can replace the default by implementing these calls.
@@ -18,4 +21,14 @@ export interface KeyStore {
   destroy?(privateKeyRef: string): Promise<boolean>;
   /** Releases threads, sessions or connections at shutdown. */
   close?(): Promise<void>;
+}
+
+/** A signing worker stopped under a batch (either store): the caller's transaction rolls back, and the same request may be sent again. */
+export function signingInterrupted(cause: unknown): AppError {
+  const error = new AppError('SERVICE_UNAVAILABLE', 'Signing was interrupted (a signing worker stopped); nothing was written; retry', {
+    reason: 'SIGNING_INTERRUPTED',
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
+  error.cause = cause; // logged, never sent
+  return error;
 }

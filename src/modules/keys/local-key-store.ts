@@ -1,9 +1,8 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { deriveKey } from '../../crypto/master-key.js';
 import { SignPool, SignWorkerError } from '../../crypto/sign-pool.js';
-import { RETRY_AFTER_SECONDS } from '../../db/unavailable.js';
 import { AppError } from '../../errors/app-error.js';
-import type { KeyStore } from './key-store.js';
+import { type KeyStore, signingInterrupted } from './key-store.js';
 
 const VERSION = 'v1';
 /** Below this many messages, a worker round trip costs more than it saves. */
@@ -42,15 +41,7 @@ export class LocalEncryptedKeyStore implements KeyStore {
       try {
         return await this.pool.sign(key, messages);
       } catch (e) {
-        // The caller's transaction rolls back; the same request (same idempotency key) may simply be sent again.
-        if (e instanceof SignWorkerError) {
-          const error = new AppError('SERVICE_UNAVAILABLE', 'Signing was interrupted (a signing worker stopped); nothing was written; retry', {
-            reason: 'SIGNING_INTERRUPTED',
-            retryAfterSeconds: RETRY_AFTER_SECONDS,
-          });
-          error.cause = e; // logged, never sent
-          throw error;
-        }
+        if (e instanceof SignWorkerError) throw signingInterrupted(e);
         throw e;
       }
     }

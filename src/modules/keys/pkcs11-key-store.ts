@@ -5,7 +5,8 @@ import { ConfigError, type Secret } from '../../config/config.js';
 import { canonicalBytes, sha256, toBase64Url } from '../../crypto/index.js';
 import { RETRY_AFTER_SECONDS } from '../../db/unavailable.js';
 import { AppError } from '../../errors/app-error.js';
-import type { KeyStore } from './key-store.js';
+import { type KeyStore, signingInterrupted } from './key-store.js';
+import { packMessages, splitSignatures } from '../../crypto/sign-pool.js';
 import type { Pkcs11SignJob } from './pkcs11-sign-worker.js';
 import { type Attribute, checkMechanisms, CK, ckr, ED25519_PARAMS, ed25519Point, findSlot, formatRef, type Handle, login, openModule, parseRef, type Pkcs11Api, type TokenRef } from './pkcs11-token.js';
 
@@ -133,11 +134,7 @@ export class Pkcs11KeyStore implements KeyStore {
     const per = Math.max(64, Math.ceil(messages.length / (this.settings.sessions * 4)));
     const tasks: Promise<Uint8Array>[] = [];
     for (let start = 0; start < messages.length; start += per) {
-      const slice = messages.slice(start, start + per);
-      const offsets = new Uint32Array(slice.length + 1);
-      for (let i = 0; i < slice.length; i++) offsets[i + 1] = offsets[i]! + slice[i]!.length;
-      const data = new Uint8Array(offsets[slice.length]!);
-      slice.forEach((m, i) => data.set(m, offsets[i]!));
+      const { data, offsets } = packMessages(messages.slice(start, start + per));
       const job: Pkcs11SignJob = { module: this.settings.module, slot, generation, key: handle, data, offsets };
       tasks.push(pool.run(job, { transferList: [data.buffer, offsets.buffer] }));
     }
@@ -148,17 +145,11 @@ export class Pkcs11KeyStore implements KeyStore {
       const message = (e as Error)?.message ?? String(e);
       // A token error in this batch, or the pool stopped under it because another batch found the token failing.
       if (message.startsWith('pkcs11: ') || this.conn !== conn) throw this.failed(e, 'signing a batch', generation);
-      const error = new AppError('SERVICE_UNAVAILABLE', 'Signing was interrupted (a signing worker stopped); nothing was written; retry', {
-        reason: 'SIGNING_INTERRUPTED',
-        retryAfterSeconds: RETRY_AFTER_SECONDS,
-      });
-      error.cause = e;
-      throw error;
+      throw signingInterrupted(e);
     }
     // A reconnect during the batch would have renumbered handles: nothing signed across one is kept.
     if (generation !== this.generation) throw unavailable('The signing token reconnected during the batch; nothing was written; retry');
-    const out: Uint8Array[] = [];
-    for (const part of parts) for (let i = 0; i < part.length; i += 64) out.push(part.subarray(i, i + 64));
+    const out = splitSignatures(parts);
     // One signature of each slice checked against the key's public half: the token signed with the key the row names.
     for (let start = 0; start < messages.length; start += per) {
       if (!verify(null, messages[start]!, key.publicKey, out[start]!)) {
